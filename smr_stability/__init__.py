@@ -1,0 +1,49 @@
+"""smr_stability: stability of deep state space models under perturbed sampling.
+
+The public surface, one screen long. Conventions: THEORY.md §0 (``docs/``); errors live in
+:mod:`smr_stability.errors`.
+"""
+
+from . import errors as errors
+from ._version import __version__ as __version__
+from .discretization import METHODS as METHODS
+from .discretization import discretize as discretize
+from .discretization import eigenvalue_map as eigenvalue_map
+from .kernels import causal_conv as causal_conv
+from .kernels import ssm_kernel as ssm_kernel
+from .simulation import simulate as simulate
+from .simulation import simulate_reference as simulate_reference
+from .simulation import simulate_tv as simulate_tv
+from .simulation import simulate_variable_step as simulate_variable_step
+from .ssm import SSM as SSM
+from .ssm import as_ssm as as_ssm
+from .systems import hippo_legs as hippo_legs
+from .systems import mega_ema as mega_ema
+from .systems import random_stable as random_stable
+from .systems import s4d_inv as s4d_inv
+from .systems import s4d_lin as s4d_lin
+from .systems import s4d_real as s4d_real
+from .systems import s5_hippo as s5_hippo
+
+__all__ = [
+    "METHODS",
+    "SSM",
+    "__version__",
+    "as_ssm",
+    "causal_conv",
+    "discretize",
+    "eigenvalue_map",
+    "errors",
+    "hippo_legs",
+    "mega_ema",
+    "random_stable",
+    "s4d_inv",
+    "s4d_lin",
+    "s4d_real",
+    "s5_hippo",
+    "simulate",
+    "simulate_reference",
+    "simulate_tv",
+    "simulate_variable_step",
+    "ssm_kernel",
+]

@@ -1,0 +1,122 @@
+"""Compiled sequential scans of the deep-SSM recurrence (numba).
+
+Each kernel runs ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k`` over a batch
+of M independent trajectories, in parallel over the batch. Fixed-step systems are passed as
+zero-stride views along the time axis, so one kernel serves fixed and variable steps.
+The plain-Python oracle these are tested against is
+:func:`smr_stability.simulation.simulate_reference`.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+_JIT = dict(cache=True, parallel=True, nogil=True)
+
+
+@numba.njit(**_JIT)
+def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
+    """Ab (M, L, N), Bb (M, L, N, P), u (M, L, P), C (M, Q, N), D (Q, P), x0 (M, N),
+    y (M, L, Q) out, xs (M, L or 0, N) out."""
+    M, L, P = u.shape
+    N, Q = x0.shape[1], C.shape[1]
+    store = xs.shape[1] > 0
+    for m in numba.prange(M):
+        x = x0[m].copy()
+        for k in range(L):
+            for n in range(N):
+                acc = Ab[m, k, n] * x[n]
+                for p in range(P):
+                    acc += Bb[m, k, n, p] * u[m, k, p]
+                x[n] = acc
+            _output(C[m], D, x, u[m, k], y[m, k])
+            if store:
+                xs[m, k, :] = x
+
+
+@numba.njit(**_JIT)
+def scan_dense(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
+    """As :func:`scan_diagonal` with Ab (M, L, N, N)."""
+    M, L, P = u.shape
+    N, Q = x0.shape[1], C.shape[1]
+    store = xs.shape[1] > 0
+    for m in numba.prange(M):
+        x = x0[m].copy()
+        xn = np.empty_like(x)
+        for k in range(L):
+            for i in range(N):
+                acc = xn[i] * 0
+                for j in range(N):
+                    acc += Ab[m, k, i, j] * x[j]
+                for p in range(P):
+                    acc += Bb[m, k, i, p] * u[m, k, p]
+                xn[i] = acc
+            x[:] = xn
+            _output(C[m], D, x, u[m, k], y[m, k])
+            if store:
+                xs[m, k, :] = x
+
+
+@numba.njit(cache=True, inline="always")
+def _output(C, D, x, uk, yk):  # pragma: no cover - compiled
+    Q, N = C.shape
+    P = uk.shape[0]
+    for q in range(Q):
+        s = 0.0
+        for n in range(N):
+            s += (C[q, n] * x[n]).real
+        for p in range(P):
+            s += D[q, p] * uk[p]
+        yk[q] = s
+
+
+ZOH, SELECTIVE, GBT = 0, 1, 2
+
+
+@numba.njit(cache=True, inline="always")
+def _zoh_coefficients(z):  # pragma: no cover - compiled
+    """``(exp(z), (exp(z) - 1)/z)`` for complex z, accurate near 0 (no cancellation)."""
+    x, t = z.real, z.imag
+    ex, em1 = math.exp(x), math.expm1(x)
+    c, s = math.cos(t), math.sin(t)
+    one_minus_c = s * s / (1.0 + c) if c > 0 else 1.0 - c  # 1 - cos t without cancellation
+    mu = complex(ex * c, ex * s)
+    if z == 0:
+        return mu, complex(1.0, 0.0)
+    return mu, complex(em1 * c - one_minus_c, ex * s) / z
+
+
+@numba.njit(**_JIT)
+def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma: no cover - compiled
+    """Variable-step scan of a diagonal continuous system, discretizing on the fly.
+
+    lam (N,) complex, Bc (N, P), C (Q, N), D (Q, P), dt (M, L), u (M, L, P), x0 (M, N),
+    y (M, L, Q) out, xs (M, L or 0, N) out. kind: ZOH, SELECTIVE or GBT (with alpha).
+    """
+    M, L, P = u.shape
+    N = lam.shape[0]
+    store = xs.shape[1] > 0
+    for m in numba.prange(M):
+        x = x0[m].copy()
+        for k in range(L):
+            d = dt[m, k]
+            for n in range(N):
+                z = d * lam[n]
+                if kind == ZOH:
+                    mu, phi = _zoh_coefficients(z)
+                    scale = d * phi
+                elif kind == SELECTIVE:
+                    mu = np.exp(z)
+                    scale = complex(d, 0.0)
+                else:
+                    den = 1.0 - alpha * z
+                    mu = (1.0 + (1.0 - alpha) * z) / den
+                    scale = d / den
+                bu = complex(0.0, 0.0)
+                for p in range(P):
+                    bu += Bc[n, p] * u[m, k, p]
+                x[n] = mu * x[n] + scale * bu
+            _output(C, D, x, u[m, k], y[m, k])
+            if store:
+                xs[m, k, :] = x

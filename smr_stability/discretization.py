@@ -1,0 +1,226 @@
+"""Discretization of continuous SSMs: ``(A, B, dt) -> (Ab, Bb)`` (THEORY.md §1).
+
+=================  ====================================  ===================================
+method             Ab                                    Bb
+=================  ====================================  ===================================
+``zoh``            ``exp(dt A)``                         ``A^{-1}(exp(dt A) - I) B``
+``bilinear``       ``(I - dt/2 A)^{-1}(I + dt/2 A)``     ``(I - dt/2 A)^{-1} dt B``
+``gbt`` (alpha)    ``(I - a dt A)^{-1}(I + (1-a) dt A)``  ``(I - a dt A)^{-1} dt B``
+``euler``          gbt with alpha = 0                    (forward Euler)
+``backward_diff``  gbt with alpha = 1                    (backward Euler)
+``selective``      ``exp(dt A)``                         ``dt B`` (S6 / Mamba)
+=================  ====================================  ===================================
+
+``tustin`` is an alias of ``bilinear`` and ``forward_diff`` of ``euler``, as in scipy.
+C and D are not transformed (the deep-SSM convention).
+"""
+
+import numpy as np
+import scipy.linalg
+
+from ._validation import as_array, as_step, check_shape
+from .errors import AlphaError, MethodError, ShapeError, SingularSystemError
+
+__all__ = ["discretize", "eigenvalue_map", "METHODS"]
+
+#: Accepted method names (aliases included).
+METHODS = ("zoh", "bilinear", "tustin", "euler", "forward_diff", "backward_diff", "gbt", "selective")
+_GBT_ALPHA = {"bilinear": 0.5, "tustin": 0.5, "euler": 0.0, "forward_diff": 0.0, "backward_diff": 1.0}
+
+
+def _resolve_method(method, alpha):
+    """Return ``(kind, alpha)`` with kind in {'zoh', 'selective', 'gbt'}."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise MethodError(f"method must be one of {', '.join(map(repr, METHODS))}; found {method!r}.")
+    if method == "gbt":
+        if alpha is None:
+            raise AlphaError("method='gbt' needs alpha in [0, 1] (0 forward Euler, 0.5 bilinear, 1 backward Euler); found None.")
+        try:
+            a = float(alpha)
+        except (TypeError, ValueError):
+            raise AlphaError(f"alpha must be a real number in [0, 1]; found {alpha!r}.") from None
+        if not 0.0 <= a <= 1.0:
+            raise AlphaError(f"alpha must lie in [0, 1]; found {alpha!r}. Use 0 (Euler), 0.5 (bilinear) or 1 (backward Euler).")
+        return "gbt", a
+    if alpha is not None:
+        raise AlphaError(f"alpha applies only to method='gbt'; found alpha={alpha!r} with method={method!r}. Drop alpha or use method='gbt'.")
+    if method in _GBT_ALPHA:
+        return "gbt", _GBT_ALPHA[method]
+    return method, None
+
+
+def _expm1(z):
+    """``exp(z) - 1`` accurate for small complex ``z`` (numpy's complex expm1 is not)."""
+    if not np.iscomplexobj(z):
+        return np.expm1(z)
+    x, y = z.real, z.imag
+    re = np.expm1(x) * np.cos(y) - 2.0 * np.sin(0.5 * y) ** 2
+    im = np.exp(x) * np.sin(y)
+    return re + 1j * im
+
+
+def _phi1(z):
+    """``(exp(z) - 1) / z`` with the limit 1 at ``z = 0``."""
+    out = np.ones_like(z)
+    nz = z != 0
+    out[nz] = _expm1(z[nz]) / z[nz]
+    return out
+
+
+def eigenvalue_map(z, method="zoh", alpha=None):
+    """Where a discretization sends a continuous eigenvalue: ``mu = phi(z)`` with ``z = dt * lambda``.
+
+    Parameters
+    ----------
+    z : array_like, any shape, real or complex
+        The products ``dt * lambda``.
+    method : str
+        One of :data:`METHODS`.
+    alpha : float, optional
+        Only for ``method='gbt'``.
+
+    Returns
+    -------
+    mu : ndarray, same shape as ``z``
+        zoh/selective ``exp(z)``; gbt ``(1 + (1 - alpha) z) / (1 - alpha z)`` (bilinear
+        ``(1 + z/2)/(1 - z/2)``, Euler ``1 + z``, backward Euler ``1/(1 - z)``).
+
+    Raises
+    ------
+    SingularSystemError
+        If ``1 - alpha z = 0`` for some entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from smr_stability import eigenvalue_map
+    >>> complex(eigenvalue_map(-0.5 + 0j, "bilinear"))
+    (0.6+0j)
+    """
+    kind, a = _resolve_method(method, alpha)
+    z = np.asarray(z)
+    if kind in ("zoh", "selective"):
+        return np.exp(z)
+    den = _gbt_denominator(z, a)
+    return (1.0 + (1.0 - a) * z) / den
+
+
+def _gbt_denominator(z, a):
+    den = 1.0 - a * z
+    if np.any(np.abs(den) <= 8 * np.finfo(float).eps * np.maximum(1.0, np.abs(a * z))):
+        raise SingularSystemError(
+            f"I - alpha*dt*A is singular (alpha={a}): dt*lambda = 1/alpha for some eigenvalue lambda. "
+            "Choose another dt or method."
+        )
+    return den
+
+
+def discretize(A, B, dt, method="zoh", alpha=None):
+    """Discretize ``dx/dt = A x + B u`` with step ``dt``: return ``(Ab, Bb)``.
+
+    Parameters
+    ----------
+    A : array, shape (N, N), or (N,) for a diagonal ``A = diag(A)``
+        Continuous state matrix, real or complex.
+    B : array, shape (N, P) or (N,)
+        Continuous input matrix.
+    dt : float or array of shape S
+        Positive finite step(s). An array gives results stacked along leading dimensions
+        ``S`` (per step for variable-step sampling, per channel, per batch).
+    method : {'zoh', 'bilinear', 'tustin', 'euler', 'forward_diff', 'backward_diff', 'gbt', 'selective'}
+        See the module table.
+    alpha : float in [0, 1], optional
+        Required for (and only for) ``method='gbt'``.
+
+    Returns
+    -------
+    Ab : ndarray, shape S + (N, N), or S + (N,) for a diagonal ``A``
+    Bb : ndarray, shape S + B.shape
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, StepSizeError, MethodError, AlphaError, SingularSystemError
+
+    Notes
+    -----
+    zoh computes ``Bb`` as the top-right block of ``expm(dt [[A, B], [0, 0]])`` (dense) or as
+    ``dt * phi1(dt lambda) * B`` with ``phi1(z) = (exp(z) - 1)/z`` (diagonal), so a singular
+    ``A`` works. Dense gbt solves with ``I - alpha dt A`` (LU). Cost: O(N^3) per step dense,
+    O(N P) diagonal. ``Ab, Bb`` agree with ``scipy.signal.cont2discrete`` and
+    ``control.sample_system``; those two also transform C and D for bilinear/gbt (here C and D
+    are left unchanged, THEORY.md §0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.linalg import expm
+    >>> from smr_stability import discretize
+    >>> A = np.array([[-1.0, 2.0], [0.0, -3.0]]); B = np.array([[1.0], [1.0]])
+    >>> Ab, Bb = discretize(A, B, 0.1)
+    >>> bool(np.allclose(Ab, expm(0.1 * A)))
+    True
+    >>> Ab, Bb = discretize(np.array([-1.0, -3.0]), np.ones(2), [0.1, 0.2], method="bilinear")
+    >>> Ab.shape, Bb.shape
+    ((2, 2), (2, 2))
+    """
+    kind, a = _resolve_method(method, alpha)
+    A = as_array(A, "A", ndim=(1, 2))
+    if A.ndim == 2 and A.shape[0] != A.shape[1]:
+        raise ShapeError(f"A must be square (N, N) or a vector (N,) of eigenvalues; found shape {A.shape}.")
+    N = A.shape[0]
+    B = as_array(B, "B", ndim=(1, 2))
+    check_shape(B, (N,) + (None,) * (B.ndim - 1), f"B (N = {N} rows, as A)")
+    dt = as_step(dt)
+    if A.ndim == 1:
+        return _discretize_diagonal(A, B, dt, kind, a)
+    return _discretize_dense(A, B, dt, kind, a)
+
+
+def _discretize_diagonal(lam, B, dt, kind, a):
+    d = dt[..., None]  # S + (1,)
+    z = d * lam  # S + (N,)
+    if kind == "zoh":
+        Ab, scale = np.exp(z), d * _phi1(z)
+    elif kind == "selective":
+        Ab, scale = np.exp(z), np.broadcast_to(d, z.shape)
+    else:
+        den = _gbt_denominator(z, a)
+        Ab, scale = (1.0 + (1.0 - a) * z) / den, d / den
+    Bb = scale[..., None] * B if B.ndim == 2 else scale * B
+    return Ab, Bb
+
+
+def _discretize_dense(A, B, dt, kind, a):
+    N = A.shape[0]
+    B2 = B[:, None] if B.ndim == 1 else B
+    P = B2.shape[1]
+    d = dt[..., None, None]  # S + (1, 1)
+    dtype = np.result_type(A, B2)
+    if kind == "zoh":
+        M = np.zeros(dt.shape + (N + P, N + P), dtype=dtype)
+        M[..., :N, :N] = d * A
+        M[..., :N, N:] = d * B2
+        E = scipy.linalg.expm(M)
+        Ab, Bb = E[..., :N, :N], E[..., :N, N:]
+    elif kind == "selective":
+        Ab = scipy.linalg.expm(d * A)
+        Bb = d * B2
+    else:
+        I = np.eye(N)
+        lhs = I - a * d * A
+        rhs = np.concatenate([np.broadcast_to(I + (1.0 - a) * d * A, lhs.shape), np.broadcast_to(d * B2, dt.shape + (N, P))], axis=-1)
+        _check_conditioning(lhs, a)
+        sol = np.linalg.solve(lhs, rhs)
+        Ab, Bb = sol[..., :N], sol[..., N:]
+    Bb = Bb[..., 0] if B.ndim == 1 else Bb
+    return np.ascontiguousarray(Ab), np.ascontiguousarray(Bb)
+
+
+def _check_conditioning(lhs, a):
+    cond = np.linalg.cond(lhs)
+    if not np.all(np.isfinite(cond)) or np.any(cond > 1e14):
+        worst = float(np.max(np.where(np.isfinite(cond), cond, np.inf)))
+        raise SingularSystemError(
+            f"I - alpha*dt*A is singular or nearly so (alpha={a}, condition number {worst:.3g}): "
+            "dt*lambda is close to 1/alpha for an eigenvalue lambda of A. Choose another dt or method."
+        )

@@ -1,0 +1,53 @@
+"""Named exceptions of smr_stability.
+
+Every error subclasses a builtin (``ValueError`` or ``TypeError``) so that generic handlers
+keep working, and every message says what was expected, what was found, and how to fix it.
+"""
+
+__all__ = [
+    "SMRStabilityError",
+    "ShapeError",
+    "NonFiniteError",
+    "StepSizeError",
+    "MethodError",
+    "AlphaError",
+    "SingularSystemError",
+    "UnstableSystemError",
+    "InputTypeError",
+]
+
+
+class SMRStabilityError(Exception):
+    """Base class of every error raised by smr_stability."""
+
+
+class ShapeError(SMRStabilityError, ValueError):
+    """An array has the wrong number of dimensions or the wrong size."""
+
+
+class NonFiniteError(SMRStabilityError, ValueError):
+    """An array holds NaN or infinity where finite numbers are required."""
+
+
+class StepSizeError(SMRStabilityError, ValueError):
+    """A step size ``dt`` is not positive and finite."""
+
+
+class MethodError(SMRStabilityError, ValueError):
+    """An unknown discretization (or other) method name."""
+
+
+class AlphaError(SMRStabilityError, ValueError):
+    """The ``alpha`` of the generalized bilinear transform is missing or outside [0, 1]."""
+
+
+class SingularSystemError(SMRStabilityError, ValueError):
+    """A linear system that must be solved is singular, e.g. ``I - alpha dt A``."""
+
+
+class UnstableSystemError(SMRStabilityError, ValueError):
+    """A quantity that exists only for stable systems was asked of an unstable one."""
+
+
+class InputTypeError(SMRStabilityError, TypeError):
+    """An argument has the wrong type (e.g. complex where real is required)."""
