@@ -75,16 +75,28 @@ ZOH, SELECTIVE, GBT = 0, 1, 2
 
 
 @numba.njit(cache=True, inline="always")
-def _zoh_coefficients(z):  # pragma: no cover - compiled
-    """``(exp(z), (exp(z) - 1)/z)`` for complex z, accurate near 0 (no cancellation)."""
-    x, t = z.real, z.imag
-    ex, em1 = math.exp(x), math.expm1(x)
-    c, s = math.cos(t), math.sin(t)
-    one_minus_c = s * s / (1.0 + c) if c > 0 else 1.0 - c  # 1 - cos t without cancellation
+def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
+    """``(exp(d lam), (exp(d lam) - 1)/lam)`` without cancellation for small ``d lam``.
+
+    One call of exp or expm1 (whichever is exact for the range), one sin/cos pair, and
+    ``1 - cos t`` as ``sin^2 t/(1 + cos t)`` when ``cos t > 0``.
+    """
+    x, t = d * lam.real, d * lam.imag
+    if x < -0.5:
+        ex = math.exp(x)
+        em1 = ex - 1.0
+    else:
+        em1 = math.expm1(x)
+        ex = em1 + 1.0
+    if t == 0.0:
+        c, s, omc = 1.0, 0.0, 0.0
+    else:
+        c, s = math.cos(t), math.sin(t)
+        omc = s * s / (1.0 + c) if c > 0 else 1.0 - c
     mu = complex(ex * c, ex * s)
-    if z == 0:
-        return mu, complex(1.0, 0.0)
-    return mu, complex(em1 * c - one_minus_c, ex * s) / z
+    if lam == 0:
+        return mu, complex(d, 0.0)
+    return mu, complex(em1 * c - omc, ex * s) * inv_lam
 
 
 @numba.njit(**_JIT)
@@ -97,6 +109,9 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
     M, L, P = u.shape
     N = lam.shape[0]
     store = xs.shape[1] > 0
+    inv_lam = np.empty_like(lam)
+    for n in range(N):
+        inv_lam[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
     for m in numba.prange(M):
         x = x0[m].copy()
         for k in range(L):
@@ -104,8 +119,7 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
             for n in range(N):
                 z = d * lam[n]
                 if kind == ZOH:
-                    mu, phi = _zoh_coefficients(z)
-                    scale = d * phi
+                    mu, scale = _zoh_coefficients(d, lam[n], inv_lam[n])
                 elif kind == SELECTIVE:
                     mu = np.exp(z)
                     scale = complex(d, 0.0)

@@ -144,13 +144,20 @@ def causal_conv(K, u):
         raise ShapeError(f"K must have shape (..., L, Q, P); found {K.shape}.")
     if u.ndim < 2 or u.shape[-1] != K.shape[-1]:
         raise ShapeError(f"u must have shape (..., L, P) with P = {K.shape[-1]} (as K); found {u.shape}.")
+    return _causal_conv(K, u)
+
+
+def _causal_conv(K, u):
+    """:func:`causal_conv` on validated arrays."""
     L = u.shape[-2]
     K = K.real[..., :L, :, :]
     n = scipy.fft.next_fast_len(2 * L - 1, real=True) if L else 1
-    Kf = scipy.fft.rfft(K, n=n, axis=-3)  # S + (F, Q, P)
-    uf = scipy.fft.rfft(u, n=n, axis=-2)  # T + (F, P)
-    if K.shape[-1] == 1:
+    Kf = scipy.fft.rfft(K, n=n, axis=-3, workers=-1)  # S + (F, Q, P)
+    uf = scipy.fft.rfft(u, n=n, axis=-2, workers=-1)  # T + (F, P)
+    if K.shape[-1] == 1 and K.shape[-2] == 1 and uf.ndim >= Kf.ndim - 1 and uf.shape[:-2] == np.broadcast_shapes(uf.shape[:-2], Kf.shape[:-3]):
+        yf = np.multiply(uf, Kf[..., 0], out=uf)  # SISO: in place, (F, 1) * (F, 1)
+    elif K.shape[-1] == 1:
         yf = Kf[..., 0] * uf  # (F, Q) * (F, 1)
     else:
         yf = np.einsum("...fqp,...fp->...fq", Kf, uf)
-    return scipy.fft.irfft(yf, n=n, axis=-2)[..., :L, :]
+    return scipy.fft.irfft(yf, n=n, axis=-2, workers=-1)[..., :L, :]

@@ -14,7 +14,7 @@ from . import _scan
 from ._validation import as_array, as_step, check_shape
 from .discretization import _resolve_method, discretize, _gbt_denominator
 from .errors import MethodError, ShapeError
-from .kernels import _system_arrays, causal_conv, ssm_kernel
+from .kernels import _causal_conv, _system_arrays, ssm_kernel
 from .ssm import as_ssm
 
 __all__ = ["simulate", "simulate_reference", "simulate_tv", "simulate_variable_step"]
@@ -119,7 +119,8 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
         if return_states or x0 is not None:
             raise MethodError("mode='fft' returns outputs only from a zero initial state; use mode='scan' for states or x0.")
         K = ssm_kernel(Ab, Bb, C, u.shape[-2])  # S + (L, Q, P)
-        return causal_conv(K, u) + u @ D.T
+        y = _causal_conv(K, u)  # M + (L, Q)
+        return y + np.einsum("...lp,qp->...lq", u, D) if np.any(D) else y
     # Zero-stride views along time make the fixed system a (trivially) time-varying one.
     Ab_t = Ab[..., None, :] if diagonal else Ab[..., None, :, :]
     return _run_scan(Ab_t, Bb[..., None, :, :], C, D, u, x0, return_states, diagonal)
