@@ -117,7 +117,8 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
         mode = "scan" if (return_states or x0 is not None) else "fft"
     if mode == "fft":
         if return_states or x0 is not None:
-            raise MethodError("mode='fft' returns outputs only from a zero initial state; use mode='scan' for states or x0.")
+            asked = "return_states=True" if return_states else "an initial state x0"
+            raise MethodError(f"mode='fft' returns outputs only, from a zero initial state; found {asked}. Use mode='scan' (or 'auto').")
         K = ssm_kernel(Ab, Bb, C, u.shape[-2])  # S + (L, Q, P)
         y = _causal_conv(K, u)  # M + (L, Q)
         return y + np.einsum("...lp,qp->...lq", u, D) if np.any(D) else y
