@@ -1,0 +1,7 @@
+"""``python -m smr_stability`` runs the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""Figures (data checked against closed forms), the command line, and benchmark smoke runs."""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import smr_stability as smr
+from smr_stability.cli import main
+from smr_stability.gallery import FIGURES, make_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick_figures(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    make_figures(out, quick=True, progress=False)
+    return out
+
+
+def test_every_figure_writes_png_pdf_and_data(quick_figures):
+    for name in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (quick_figures / f"{name}.{ext}").stat().st_size > 1000
+        assert (quick_figures / f"{name}.json").exists()
+
+
+def test_eigenvalue_data_matches_the_stability_conditions(quick_figures):
+    """zoh, bilinear, backward Euler keep every Hurwitz eigenvalue inside the unit circle; forward
+    Euler does exactly when dt < -2 Re(lambda)/|lambda|^2 for all continuous eigenvalues."""
+    with open(quick_figures / "eigenvalues.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(np.isfinite(float(r["abs"])) for r in rows)
+    radius = json.loads((quick_figures / "eigenvalues.json").read_text())["spectral_radius"]
+    N = json.loads((quick_figures / "eigenvalues.json").read_text())["N"]
+    models = {"S4D-Lin": smr.s4d_lin(N), "S4D-Inv": smr.s4d_inv(N), "S4 (HiPPO-LegS)": smr.hippo_legs(N)}
+    for model, sys_ in models.items():
+        lam = sys_.eigenvalues
+        for dt in (0.01, 0.1, 1.0):
+            for method in ("zoh", "bilinear", "backward_diff"):
+                assert radius[f"{model} | {method} | dt={dt}"] < 1
+            euler_ok = np.all(dt < -2 * lam.real / np.abs(lam) ** 2)
+            assert (radius[f"{model} | euler | dt={dt}"] < 1) == euler_ok
+
+
+def test_stability_region_areas_match_closed_forms(quick_figures):
+    data = json.loads((quick_figures / "stability_regions.json").read_text())
+    m = data["methods"]
+    for method in ("zoh", "bilinear"):  # exactly the open left half-plane
+        assert m[method]["stable_fraction_left_half_plane"] == 1.0
+        assert m[method]["stable_fraction_right_half_plane"] == 0.0
+    (lo, hi, n), (ilo, ihi, _) = data["grid"]["re"], data["grid"]["im"]
+    left_area = -lo * (ihi - ilo)
+    # forward Euler: the disk |1 + z| < 1 of area pi, inside the left window
+    assert m["euler"]["stable_fraction_left_half_plane"] == pytest.approx(np.pi / left_area, rel=0.05)
+    # backward Euler: everything but the disk |1 - z| < 1 (area pi) of the right window
+    right_area = hi * (ihi - ilo)
+    assert m["backward_diff"]["stable_fraction_right_half_plane"] == pytest.approx(1 - np.pi / right_area, rel=0.05)
+
+
+def test_cli_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert smr.__version__ in capsys.readouterr().out
+    assert main([]) == 0
+    assert "figures" in capsys.readouterr().out
+
+
+def test_cli_lists_and_rejects_unknown_figures(capsys, tmp_path):
+    assert main(["figures", "--list"]) == 0
+    assert set(capsys.readouterr().out.split()) == set(FIGURES)
+    assert main(["figures", "--only", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown figure" in capsys.readouterr().err
+
+
+def test_cli_runs_as_a_module(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "smr_stability", "figures", "--quick", "--only", "stability_regions", "--out", str(tmp_path), "--no-progress"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "wrote" in out.stdout and (tmp_path / "stability_regions.png").exists()
+
+
+def test_benchmark_smoke_run():
+    """CI only smoke-runs the benchmark on tiny sizes; the two paths must agree to rounding."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_simulation.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert out.count("speed-up") == 3
+    diffs = [float(x) for x in re.findall(r"max relative difference ([0-9.e+-]+)", out)]
+    assert len(diffs) == 3 and max(diffs) < 1e-10
