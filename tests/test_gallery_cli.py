@@ -97,3 +97,16 @@ def test_benchmark_smoke_run():
     assert out.count("speed-up") == 3
     diffs = [float(x) for x in re.findall(r"max relative difference ([0-9.e+-]+)", out)]
     assert len(diffs) == 3 and max(diffs) < 1e-10
+
+
+def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
+    """analysis/discretization_accuracy.py runs, and its measured orders are those of THEORY.md §1."""
+    path = tmp_path / "orders.json"
+    subprocess.run([sys.executable, str(ROOT / "analysis" / "discretization_accuracy.py"), "--json", str(path)], check=True, capture_output=True)
+    res = json.loads(path.read_text())
+    assert max(res["zoh"]["homogeneous"][1]) < 1e-12  # exact
+    expected = {"bilinear": 2, "euler": 1, "backward_diff": 1}
+    for method, order in expected.items():
+        assert abs(res[method]["homogeneous"][0] - order) < 0.1
+    for method in ("zoh", "bilinear", "euler", "backward_diff"):
+        assert abs(res[method]["forced"][0] - 1) < 0.1
