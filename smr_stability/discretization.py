@@ -94,8 +94,9 @@ def eigenvalue_map(z, method="zoh", alpha=None):
     --------
     >>> import numpy as np
     >>> from smr_stability import eigenvalue_map
-    >>> complex(eigenvalue_map(-0.5 + 0j, "bilinear"))
-    (0.6+0j)
+    >>> z = -0.5 + 0j
+    >>> bool(np.isclose(eigenvalue_map(z, "bilinear"), (1 + z / 2) / (1 - z / 2)))
+    True
     """
     kind, a = _resolve_method(method, alpha)
     z = np.asarray(z)
