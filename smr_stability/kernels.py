@@ -147,17 +147,16 @@ def causal_conv(K, u):
     return _causal_conv(K, u)
 
 
-def _causal_conv(K, u):
-    """:func:`causal_conv` on validated arrays."""
+def _causal_conv(K, u, keep_imag=False):
+    """:func:`causal_conv` on validated arrays; ``keep_imag`` convolves a complex K fully."""
     L = u.shape[-2]
-    K = K.real[..., :L, :, :]
+    K = K[..., :L, :, :]
     n = scipy.fft.next_fast_len(2 * L - 1, real=True) if L else 1
-    Kf = scipy.fft.rfft(K, n=n, axis=-3, workers=-1)  # S + (F, Q, P)
     uf = scipy.fft.rfft(u, n=n, axis=-2, workers=-1)  # T + (F, P)
-    if K.shape[-1] == 1 and K.shape[-2] == 1 and uf.ndim >= Kf.ndim - 1 and uf.shape[:-2] == np.broadcast_shapes(uf.shape[:-2], Kf.shape[:-3]):
-        yf = np.multiply(uf, Kf[..., 0], out=uf)  # SISO: in place, (F, 1) * (F, 1)
-    elif K.shape[-1] == 1:
-        yf = Kf[..., 0] * uf  # (F, Q) * (F, 1)
-    else:
-        yf = np.einsum("...fqp,...fp->...fq", Kf, uf)
-    return scipy.fft.irfft(yf, n=n, axis=-2, workers=-1)[..., :L, :]
+    parts = [K.real, K.imag] if keep_imag and np.iscomplexobj(K) else [K.real]
+    ys = []
+    for Kp in parts:
+        Kf = scipy.fft.rfft(Kp, n=n, axis=-3, workers=-1)  # S + (F, Q, P)
+        yf = Kf[..., 0] * uf if Kp.shape[-1] == 1 else np.einsum("...fqp,...fp->...fq", Kf, uf)
+        ys.append(scipy.fft.irfft(yf, n=n, axis=-2, workers=-1)[..., :L, :])  # M + (L, Q)
+    return ys[0] if len(ys) == 1 else ys[0] + 1j * ys[1]

@@ -88,9 +88,10 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     return_states : bool
         Also return the states ``x``, shape M + (L, N).
     mode : {'auto', 'fft', 'scan'}
-        'fft': kernel (:func:`ssm_kernel`) and causal FFT convolution (outputs only);
-        'scan': compiled sequential scan, parallel over the batch; 'auto': fft unless states
-        or ``x0`` are asked for.
+        'fft': kernel (:func:`ssm_kernel`) and causal FFT convolution (states by the state
+        kernel ``Ab^k Bb``, ``x0`` by the free response ``Ab^{k+1} x0``); 'scan': compiled
+        sequential scan, parallel over the batch; 'auto': fft for outputs from a zero state,
+        scan otherwise.
 
     Returns
     -------
@@ -116,15 +117,27 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     if mode == "auto":
         mode = "scan" if (return_states or x0 is not None) else "fft"
     if mode == "fft":
-        if return_states or x0 is not None:
-            asked = "return_states=True" if return_states else "an initial state x0"
-            raise MethodError(f"mode='fft' returns outputs only, from a zero initial state; found {asked}. Use mode='scan' (or 'auto').")
-        K = ssm_kernel(Ab, Bb, C, u.shape[-2])  # S + (L, Q, P)
-        y = _causal_conv(K, u)  # M + (L, Q)
-        return y + np.einsum("...lp,qp->...lq", u, D) if np.any(D) else y
+        return _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal)
     # Zero-stride views along time make the fixed system a (trivially) time-varying one.
     Ab_t = Ab[..., None, :] if diagonal else Ab[..., None, :, :]
     return _run_scan(Ab_t, Bb[..., None, :, :], C, D, u, x0, return_states, diagonal)
+
+
+def _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal):
+    L, N = u.shape[-2], Bb.shape[-2]
+    Du = np.einsum("...lp,qp->...lq", u, D) if np.any(D) else 0.0  # T + (L, Q)
+    free = None
+    if x0 is not None:
+        x0 = as_array(x0, "x0")
+        Ax0 = Ab * x0 if diagonal else np.einsum("...ij,...j->...i", Ab, x0)  # M + (N,)
+        Ab_M = np.broadcast_to(Ab, Ax0.shape[:-1] + Ab.shape[Ab.ndim - (1 if diagonal else 2) :])
+        free = ssm_kernel(Ab_M, Ax0[..., None], np.eye(N), L)[..., 0]  # Ab^{k+1} x0: M + (L, N)
+    if not return_states:
+        y = _causal_conv(ssm_kernel(Ab, Bb, C, L), u) + Du  # M + (L, Q)
+        return y if free is None else y + np.einsum("...qn,...ln->...lq", C, free).real
+    x = _causal_conv(ssm_kernel(Ab, Bb, np.eye(N), L), u, keep_imag=True)  # M + (L, N)
+    x = x if free is None else x + free
+    return np.einsum("...qn,...ln->...lq", C, x).real + Du, x
 
 
 def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
