@@ -94,8 +94,9 @@ def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
         c, s = math.cos(t), math.sin(t)
         omc = s * s / (1.0 + c) if c > 0 else 1.0 - c
     mu = complex(ex * c, ex * s)
-    if lam == 0:
-        return mu, complex(d, 0.0)
+    z = complex(x, t)
+    if abs(z) < 1e-5:  # Taylor series of d*phi1(z): no 1/lam overflow, error < 1e-26
+        return mu, d * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z / 24.0)))
     return mu, complex(em1 * c - omc, ex * s) * inv_lam
 
 

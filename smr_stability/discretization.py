@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg
 
 from ._validation import as_array, as_step, check_shape
-from .errors import AlphaError, MethodError, ShapeError, SingularSystemError
+from .errors import AlphaError, MethodError, NonFiniteError, ShapeError, SingularSystemError
 
 __all__ = ["discretize", "eigenvalue_map", "METHODS"]
 
@@ -60,10 +60,10 @@ def _expm1(z):
 
 
 def _phi1(z):
-    """``(exp(z) - 1) / z`` with the limit 1 at ``z = 0``."""
-    out = np.ones_like(z)
-    nz = z != 0
-    out[nz] = _expm1(z[nz]) / z[nz]
+    """``(exp(z) - 1) / z``; a Taylor series for ``|z| < 1e-5`` (error < 1e-26, no 1/z overflow)."""
+    out = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
+    big = np.abs(z) >= 1e-5
+    out[big] = _expm1(z[big]) / z[big]
     return out
 
 
@@ -141,6 +141,7 @@ def discretize(A, B, dt, method="zoh", alpha=None):
     Raises
     ------
     ShapeError, NonFiniteError, StepSizeError, MethodError, AlphaError, SingularSystemError
+        ``NonFiniteError`` also when ``exp(dt A)`` overflows float64.
 
     Notes
     -----
@@ -188,7 +189,7 @@ def _discretize_diagonal(lam, B, dt, kind, a):
         den = _gbt_denominator(z, a)
         Ab, scale = (1.0 + (1.0 - a) * z) / den, d / den
     Bb = scale[..., None] * B if B.ndim == 2 else scale * B
-    return Ab, Bb
+    return _check_overflow(Ab, Bb, z)
 
 
 def _discretize_dense(A, B, dt, kind, a):
@@ -214,7 +215,19 @@ def _discretize_dense(A, B, dt, kind, a):
         sol = np.linalg.solve(lhs, rhs)
         Ab, Bb = sol[..., :N], sol[..., N:]
     Bb = Bb[..., 0] if B.ndim == 1 else Bb
-    return np.ascontiguousarray(Ab), np.ascontiguousarray(Bb)
+    z = d[..., 0] * np.linalg.eigvals(A) if kind != "gbt" else 0.0
+    return _check_overflow(np.ascontiguousarray(Ab), np.ascontiguousarray(Bb), z)
+
+
+def _check_overflow(Ab, Bb, z):
+    """Raise instead of returning inf/nan when exp(dt A) overflows (dt * Re(lambda) > ~709)."""
+    if np.all(np.isfinite(Ab)) and np.all(np.isfinite(Bb)):
+        return Ab, Bb
+    worst = float(np.max(np.real(z))) if np.size(z) else float("nan")
+    raise NonFiniteError(
+        f"the discretization overflowed (max dt*Re(lambda) = {worst:.3g}): exp(dt*A) is not representable "
+        "in float64. Expected an unstable mode with dt*Re(lambda) below about 700; use a smaller dt."
+    )
 
 
 def _check_conditioning(lhs, a):

@@ -14,6 +14,7 @@ __all__ = [
     "SingularSystemError",
     "UnstableSystemError",
     "InputTypeError",
+    "ParameterError",
 ]
 
 
@@ -51,3 +52,7 @@ class UnstableSystemError(SMRStabilityError, ValueError):
 
 class InputTypeError(SMRStabilityError, TypeError):
     """An argument has the wrong type (e.g. complex where real is required)."""
+
+
+class ParameterError(SMRStabilityError, ValueError):
+    """A scalar parameter is outside its valid range (e.g. a decay-rate interval)."""

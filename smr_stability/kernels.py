@@ -11,7 +11,7 @@ import numpy as np
 import scipy.fft
 
 from ._validation import as_array
-from .errors import ShapeError
+from .errors import NonFiniteError, ShapeError
 
 __all__ = ["ssm_kernel", "causal_conv"]
 
@@ -79,9 +79,15 @@ def ssm_kernel(Ab, Bb, C, L):
     if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 0:
         raise ShapeError(f"L must be a non-negative integer; found {L!r}.")
     Ab, Bb, C, diagonal = _system_arrays(Ab, Bb, C)
-    if diagonal:
-        return _kernel_diagonal(Ab, Bb, C, int(L))
-    return _kernel_dense(Ab, Bb, C, int(L))
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = (_kernel_diagonal if diagonal else _kernel_dense)(Ab, Bb, C, int(L))
+    if not np.all(np.isfinite(K)):
+        k = int(np.argwhere(~np.isfinite(K))[0][-3])
+        raise NonFiniteError(
+            f"the kernel overflowed float64 at lag k = {k}: expected finite C Ab^k Bb, found inf/nan. "
+            "Ab is unstable (spectral radius >= 1) over this length; use a shorter L or a stable Ab."
+        )
+    return K
 
 
 def _kernel_diagonal(mu, Bb, C, L):

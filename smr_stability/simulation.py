@@ -13,7 +13,7 @@ import numpy as np
 from . import _scan
 from ._validation import as_array, as_step, check_shape
 from .discretization import _resolve_method, discretize, _gbt_denominator
-from .errors import MethodError, ShapeError
+from .errors import MethodError, NonFiniteError, ShapeError
 from .kernels import _causal_conv, _system_arrays, ssm_kernel
 from .ssm import as_ssm
 
@@ -34,6 +34,19 @@ def _as_input(u, P):
     if u.ndim < 2 or u.shape[-1] != P:
         raise ShapeError(f"u must have shape (..., L, P) with P = {P} (columns of Bb); found {u.shape}. For one input use u[..., None].")
     return u
+
+
+def _finite(y, *arrays):
+    """Raise :class:`NonFiniteError` instead of returning a diverged (inf/nan) simulation."""
+    for a in (y,) + arrays:
+        if not np.all(np.isfinite(a)):
+            bad = np.argwhere(~np.isfinite(a))[0]
+            raise NonFiniteError(
+                f"the simulation overflowed float64 (first non-finite value at index {tuple(int(i) for i in bad)}): "
+                "expected a finite trajectory, found inf/nan. The system is unstable (spectral radius of Ab >= 1) "
+                "over this horizon; shorten L, rescale u, or check dt and the method."
+            )
+    return (y,) + arrays if arrays else y
 
 
 def simulate_reference(Ab, Bb, C, D, u, x0=None):
@@ -117,7 +130,9 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     if mode == "auto":
         mode = "scan" if (return_states or x0 is not None) else "fft"
     if mode == "fft":
-        return _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal)
+        return _finite(*out) if return_states else _finite(out)
     # Zero-stride views along time make the fixed system a (trivially) time-varying one.
     Ab_t = Ab[..., None, :] if diagonal else Ab[..., None, :, :]
     return _run_scan(Ab_t, Bb[..., None, :, :], C, D, u, x0, return_states, diagonal)
@@ -190,6 +205,7 @@ def _run_scan(Ab, Bb, C, D, u, x0, return_states, diagonal):
     xs = np.empty((M, L if return_states else 0, N), dtype=dtype)
     kernel = _scan.scan_diagonal if diagonal else _scan.scan_dense
     kernel(Ab, Bb, u, C, D, x0, y, xs)
+    _finite(y, xs)
     y = y.reshape(batch + (L, Q))
     return (y, xs.reshape(batch + (L, N))) if return_states else y
 
@@ -255,6 +271,7 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
     code = {"zoh": _scan.ZOH, "selective": _scan.SELECTIVE, "gbt": _scan.GBT}[kind]
     lam, Bc, C = (m.astype(np.complex128) for m in (sys.A, sys.B, sys.C))
     _scan.scan_diagonal_steps(lam, Bc, C, sys.D, dtv, uv, code, float(a or 0.0), x0, y, xs)
+    _finite(y, xs)
     y = y.reshape(batch + (L, sys.Q))
     if not return_states:
         return y

@@ -75,7 +75,10 @@ class SSM:
             D = np.zeros((Q, P))
         else:
             D = as_array(self.D, "D", ndim=(0, 1, 2), allow_complex=False)
-            D = np.broadcast_to(D, (Q, P)) if D.ndim == 0 else D.reshape(Q, P) if D.size == Q * P else D
+            if D.ndim == 0:
+                D = np.broadcast_to(D, (Q, P))
+            elif D.ndim == 1 and D.size == Q * P and 1 in (Q, P):
+                D = D.reshape(Q, P)  # a vector for a single input or a single output
             check_shape(D, (Q, P), "D")
         for key, val in zip("ABCD", (A, B, C, D)):
             object.__setattr__(self, key, _readonly(val))

@@ -10,7 +10,8 @@ import numbers
 import numpy as np
 
 from ._validation import as_seed_rng, as_step
-from .errors import ShapeError
+from .discretization import _phi1
+from .errors import ParameterError, ShapeError
 from .ssm import SSM
 
 __all__ = [
@@ -184,7 +185,10 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     Attention", ICLR 2023.
     """
     N = _check_N(N)
-    dt = float(as_step(dt))
+    dt = as_step(dt)
+    if dt.ndim != 0:
+        raise ShapeError(f"dt must be a positive scalar; found an array of shape {dt.shape}.")
+    dt = float(dt)
     rng = as_seed_rng(seed)
     sign = np.where(np.arange(N) % 2 == 1, -1.0, 1.0)
     raw = {
@@ -200,9 +204,15 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
             raise ShapeError(f"{key} must have shape ({N},); found {v.shape}.")
         vals[key] = v
     p = _sigmoid(vals["alpha"])
-    q = 1.0 - p * _sigmoid(vals["delta"])
-    lam = np.log(q) / dt
-    B = lam * p * vals["beta"] / np.expm1(lam * dt)
+    damping = p * _sigmoid(vals["delta"])  # 1 - q, kept apart so q near 1 loses nothing
+    if np.any(damping >= 1.0):
+        raise ParameterError(
+            "q = 1 - sigmoid(alpha)*sigmoid(delta) rounds to 0 for some dimension: no continuous model "
+            f"discretizes to it (found alpha up to {vals['alpha'].max():.3g}, delta up to "
+            f"{vals['delta'].max():.3g}). Use smaller alpha/delta."
+        )
+    lam = np.log1p(-damping) / dt  # q = exp(lam dt)
+    B = p * vals["beta"] / (dt * _phi1(lam * dt))  # zoh: Bb = dt phi1(lam dt) B = p beta
     return SSM(lam, B, vals["eta"] / np.sqrt(N), name="mega-ema")
 
 
@@ -234,7 +244,7 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     N, P, Q = _check_N(N), _check_N(P, "P"), _check_N(Q, "Q")
     lo, hi = float(decay[0]), float(decay[1])
     if not 0 < lo <= hi:
-        raise ValueError(f"decay must be (lo, hi) with 0 < lo <= hi; found {decay!r}.")
+        raise ParameterError(f"decay must be (lo, hi) with 0 < lo <= hi; found {decay!r}.")
     rng = as_seed_rng(seed)
 
     def draw(*shape):

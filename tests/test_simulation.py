@@ -241,3 +241,23 @@ def test_variable_step_rejects_singular_gbt_step():
     sys = smr.SSM(np.array([2.0]), [1.0], [1.0])
     with pytest.raises(errors.SingularSystemError):
         smr.simulate_variable_step(sys, np.ones((3, 1)), np.array([0.1, 0.5, 0.1]), method="backward_diff")
+
+
+def test_variable_step_tiny_eigenvalue_uses_the_limit():
+    """dt*lambda subnormal: Bb -> dt*B (phi1 -> 1), not inf/nan from 1/lambda."""
+    sys = smr.SSM(np.array([5e-309j, -1.0 + 0j]), np.ones(2), np.ones(2))
+    dt = np.array([0.1, 0.2, 0.3])
+    u = np.ones((3, 1))
+    _, x = smr.simulate_variable_step(sys, u, dt, return_states=True)
+    Abk, Bbk = smr.discretize(sys.A, sys.B, dt)
+    assert rel_err(x, smr.simulate_reference(Abk, Bbk, sys.C, None, u)[1]) < RTOL
+    assert x[-1, 0] == pytest.approx(0.6)  # the integrator mode sums dt_k * u_k
+
+
+@pytest.mark.parametrize("mode", ["fft", "scan"])
+def test_diverging_simulation_raises_instead_of_returning_inf(mode):
+    Ab, Bb, C = np.array([1e3]), np.ones((1, 1)), np.ones((1, 1))
+    with pytest.raises(errors.NonFiniteError, match="unstable"):
+        smr.simulate(Ab, Bb, C, None, np.ones((200, 1)), mode=mode)
+    with pytest.raises(errors.NonFiniteError):
+        smr.simulate_variable_step(smr.SSM([5.0], [1.0], [1.0]), np.ones((300, 1)), np.full(300, 1.0))
