@@ -46,8 +46,8 @@ def scan_dense(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
         xn = np.empty_like(x)
         for k in range(L):
             for i in range(N):
-                acc = xn[i] * 0
-                for j in range(N):
+                acc = Ab[m, k, i, 0] * x[0]
+                for j in range(1, N):
                     acc += Ab[m, k, i, j] * x[j]
                 for p in range(P):
                     acc += Bb[m, k, i, p] * u[m, k, p]
@@ -94,8 +94,8 @@ def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
         c, s = math.cos(t), math.sin(t)
         omc = s * s / (1.0 + c) if c > 0 else 1.0 - c
     mu = complex(ex * c, ex * s)
-    z = complex(x, t)
-    if abs(z) < 1e-5:  # Taylor series of d*phi1(z): no 1/lam overflow, error < 1e-26
+    if abs(x) < 1e-5 and abs(t) < 1e-5:  # Taylor series of d*phi1(z): no 1/lam overflow, error < 1e-21
+        z = complex(x, t)
         return mu, d * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z / 24.0)))
     return mu, complex(em1 * c - omc, ex * s) * inv_lam
 

@@ -30,6 +30,6 @@ def unit_circle(ax, **kwargs):
 def save_figure(fig, path_stem):
     """Write ``path_stem.png`` and ``path_stem.pdf``; return the two paths."""
     paths = [f"{path_stem}.png", f"{path_stem}.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=150)
+    fig.savefig(paths[0], dpi=150, metadata={"Software": None})
+    fig.savefig(paths[1], metadata={"CreationDate": None, "Creator": None, "Producer": None})  # reproducible
     return paths

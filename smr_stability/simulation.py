@@ -140,7 +140,7 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
 
 def _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal):
     L, N = u.shape[-2], Bb.shape[-2]
-    Du = np.einsum("...lp,qp->...lq", u, D) if np.any(D) else 0.0  # T + (L, Q)
+    Du = np.einsum("...lp,qp->...lq", u, D) if np.any(D) else None  # T + (L, Q)
     free = None
     if x0 is not None:
         x0 = as_array(x0, "x0")
@@ -148,11 +148,15 @@ def _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal):
         Ab_M = np.broadcast_to(Ab, Ax0.shape[:-1] + Ab.shape[Ab.ndim - (1 if diagonal else 2) :])
         free = ssm_kernel(Ab_M, Ax0[..., None], np.eye(N), L)[..., 0]  # Ab^{k+1} x0: M + (L, N)
     if not return_states:
-        y = _causal_conv(ssm_kernel(Ab, Bb, C, L), u) + Du  # M + (L, Q)
-        return y if free is None else y + np.einsum("...qn,...ln->...lq", C, free).real
-    x = _causal_conv(ssm_kernel(Ab, Bb, np.eye(N), L), u, keep_imag=True)  # M + (L, N)
-    x = x if free is None else x + free
-    return np.einsum("...qn,...ln->...lq", C, x).real + Du, x
+        y = _causal_conv(ssm_kernel(Ab, Bb, C, L), u)  # M + (L, Q)
+        if free is not None:
+            y = y + np.einsum("...qn,...ln->...lq", C, free).real
+    else:
+        x = _causal_conv(ssm_kernel(Ab, Bb, np.eye(N), L), u, keep_imag=True)  # M + (L, N)
+        x = x if free is None else x + free
+        y = np.einsum("...qn,...ln->...lq", C, x).real
+    y = y if Du is None else y + Du
+    return (y, x) if return_states else y
 
 
 def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
