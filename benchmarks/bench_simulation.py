@@ -71,7 +71,7 @@ def main(argv=None):
     p.add_argument("--N", type=int, default=64)
     p.add_argument("--L", type=int, default=4096)
     p.add_argument("--dlsim-subset", type=int, default=25, help="trajectories timed with dlsim")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     a = p.parse_args(argv)
     if a.quick:
         a.batch, a.N, a.L, a.dlsim_subset, a.repeat = 8, 8, 64, 2, 1

@@ -41,7 +41,9 @@ def as_array(x, name, *, ndim=None, allow_complex=True, finite=True):
 
 def check_finite(arr, name):
     """Raise :class:`NonFiniteError` if ``arr`` holds NaN or infinity."""
-    if not np.all(np.isfinite(arr)):
+    if np.isfinite(np.sum(arr)):  # fast path: any NaN/inf makes the sum non-finite
+        return arr
+    if not np.all(np.isfinite(arr)):  # the sum may also overflow on huge finite entries
         bad = np.argwhere(~np.isfinite(arr))
         where = tuple(int(i) for i in bad[0]) if arr.ndim else ()
         raise NonFiniteError(

@@ -158,11 +158,39 @@ def _causal_conv(K, u, keep_imag=False):
     L = u.shape[-2]
     K = K[..., :L, :, :]
     n = scipy.fft.next_fast_len(2 * L - 1, real=True) if L else 1
+    if K.shape[:-3] == () and K.shape[-2:] == (1, 1) and L:  # one SISO kernel for the whole batch
+        conv = lambda k: _conv_rows(k, u[..., 0].reshape(-1, L), n).reshape(u.shape[:-1] + (1,))
+        return conv(K.real[:, 0, 0]) + 1j * conv(K.imag[:, 0, 0]) if keep_imag and np.iscomplexobj(K) else conv(K.real[:, 0, 0])
     uf = scipy.fft.rfft(u, n=n, axis=-2, workers=-1)  # T + (F, P)
     parts = [K.real, K.imag] if keep_imag and np.iscomplexobj(K) else [K.real]
     ys = []
-    for Kp in parts:
+    for i, Kp in enumerate(parts):
         Kf = scipy.fft.rfft(Kp, n=n, axis=-3, workers=-1)  # S + (F, Q, P)
-        yf = Kf[..., 0] * uf if Kp.shape[-1] == 1 else np.einsum("...fqp,...fp->...fq", Kf, uf)
-        ys.append(scipy.fft.irfft(yf, n=n, axis=-2, workers=-1)[..., :L, :])  # M + (L, Q)
+        if Kp.shape[-1] > 1:
+            yf = np.einsum("...fqp,...fp->...fq", Kf, uf)
+        elif i == len(parts) - 1 and np.broadcast_shapes(uf.shape, Kf.shape[:-1]) == uf.shape:
+            yf = np.multiply(uf, Kf[..., 0], out=uf)  # last use of uf: in place, no new array
+        else:
+            yf = Kf[..., 0] * uf  # (F, Q) * (F, 1)
+        y = scipy.fft.irfft(yf, n=n, axis=-2, workers=-1, overwrite_x=True)  # M + (n, Q)
+        ys.append(y[..., :L, :])
     return ys[0] if len(ys) == 1 else ys[0] + 1j * ys[1]
+
+
+def _conv_rows(k, u, n, rows=64):
+    """Causal convolution of each row of ``u`` (M, L) with one real kernel ``k`` (L,).
+
+    Rows go through the FFTs in blocks that reuse one zero-padded buffer: the same arithmetic
+    as one big transform, without allocating (and page-faulting) three M x n arrays.
+    """
+    M, L = u.shape
+    kf = scipy.fft.rfft(k, n=n)  # (F,)
+    y = np.empty((M, L))
+    buf = np.zeros((min(rows, M), n))  # columns L: stay zero
+    for s in range(0, M, rows):
+        r = min(rows, M - s)
+        buf[:r, :L] = u[s : s + r]
+        uf = scipy.fft.rfft(buf[:r], axis=-1, workers=-1)  # (r, F)
+        uf *= kf
+        y[s : s + r] = scipy.fft.irfft(uf, n=n, axis=-1, workers=-1, overwrite_x=True)[:, :L]
+    return y
