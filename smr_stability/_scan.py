@@ -20,7 +20,7 @@ def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
     """Ab (M, L, N), Bb (M, L, N, P), u (M, L, P), C (M, Q, N), D (Q, P), x0 (M, N),
     y (M, L, Q) out, xs (M, L or 0, N) out."""
     M, L, P = u.shape
-    N, Q = x0.shape[1], C.shape[1]
+    N = x0.shape[1]
     store = xs.shape[1] > 0
     for m in numba.prange(M):
         x = x0[m].copy()
@@ -39,7 +39,7 @@ def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
 def scan_dense(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
     """As :func:`scan_diagonal` with Ab (M, L, N, N)."""
     M, L, P = u.shape
-    N, Q = x0.shape[1], C.shape[1]
+    N = x0.shape[1]
     store = xs.shape[1] > 0
     for m in numba.prange(M):
         x = x0[m].copy()

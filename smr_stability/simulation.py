@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _scan
 from ._validation import as_array, as_step, check_shape
-from .discretization import _resolve_method, discretize, _gbt_denominator
+from .discretization import _gbt_denominator, _resolve_method, discretize
 from .errors import MethodError, NonFiniteError, ShapeError
 from .kernels import _causal_conv, _system_arrays, ssm_kernel
 from .ssm import as_ssm
@@ -74,8 +74,15 @@ def simulate_reference(Ab, Bb, C, D, u, x0=None):
     check_shape(u, (None, P), "u")
     L = u.shape[0]
     varying = Bb.ndim == 3
+    if varying and (Bb.shape[0] != L or Ab.shape[0] != L):
+        raise ShapeError(f"per-step Ab and Bb must have L = {L} steps (as u); found Ab {Ab.shape}, Bb {Bb.shape}.")
     D = _as_D(D, Q, P)
-    x = np.zeros(N, dtype=np.result_type(Ab, Bb, C, float)) if x0 is None else np.array(x0, dtype=complex)
+    dtype = np.result_type(Ab, Bb, C, float)
+    if x0 is None:
+        x = np.zeros(N, dtype=dtype)
+    else:
+        x0 = check_shape(as_array(x0, "x0"), (N,), "x0")
+        x = x0.astype(np.result_type(dtype, x0.dtype))
     ys, xs = np.empty((L, Q)), np.empty((L, N), dtype=x.dtype)
     for k in range(L):
         A_k = Ab[k] if varying else Ab

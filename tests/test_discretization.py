@@ -6,7 +6,6 @@ tolerance, a closed form evaluated with :mod:`cmath`, or a plain Python loop.
 """
 
 import cmath
-import math
 
 import control
 import numpy as np
@@ -264,7 +263,7 @@ def _exact_piecewise_constant(A, B, x0, u, steps):
     x, out = np.asarray(x0, dtype=complex if np.iscomplexobj(A) else float), []
     for dt_k, u_k in zip(steps, u):
         f = B @ u_k
-        sol = solve_ivp(lambda t, y: A @ y + f, (0.0, dt_k), x, method="DOP853", rtol=1e-12, atol=1e-12)
+        sol = solve_ivp(lambda t, y, f=f: A @ y + f, (0.0, dt_k), x, method="DOP853", rtol=1e-12, atol=1e-12)
         assert sol.success
         x = sol.y[:, -1]
         out.append(x)

@@ -55,7 +55,7 @@ def test_stability_region_areas_match_closed_forms(quick_figures):
     for method in ("zoh", "bilinear"):  # exactly the open left half-plane
         assert m[method]["stable_fraction_left_half_plane"] == 1.0
         assert m[method]["stable_fraction_right_half_plane"] == 0.0
-    (lo, hi, n), (ilo, ihi, _) = data["grid"]["re"], data["grid"]["im"]
+    (lo, hi, _), (ilo, ihi, _) = data["grid"]["re"], data["grid"]["im"]
     left_area = -lo * (ihi - ilo)
     # forward Euler: the disk |1 + z| < 1 of area pi, inside the left window
     assert m["euler"]["stable_fraction_left_half_plane"] == pytest.approx(np.pi / left_area, rel=0.05)
