@@ -135,3 +135,50 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
             _output(C, D, x, u[m, k], y[m, k])
             if store:
                 xs[m, k, :] = x
+
+
+_FAST = dict(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contract"})
+
+
+@numba.njit(**_FAST)
+def error_norms_diagonal(mu, bw, C, w, wbar, sq_e, sq_c, y_e):  # pragma: no cover - compiled
+    """Fused error-system scan of a fixed diagonal system driven by one scalar stream per row.
+
+    With ``v = Bb w`` written as ``bw * s_k`` (one input channel, or several already combined),
+    runs ``e_k = mu * e_{k-1} + bw s_k`` and the centred ``c_k = mu * c_{k-1} + bw (s_k - sbar_k)``
+    and writes ``sq_e[r, k] = ||e_k||^2``, ``sq_c[r, k] = ||c_k||^2``, ``y_e[r, k, q] = Re(C e_k)_q``.
+    No state is stored. Row r uses ``wbar[r // G]``, ``G = R / len(wbar)``.
+    mu (N,) complex, bw (N,) complex, C (Q, N) complex, w (R, L), wbar (B, L).
+    Split real/imaginary arrays let the mode loop vectorise; ``reassoc`` only reorders the sums
+    over modes (rounding-level differences from the sequential reference).
+    """
+    R, L = w.shape
+    N, Q = mu.shape[0], C.shape[0]
+    G = R // wbar.shape[0]
+    mr, mi = mu.real.copy(), mu.imag.copy()
+    br, bi = bw.real.copy(), bw.imag.copy()
+    cr, ci = np.ascontiguousarray(C.real), np.ascontiguousarray(C.imag)
+    for r in numba.prange(R):
+        er, ei, zr, zi = np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N)
+        g = r // G
+        for k in range(L):
+            wk = w[r, k]
+            dk = wk - wbar[g, k]
+            se, sc = 0.0, 0.0
+            for n in range(N):
+                a = mr[n] * er[n] - mi[n] * ei[n] + br[n] * wk
+                b = mr[n] * ei[n] + mi[n] * er[n] + bi[n] * wk
+                er[n], ei[n] = a, b
+                se += a * a + b * b
+            for n in range(N):
+                a = mr[n] * zr[n] - mi[n] * zi[n] + br[n] * dk
+                b = mr[n] * zi[n] + mi[n] * zr[n] + bi[n] * dk
+                zr[n], zi[n] = a, b
+                sc += a * a + b * b
+            sq_e[r, k] = se
+            sq_c[r, k] = sc
+            for q in range(Q):
+                s = 0.0
+                for n in range(N):
+                    s += cr[q, n] * er[n] - ci[q, n] * ei[n]
+                y_e[r, k, q] = s

@@ -1,0 +1,282 @@
+"""Divergence experiments: how far a fixed-step model's state drifts under perturbed sampling.
+
+A model trained on the grid ``t_k = k dt`` keeps its ``(Ab, Bb)``. Run nominally it sees
+``u(t_k)``; under a schedule it sees ``u(t~_k)`` (THEORY.md §2). Optionally both runs go
+through an SMR gate first (§5). The state error ``e_k = x~_k - x_k`` obeys the error system
+``e_k = Ab e_{k-1} + Bb w_k`` with ``w_k = u~(t~_k) - u~(t_k)`` (the gated inputs), so one run of
+the error system per draw gives every error metric; the nominal run is shared by all draws.
+
+Paths. The model is LTI under perturbed sampling (only its inputs change), so the nominal run
+uses the kernel and FFT convolution (:func:`smr_stability.simulate`, ``mode='fft'``). The error
+states are needed as norms at every step: for a diagonal single-input system a fused compiled
+scan computes ``||e_k||``, the Monte-Carlo variance and ``C e_k`` in one pass without storing a
+state (an FFT would need one convolution per mode); otherwise the states come from the FFT
+state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
+(:func:`smr_stability.simulate_variable_step`).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _scan
+from .discretization import discretize
+from .errors import ParameterError, ShapeError
+from .simulation import simulate, simulate_variable_step
+from .smr import smr_gate
+from .ssm import as_ssm
+
+__all__ = ["DivergenceResult", "divergence_experiment", "METRICS"]
+
+#: Per-step metrics (mean over Monte-Carlo draws; ``spread`` holds their standard deviation).
+METRICS = ("state_error", "rel_state_error", "output_error", "rel_output_error", "state_variance")
+_EXACT = ("exact_error", "rel_exact_error")
+_TINY = 1e-12  # relative floor of the denominators of relative errors
+
+
+@dataclass
+class DivergenceResult:
+    """Per-step error metrics of a divergence experiment.
+
+    Attributes
+    ----------
+    t : ndarray, shape (L,)
+        Nominal times ``k dt``.
+    systems, schedules : list of str
+        Labels of the axes.
+    metrics : dict of str -> ndarray, shape (n_systems, n_schedules, B, L)
+        Means over the Monte-Carlo draws of: ``state_error`` ``||e_k||``; ``rel_state_error``
+        ``||e_k|| / ||x_k||``; ``output_error`` ``||y~_k - y_k||``; ``rel_output_error`` the same
+        over the RMS of ``||y_k||`` over k; ``state_variance`` ``mean_m ||x~_k^m - mean x~_k||^2``
+        (trace of the covariance of the perturbed state across draws); with ``exact``:
+        ``exact_error`` ``||x~_k - x*(t~_k)||`` and ``rel_exact_error`` over ``||x*(t~_k)||``.
+    spread : dict of str -> ndarray
+        Standard deviation across draws of each metric (none for ``state_variance``).
+    nominal_state_norm : ndarray, shape (n_systems, B, L)
+        ``||x_k||`` of the nominal run.
+    config : dict
+        dt, method, draws per schedule, the SMR kernel, the reference, and the error path.
+    """
+
+    t: np.ndarray
+    systems: list
+    schedules: list
+    metrics: dict
+    spread: dict
+    nominal_state_norm: np.ndarray
+    config: dict = field(default_factory=dict)
+
+    def summary(self):
+        """Rows ``{system, schedule, metric: value, ...}``: final and maximum over k of the mean
+        errors (averaged over signals), absolute and relative side by side."""
+        rows = []
+        for i, s in enumerate(self.systems):
+            for j, c in enumerate(self.schedules):
+                row = {"system": s, "schedule": c}
+                for name, arr in self.metrics.items():
+                    curve = arr[i, j].mean(axis=0)  # over signals
+                    row[f"final_{name}"] = float(curve[-1])
+                    row[f"max_{name}"] = float(curve.max())
+                rows.append(row)
+        return rows
+
+    def table(self, metrics=("state_error", "rel_state_error", "output_error", "rel_output_error")):
+        """The summary as a text table (final values), absolute and relative columns together."""
+        head = f"{'system':18s} {'schedule':26s}" + "".join(f" {m:>17s}" for m in metrics)
+        lines = [head, "-" * len(head)]
+        for row in self.summary():
+            vals = "".join(f" {row['final_' + m]:17.4e}" for m in metrics)
+            lines.append(f"{row['system'][:18]:18s} {row['schedule'][:26]:26s}{vals}")
+        return "\n".join(lines)
+
+    def plot(self, metric="rel_state_error", system=0, signal=0, ax=None):
+        """Curves of ``metric`` against k per schedule, with a mean +- std band; returns the Axes."""
+        from .plotting import new_figure
+
+        if metric not in self.metrics:
+            raise ParameterError(f"metric must be one of {sorted(self.metrics)}; found {metric!r}.")
+        if ax is None:
+            _, axes = new_figure(1, 1, size=(5.0, 3.2))
+            ax = axes[0, 0]
+        for j, name in enumerate(self.schedules):
+            mean = self.metrics[metric][system, j, signal]
+            line = ax.plot(self.t, mean, lw=1.2, label=name)[0]
+            if metric in self.spread:
+                std = self.spread[metric][system, j, signal]
+                ax.fill_between(self.t, np.maximum(mean - std, 0), mean + std, color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_xlabel("t = k dt")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{self.systems[system]}")
+        ax.legend(fontsize=7)
+        return ax
+
+    # -- serialisation ----------------------------------------------------------------
+    def _meta(self):
+        return {"systems": self.systems, "schedules": self.schedules, "config": self.config}
+
+    def to_npz(self, path):
+        """Save every array and the metadata (as JSON text) to ``path`` (.npz)."""
+        import json
+
+        arrays = {f"metric__{k}": v for k, v in self.metrics.items()}
+        arrays |= {f"spread__{k}": v for k, v in self.spread.items()}
+        np.savez_compressed(path, t=self.t, nominal_state_norm=self.nominal_state_norm, meta=json.dumps(self._meta()), **arrays)
+
+    @classmethod
+    def from_npz(cls, path):
+        """Load a result saved by :meth:`to_npz`."""
+        import json
+
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            metrics = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("metric__")}
+            spread = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("spread__")}
+            return cls(z["t"], meta["systems"], meta["schedules"], metrics, spread, z["nominal_state_norm"], meta["config"])
+
+    def to_json(self, path):
+        """Save the metadata, the summary and the mean curves (as lists) to ``path`` (.json)."""
+        import json
+
+        doc = self._meta() | {"t": self.t.tolist(), "summary": self.summary()}
+        doc["metrics"] = {k: v.tolist() for k, v in self.metrics.items()}
+        with open(path, "w") as f:
+            json.dump(doc, f)
+
+
+def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=None, *, smr=None, exact=None, refine=16):
+    """Run fixed-step models on the nominal grid and on perturbed schedules; measure the drift.
+
+    Parameters
+    ----------
+    systems : SSM, control.StateSpace, tuple, or a list of them
+        Continuous models; each is discretized once with ``dt`` and ``method`` and kept fixed.
+    signal : signal object
+        Continuous-time input with ``B`` signals and ``P`` channels (see :mod:`smr_stability.signals`);
+        ``P`` must equal the systems' input size.
+    schedules : Schedule or list of Schedule
+        Observation times (and replacements); each has its own number of draws M. All metrics
+        are reported over the common length ``L = min`` of the schedules' lengths.
+    dt : float
+        The training step: nominal grid ``t_k = k dt`` and the step of the discretization.
+    method, alpha
+        As in :func:`smr_stability.discretize`.
+    smr : tuple (m, b), optional
+        SMR kernel ``m`` of shape (P, tau) and bias ``b``; both runs are gated by
+        :func:`smr_stability.smr_gate` before the model.
+    exact : {None, 'variable_step', 'continuous'}
+        Reference for ``x*(t~_k)``: 'variable_step' is zoh over the true gaps with each sample
+        held (the S5 model); 'continuous' integrates the continuous system driven by the signal
+        itself with ``refine`` zoh substeps per gap, the input taken at substep midpoints
+        (error O((gap/refine)^2)). The reference is never gated.
+    refine : int
+        Substeps per gap for ``exact='continuous'``.
+
+    Returns
+    -------
+    DivergenceResult
+    """
+    systems = [as_ssm(s) for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])]
+    schedules = list(schedules) if isinstance(schedules, (list, tuple)) else [schedules]
+    if exact not in (None, "variable_step", "continuous"):
+        raise ParameterError(f"exact must be None, 'variable_step' or 'continuous'; found {exact!r}.")
+    for s in systems:
+        if s.P != signal.P:
+            raise ShapeError(f"the signal has P = {signal.P} channels but a system has P = {s.P} inputs; they must match.")
+    L = min(c.L for c in schedules)
+    t = dt * np.arange(L)
+    gate = (lambda u: u) if smr is None else (lambda u: smr_gate(u, smr[0], smr[1]))
+    u_nom_raw = signal(t)  # (B, L, P)
+    u_nom = gate(u_nom_raw)
+    names = list(METRICS) + (list(_EXACT) if exact else [])
+    shape = (len(systems), len(schedules), signal.B, L)
+    metrics = {k: np.empty(shape) for k in names}
+    spread = {k: np.empty(shape) for k in names if k != "state_variance"}
+    xnorm = np.empty((len(systems), signal.B, L))
+    path = set()
+    for i, sys in enumerate(systems):
+        Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
+        y_nom, x_nom = simulate(Ab, Bb, sys.C, sys.D, u_nom, return_states=True, mode="fft")  # (B, L, Q), (B, L, N)
+        xnorm[i] = np.linalg.norm(x_nom, axis=-1)
+        for j, sched in enumerate(schedules):
+            u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P)
+            w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
+            sq_e, sq_c, y_e, how = _error_norms(Ab, Bb, sys, w)
+            path.add(how)
+            cell = _cell_metrics(sq_e, sq_c, y_e, xnorm[i], y_nom)
+            if exact:
+                cell |= _exact_metrics(sys, Ab, Bb, signal, sched, gate(u_per_raw), u_per_raw, L, exact, refine)
+            for k, (mean, std) in cell.items():
+                metrics[k][i, j] = mean
+                if k in spread:
+                    spread[k][i, j] = std
+    config = {
+        "dt": float(dt), "method": method, "alpha": alpha, "draws": [c.M for c in schedules], "L": L,
+        "signals": signal.B, "exact": exact, "refine": refine if exact == "continuous" else None,
+        "smr": None if smr is None else {"m": np.asarray(smr[0]).tolist(), "b": np.asarray(smr[1]).tolist()},
+        "error_path": sorted(path),
+    }
+    return DivergenceResult(t, [s.name or f"system{i}" for i, s in enumerate(systems)], [c.name for c in schedules], metrics, spread, xnorm, config)
+
+
+def _is_system_tuple(x):
+    """A tuple (A, B, C[, D]) of arrays is one system, not a list of systems."""
+    return isinstance(x, tuple) and len(x) in (3, 4) and all(isinstance(a, (np.ndarray, list, float, int)) for a in x)
+
+
+def _error_norms(Ab, Bb, sys, w):
+    """||e_k||^2, ||c_k||^2 (centred over draws) and y~ - y for w of shape (B, M, L, P)."""
+    B, M, L, P = w.shape
+    wbar = w.mean(axis=1)  # (B, L, P)
+    Dw = np.einsum("bmlp,qp->bmlq", w, sys.D)
+    if Ab.ndim == 1 and P == 1:
+        sq_e, sq_c = np.empty((B * M, L)), np.empty((B * M, L))
+        y_e = np.empty((B * M, L, sys.Q))
+        C = np.asarray(sys.C, dtype=complex)
+        _scan.error_norms_diagonal(Ab.astype(complex), Bb[:, 0].astype(complex), C, w.reshape(B * M, L), wbar[..., 0], sq_e, sq_c, y_e)
+        return sq_e.reshape(B, M, L), sq_c.reshape(B, M, L), y_e.reshape(B, M, L, -1) + Dw, "scan"
+    y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
+    _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
+    return np.sum(np.abs(e) ** 2, -1), np.sum(np.abs(c) ** 2, -1), y_e, "fft"
+
+
+def _cell_metrics(sq_e, sq_c, y_e, xnorm, y_nom):
+    """Mean and std over draws (axis 1) of each metric; inputs (B, M, L[, Q])."""
+    e = np.sqrt(sq_e)  # (B, M, L)
+    rel = e / np.maximum(xnorm, _TINY * xnorm.max(axis=-1, keepdims=True) + np.finfo(float).tiny)[:, None]
+    ye = np.linalg.norm(y_e, axis=-1)
+    scale = np.sqrt(np.mean(np.sum(y_nom**2, axis=-1), axis=-1))  # RMS output norm per signal (B,)
+    rel_y = ye / np.maximum(scale, np.finfo(float).tiny)[:, None, None]
+    out = {k: (v.mean(axis=1), v.std(axis=1)) for k, v in
+           {"state_error": e, "rel_state_error": rel, "output_error": ye, "rel_output_error": rel_y}.items()}
+    out["state_variance"] = (sq_c.mean(axis=1), None)
+    return out
+
+
+def _exact_metrics(sys, Ab, Bb, signal, sched, u_gated, u_raw, L, exact, refine):
+    """||x~_k - x*(t~_k)|| and its relative size, mean and std over draws."""
+    _, x_per = simulate(Ab, Bb, sys.C, sys.D, u_gated, return_states=True)  # (B, M, L, N)
+    gaps = sched.gaps[:, :L]  # (M, L)
+    if exact == "variable_step":
+        _, x_star = simulate_variable_step(sys, u_raw, gaps, return_states=True)
+    else:
+        x_star = _continuous_states(sys, signal, sched.times[:, :L], gaps, refine)
+    err = np.linalg.norm(x_per - x_star, axis=-1)
+    ref = np.linalg.norm(x_star, axis=-1)
+    rel = err / np.maximum(ref, _TINY * ref.max(axis=-1, keepdims=True) + np.finfo(float).tiny)
+    return {"exact_error": (err.mean(1), err.std(1)), "rel_exact_error": (rel.mean(1), rel.std(1))}
+
+
+def _continuous_states(sys, signal, times, gaps, refine):
+    """x(t~_k) of the continuous system driven by the signal: ``refine`` zoh substeps per gap,
+    each holding the signal's value at the substep midpoint. Returns (B, M, L, N)."""
+    M, L = times.shape
+    h = gaps / refine  # (M, L)
+    offsets = (np.arange(refine) + 0.5 - refine)  # substep midpoints before each t~_k, in units of h
+    t_fine = (times[..., None] + offsets * h[..., None]).reshape(M, L * refine)
+    u_fine = signal(t_fine)  # (B, M, L*refine, P)
+    h_fine = np.repeat(h, refine, axis=-1)  # (M, L*refine)
+    out = np.empty((signal.B, M, L, sys.N), dtype=complex if sys.is_complex else float)
+    for m in range(M):  # one draw at a time keeps the fine states small
+        _, x = simulate_variable_step(sys, u_fine[:, m], h_fine[m], return_states=True)
+        out[:, m] = x[:, refine - 1 :: refine]
+    return out
