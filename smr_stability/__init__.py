@@ -5,8 +5,12 @@ The public surface, one screen long. Conventions: THEORY.md §0 (``docs/``); err
 """
 
 from . import errors as errors
+from . import sampling as sampling
+from . import signals as signals
 from ._version import __version__ as __version__
 from .discretization import METHODS as METHODS
+from .divergence import DivergenceResult as DivergenceResult
+from .divergence import divergence_experiment as divergence_experiment
 from .discretization import discretize as discretize
 from .discretization import eigenvalue_map as eigenvalue_map
 from .kernels import causal_conv as causal_conv
@@ -15,6 +19,7 @@ from .simulation import simulate as simulate
 from .simulation import simulate_reference as simulate_reference
 from .simulation import simulate_tv as simulate_tv
 from .simulation import simulate_variable_step as simulate_variable_step
+from .smr import smr_gate as smr_gate
 from .ssm import SSM as SSM
 from .ssm import as_ssm as as_ssm
 from .systems import hippo_legs as hippo_legs
@@ -26,12 +31,14 @@ from .systems import s4d_real as s4d_real
 from .systems import s5_hippo as s5_hippo
 
 __all__ = [
+    "DivergenceResult",
     "METHODS",
     "SSM",
     "__version__",
     "as_ssm",
     "causal_conv",
     "discretize",
+    "divergence_experiment",
     "eigenvalue_map",
     "errors",
     "hippo_legs",
@@ -41,9 +48,12 @@ __all__ = [
     "s4d_lin",
     "s4d_real",
     "s5_hippo",
+    "sampling",
+    "signals",
     "simulate",
     "simulate_reference",
     "simulate_tv",
     "simulate_variable_step",
+    "smr_gate",
     "ssm_kernel",
 ]

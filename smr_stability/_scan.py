@@ -141,44 +141,56 @@ _FAST = dict(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contra
 
 
 @numba.njit(**_FAST)
-def error_norms_diagonal(mu, bw, C, w, wbar, sq_e, sq_c, y_e):  # pragma: no cover - compiled
-    """Fused error-system scan of a fixed diagonal system driven by one scalar stream per row.
+def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cover - compiled
+    """Per-step Monte-Carlo moments of the error system of a fixed diagonal single-input model.
 
-    With ``v = Bb w`` written as ``bw * s_k`` (one input channel, or several already combined),
-    runs ``e_k = mu * e_{k-1} + bw s_k`` and the centred ``c_k = mu * c_{k-1} + bw (s_k - sbar_k)``
-    and writes ``sq_e[r, k] = ||e_k||^2``, ``sq_c[r, k] = ||c_k||^2``, ``y_e[r, k, q] = Re(C e_k)_q``.
-    No state is stored. Row r uses ``wbar[r // G]``, ``G = R / len(wbar)``.
-    mu (N,) complex, bw (N,) complex, C (Q, N) complex, w (R, L), wbar (B, L).
-    Split real/imaginary arrays let the mode loop vectorise; ``reassoc`` only reorders the sums
+    For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k``, the centred
+    ``c_k = mu * c_{k-1} + bw (w_k - wbar_k)`` and ``y_k = Re(C e_k) + d w_k``. Nothing of size
+    draws x L is stored: each task (signal b, chunk of draws) keeps Welford running moments
+    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2]``
+    (each of length L), combined over chunks afterwards.
+    mu, bw (N,) complex; C (Q, N) complex; d (Q,); w (B, M, L); wbar (B, L); acc (B, n_chunks, 5, L) zeros.
+    Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders sums
     over modes (rounding-level differences from the sequential reference).
     """
-    R, L = w.shape
+    B, M, L = w.shape
     N, Q = mu.shape[0], C.shape[0]
-    G = R // wbar.shape[0]
     mr, mi = mu.real.copy(), mu.imag.copy()
     br, bi = bw.real.copy(), bw.imag.copy()
     cr, ci = np.ascontiguousarray(C.real), np.ascontiguousarray(C.imag)
-    for r in numba.prange(R):
-        er, ei, zr, zi = np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N)
-        g = r // G
-        for k in range(L):
-            wk = w[r, k]
-            dk = wk - wbar[g, k]
-            se, sc = 0.0, 0.0
-            for n in range(N):
-                a = mr[n] * er[n] - mi[n] * ei[n] + br[n] * wk
-                b = mr[n] * ei[n] + mi[n] * er[n] + bi[n] * wk
-                er[n], ei[n] = a, b
-                se += a * a + b * b
-            for n in range(N):
-                a = mr[n] * zr[n] - mi[n] * zi[n] + br[n] * dk
-                b = mr[n] * zi[n] + mi[n] * zr[n] + bi[n] * dk
-                zr[n], zi[n] = a, b
-                sc += a * a + b * b
-            sq_e[r, k] = se
-            sq_c[r, k] = sc
-            for q in range(Q):
-                s = 0.0
+    for task in numba.prange(B * n_chunks):
+        b, chunk = task // n_chunks, task % n_chunks
+        lo, hi = chunk * M // n_chunks, (chunk + 1) * M // n_chunks
+        er, ei, zr, zi = np.empty(N), np.empty(N), np.empty(N), np.empty(N)
+        a_ = acc[b, chunk]
+        for m in range(lo, hi):
+            er[:], ei[:], zr[:], zi[:] = 0.0, 0.0, 0.0, 0.0
+            count = m - lo + 1
+            for k in range(L):
+                wk = w[b, m, k]
+                dk = wk - wbar[b, k]
+                se, sc = 0.0, 0.0
                 for n in range(N):
-                    s += cr[q, n] * er[n] - ci[q, n] * ei[n]
-                y_e[r, k, q] = s
+                    x = mr[n] * er[n] - mi[n] * ei[n] + br[n] * wk
+                    y = mr[n] * ei[n] + mi[n] * er[n] + bi[n] * wk
+                    er[n], ei[n] = x, y
+                    se += x * x + y * y
+                for n in range(N):
+                    x = mr[n] * zr[n] - mi[n] * zi[n] + br[n] * dk
+                    y = mr[n] * zi[n] + mi[n] * zr[n] + bi[n] * dk
+                    zr[n], zi[n] = x, y
+                    sc += x * x + y * y
+                sy = 0.0
+                for q in range(Q):
+                    yq = d[q] * wk
+                    for n in range(N):
+                        yq += cr[q, n] * er[n] - ci[q, n] * ei[n]
+                    sy += yq * yq
+                e_norm, y_norm = math.sqrt(se), math.sqrt(sy)
+                delta = e_norm - a_[0, k]  # Welford updates of the mean and M2
+                a_[0, k] += delta / count
+                a_[1, k] += delta * (e_norm - a_[0, k])
+                delta = y_norm - a_[2, k]
+                a_[2, k] += delta / count
+                a_[3, k] += delta * (y_norm - a_[2, k])
+                a_[4, k] += sc

@@ -9,9 +9,9 @@ the error system per draw gives every error metric; the nominal run is shared by
 Paths. The model is LTI under perturbed sampling (only its inputs change), so the nominal run
 uses the kernel and FFT convolution (:func:`smr_stability.simulate`, ``mode='fft'``). The error
 states are needed as norms at every step: for a diagonal single-input system a fused compiled
-scan computes ``||e_k||``, the Monte-Carlo variance and ``C e_k`` in one pass without storing a
-state (an FFT would need one convolution per mode); otherwise the states come from the FFT
-state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
+scan runs every draw and keeps only running (Welford) moments per step, so memory does not grow
+with the number of draws (an FFT would need one convolution per mode and the full states);
+otherwise the states come from the FFT state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
 (:func:`smr_stability.simulate_variable_step`).
 """
 
@@ -200,9 +200,9 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         for j, sched in enumerate(schedules):
             u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P)
             w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
-            sq_e, sq_c, y_e, how = _error_norms(Ab, Bb, sys, w)
+            e, y, variance, how = _error_moments(Ab, Bb, sys, w)
             path.add(how)
-            cell = _cell_metrics(sq_e, sq_c, y_e, xnorm[i], y_nom)
+            cell = _cell_metrics(e, y, variance, xnorm[i], y_nom)
             if exact:
                 cell |= _exact_metrics(sys, Ab, Bb, signal, sched, gate(u_per_raw), u_per_raw, L, exact, refine)
             for k, (mean, std) in cell.items():
@@ -223,33 +223,61 @@ def _is_system_tuple(x):
     return isinstance(x, tuple) and len(x) in (3, 4) and all(isinstance(a, (np.ndarray, list, float, int)) for a in x)
 
 
-def _error_norms(Ab, Bb, sys, w):
-    """||e_k||^2, ||c_k||^2 (centred over draws) and y~ - y for w of shape (B, M, L, P)."""
+def _error_moments(Ab, Bb, sys, w):
+    """Mean and std over draws of ||e_k|| and ||y~_k - y_k||, and mean ||c_k||^2 (centred), for
+    w of shape (B, M, L, P); each (B, L). Returns them with the path taken ('scan' or 'fft')."""
     B, M, L, P = w.shape
     wbar = w.mean(axis=1)  # (B, L, P)
-    Dw = np.einsum("bmlp,qp->bmlq", w, sys.D)
     if Ab.ndim == 1 and P == 1:
-        sq_e, sq_c = np.empty((B * M, L)), np.empty((B * M, L))
-        y_e = np.empty((B * M, L, sys.Q))
+        n_chunks = max(1, min(M, 8))
+        acc = np.zeros((B, n_chunks, 5, L))
         C = np.asarray(sys.C, dtype=complex)
-        _scan.error_norms_diagonal(Ab.astype(complex), Bb[:, 0].astype(complex), C, w.reshape(B * M, L), wbar[..., 0], sq_e, sq_c, y_e)
-        return sq_e.reshape(B, M, L), sq_c.reshape(B, M, L), y_e.reshape(B, M, L, -1) + Dw, "scan"
+        _scan.divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], w[..., 0], wbar[..., 0], n_chunks, acc)
+        counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
+        e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
+        y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)
+        return e, y, acc[:, :, 4].sum(axis=1) / M, "scan"
     y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
     _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
-    return np.sum(np.abs(e) ** 2, -1), np.sum(np.abs(c) ** 2, -1), y_e, "fft"
+    ye = np.sqrt(np.sum(y_e**2, axis=-1))
+    return _mean_std(np.linalg.norm(e, axis=-1)), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), "fft"
 
 
-def _cell_metrics(sq_e, sq_c, y_e, xnorm, y_nom):
-    """Mean and std over draws (axis 1) of each metric; inputs (B, M, L[, Q])."""
-    e = np.sqrt(sq_e)  # (B, M, L)
-    rel = e / np.maximum(xnorm, _TINY * xnorm.max(axis=-1, keepdims=True) + np.finfo(float).tiny)[:, None]
-    ye = np.linalg.norm(y_e, axis=-1)
-    scale = np.sqrt(np.mean(np.sum(y_nom**2, axis=-1), axis=-1))  # RMS output norm per signal (B,)
-    rel_y = ye / np.maximum(scale, np.finfo(float).tiny)[:, None, None]
-    out = {k: (v.mean(axis=1), v.std(axis=1)) for k, v in
-           {"state_error": e, "rel_state_error": rel, "output_error": ye, "rel_output_error": rel_y}.items()}
-    out["state_variance"] = (sq_c.mean(axis=1), None)
-    return out
+def _combine_chunks(mean, M2, counts):
+    """Chan et al.'s pairwise combination of Welford (mean, M2) over chunks (axis 1)."""
+    n = counts[None, :, None]
+    total = counts.sum()
+    grand = np.sum(n * mean, axis=1) / total
+    m2 = np.sum(M2 + n * (mean - grand[:, None]) ** 2, axis=1)
+    return grand, np.sqrt(m2 / total)
+
+
+def _mean_std(x):
+    """Mean and (two-pass) standard deviation over the draws, axis 1."""
+    mean = x.mean(axis=1)
+    return mean, np.sqrt(np.mean((x - mean[:, None]) ** 2, axis=1))
+
+
+def _floor(norms):
+    """Denominators of relative errors: norms floored at 1e-12 of their maximum over k."""
+    return np.maximum(norms, _TINY * norms.max(axis=-1, keepdims=True) + np.finfo(float).tiny)
+
+
+def _cell_metrics(e, y, variance, xnorm, y_nom):
+    """The metrics of one (system, schedule) cell from the draw moments of ||e_k|| and ||y~_k - y_k||.
+
+    The denominators of the relative errors (``||x_k||`` and the RMS output norm) do not
+    depend on the draw, so relative means and spreads are the absolute ones divided by them.
+    """
+    den_x = _floor(xnorm)  # (B, L)
+    den_y = np.maximum(np.sqrt(np.mean(np.sum(y_nom**2, axis=-1), axis=-1)), np.finfo(float).tiny)[:, None]  # (B, 1)
+    return {
+        "state_error": e,
+        "rel_state_error": (e[0] / den_x, e[1] / den_x),
+        "output_error": y,
+        "rel_output_error": (y[0] / den_y, y[1] / den_y),
+        "state_variance": (variance, None),
+    }
 
 
 def _exact_metrics(sys, Ab, Bb, signal, sched, u_gated, u_raw, L, exact, refine):
@@ -260,10 +288,9 @@ def _exact_metrics(sys, Ab, Bb, signal, sched, u_gated, u_raw, L, exact, refine)
         _, x_star = simulate_variable_step(sys, u_raw, gaps, return_states=True)
     else:
         x_star = _continuous_states(sys, signal, sched.times[:, :L], gaps, refine)
-    err = np.linalg.norm(x_per - x_star, axis=-1)
-    ref = np.linalg.norm(x_star, axis=-1)
-    rel = err / np.maximum(ref, _TINY * ref.max(axis=-1, keepdims=True) + np.finfo(float).tiny)
-    return {"exact_error": (err.mean(1), err.std(1)), "rel_exact_error": (rel.mean(1), rel.std(1))}
+    err = np.linalg.norm(x_per - x_star, axis=-1)  # (B, M, L)
+    rel = err / _floor(np.linalg.norm(x_star, axis=-1))  # x* differs per draw
+    return {"exact_error": _mean_std(err), "rel_exact_error": _mean_std(rel)}
 
 
 def _continuous_states(sys, signal, times, gaps, refine):

@@ -21,6 +21,7 @@ def brute_force(sys, signal, sched, method="zoh", smr_kernel=None):
     u_nom = gate(signal(DT * np.arange(L)))  # (B, L, P)
     u_per = gate(sched.sample(signal)[:, :, :L])  # (B, M, L, P)
     out = {k: [] for k in ("state_error", "rel_state_error", "output_error", "rel_output_error", "state_variance")}
+    spread = {"state_error": [], "output_error": []}
     for b in range(signal.B):
         y0, x0 = smr.simulate_reference(Ab, Bb, sys.C, sys.D, u_nom[b])
         runs = [smr.simulate_reference(Ab, Bb, sys.C, sys.D, u_per[b, m]) for m in range(sched.M)]
@@ -34,7 +35,9 @@ def brute_force(sys, signal, sched, method="zoh", smr_kernel=None):
         out["output_error"].append(ye.mean(0))
         out["rel_output_error"].append((ye / scale).mean(0))
         out["state_variance"].append(np.sum(np.abs(X - X.mean(0)) ** 2, -1).mean(0))
-    return {k: np.array(v) for k, v in out.items()}
+        spread["state_error"].append(e.std(0))
+        spread["output_error"].append(ye.std(0))
+    return {k: np.array(v) for k, v in out.items()}, {k: np.array(v) for k, v in spread.items()}
 
 
 def schedules(M=4):
@@ -58,10 +61,12 @@ def test_metrics_equal_the_sequential_reference(sys, path):
     res = divergence_experiment(sys, sig, schedules(), DT, method="bilinear")
     assert res.config["error_path"] == [path]
     for j, sched in enumerate(schedules()):
-        ref = brute_force(sys, sig, sched, method="bilinear")
+        ref, ref_spread = brute_force(sys, sig, sched, method="bilinear")
         for name, val in ref.items():
             got = res.metrics[name][0, j]
             assert np.max(np.abs(got - val)) <= 1e-10 * np.max(np.abs(val)), (name, sched.name)
+        for name, val in ref_spread.items():  # Monte-Carlo spread (Welford moments on the scan path)
+            assert np.max(np.abs(res.spread[name][0, j] - val)) <= 1e-9 * np.max(np.abs(val)), (name, sched.name)
 
 
 def test_smr_gated_metrics_equal_the_reference():
@@ -69,7 +74,7 @@ def test_smr_gated_metrics_equal_the_reference():
     kernel = (np.array([[0.8, -0.3, 0.2, 0.1]]), 0.5)
     sched = sampling.jitter(L, DT, 0.25, draws=5, seed=7)
     res = divergence_experiment(sys, sig, sched, DT, smr=kernel)
-    ref = brute_force(sys, sig, sched, smr_kernel=kernel)
+    ref, _ = brute_force(sys, sig, sched, smr_kernel=kernel)
     for name, val in ref.items():
         assert np.max(np.abs(res.metrics[name][0, 0] - val)) <= 1e-10 * np.max(np.abs(val))
     assert res.config["smr"]["m"] == kernel[0].tolist()
