@@ -83,7 +83,8 @@ class DivergenceResult:
     def table(self, metrics=("state_error", "rel_state_error", "output_error", "rel_output_error")):
         """The summary as a text table (final values), absolute and relative columns together."""
         head = f"{'system':18s} {'schedule':26s}" + "".join(f" {m:>17s}" for m in metrics)
-        lines = [head, "-" * len(head)]
+        title = f"final step (k = {len(self.t) - 1}), mean over draws and signals; relative next to absolute"
+        lines = [title, head, "-" * len(head)]
         for row in self.summary():
             vals = "".join(f" {row['final_' + m]:17.4e}" for m in metrics)
             lines.append(f"{row['system'][:18]:18s} {row['schedule'][:26]:26s}{vals}")
