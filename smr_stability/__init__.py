@@ -15,6 +15,12 @@ from .discretization import discretize as discretize
 from .discretization import eigenvalue_map as eigenvalue_map
 from .kernels import causal_conv as causal_conv
 from .kernels import ssm_kernel as ssm_kernel
+from .proposition1 import ErrorGain as ErrorGain
+from .proposition1 import error_gain as error_gain
+from .proposition1 import error_gain_bound as error_gain_bound
+from .proposition1 import iss_error_bound as iss_error_bound
+from .proposition1 import long_memory_limit as long_memory_limit
+from .proposition1 import mode_gain as mode_gain
 from .simulation import simulate as simulate
 from .simulation import simulate_reference as simulate_reference
 from .simulation import simulate_tv as simulate_tv
@@ -32,6 +38,7 @@ from .systems import s5_hippo as s5_hippo
 
 __all__ = [
     "DivergenceResult",
+    "ErrorGain",
     "METHODS",
     "SSM",
     "__version__",
@@ -40,9 +47,14 @@ __all__ = [
     "discretize",
     "divergence_experiment",
     "eigenvalue_map",
+    "error_gain",
+    "error_gain_bound",
     "errors",
     "hippo_legs",
+    "iss_error_bound",
+    "long_memory_limit",
     "mega_ema",
+    "mode_gain",
     "random_stable",
     "s4d_inv",
     "s4d_lin",

@@ -147,9 +147,9 @@ def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cove
     For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k``, the centred
     ``c_k = mu * c_{k-1} + bw (w_k - wbar_k)`` and ``y_k = Re(C e_k) + d w_k``. Nothing of size
     draws x L is stored: each task (signal b, chunk of draws) keeps Welford running moments
-    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2]``
+    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2, max ||e_k||]``
     (each of length L), combined over chunks afterwards.
-    mu, bw (N,) complex; C (Q, N) complex; d (Q,); w (B, M, L); wbar (B, L); acc (B, n_chunks, 5, L) zeros.
+    mu, bw (N,) complex; C (Q, N) complex; d (Q,); w (B, M, L); wbar (B, L); acc (B, n_chunks, 6, L) zeros.
     Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders sums
     over modes (rounding-level differences from the sequential reference).
     """
@@ -194,3 +194,4 @@ def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cove
                 a_[2, k] += delta / count
                 a_[3, k] += delta * (y_norm - a_[2, k])
                 a_[4, k] += sc
+                a_[5, k] = max(a_[5, k], e_norm)

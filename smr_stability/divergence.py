@@ -22,6 +22,7 @@ import numpy as np
 from . import _scan
 from .discretization import discretize
 from .errors import ParameterError, ShapeError
+from .proposition1 import error_gain
 from .simulation import simulate, simulate_variable_step
 from .smr import smr_gate
 from .ssm import as_ssm
@@ -56,6 +57,11 @@ class DivergenceResult:
         ``||x_k||`` of the nominal run.
     config : dict
         dt, method, draws per schedule, the SMR kernel, the reference, and the error path.
+    bounds : dict
+        Proposition 1 next to the observation: ``error_gain`` (n_systems,) ``G_inf`` of each
+        discretized model (inf if ``rho(Ab) >= 1``); ``w_sup`` (n_systems, n_schedules, B)
+        ``max_k ||w_k||`` over draws; ``iss_bound`` = ``G_inf * w_sup``, the ISS error ball;
+        ``observed_sup`` the largest ``||e_k||`` over draws and steps, never above the ball.
     """
 
     t: np.ndarray
@@ -65,6 +71,7 @@ class DivergenceResult:
     spread: dict
     nominal_state_norm: np.ndarray
     config: dict = field(default_factory=dict)
+    bounds: dict = field(default_factory=dict)
 
     def summary(self):
         """Rows ``{system, schedule, metric: value, ...}``: final and maximum over k of the mean
@@ -73,6 +80,9 @@ class DivergenceResult:
         for i, s in enumerate(self.systems):
             for j, c in enumerate(self.schedules):
                 row = {"system": s, "schedule": c}
+                for name in ("iss_bound", "observed_sup"):
+                    if name in self.bounds:
+                        row[name] = float(np.max(self.bounds[name][i, j]))  # worst signal
                 for name, arr in self.metrics.items():
                     curve = arr[i, j].mean(axis=0)  # over signals
                     row[f"final_{name}"] = float(curve[-1])
@@ -121,6 +131,7 @@ class DivergenceResult:
 
         arrays = {f"metric__{k}": v for k, v in self.metrics.items()}
         arrays |= {f"spread__{k}": v for k, v in self.spread.items()}
+        arrays |= {f"bound__{k}": v for k, v in self.bounds.items()}
         np.savez_compressed(path, t=self.t, nominal_state_norm=self.nominal_state_norm, meta=json.dumps(self._meta()), **arrays)
 
     @classmethod
@@ -132,7 +143,8 @@ class DivergenceResult:
             meta = json.loads(str(z["meta"]))
             metrics = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("metric__")}
             spread = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("spread__")}
-            return cls(z["t"], meta["systems"], meta["schedules"], metrics, spread, z["nominal_state_norm"], meta["config"])
+            bounds = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("bound__")}
+            return cls(z["t"], meta["systems"], meta["schedules"], metrics, spread, z["nominal_state_norm"], meta["config"], bounds)
 
     def to_json(self, path):
         """Save the metadata, the summary and the mean curves (as lists) to ``path`` (.json)."""
@@ -140,6 +152,7 @@ class DivergenceResult:
 
         doc = self._meta() | {"t": self.t.tolist(), "summary": self.summary()}
         doc["metrics"] = {k: v.tolist() for k, v in self.metrics.items()}
+        doc["bounds"] = {k: np.where(np.isfinite(v), v, None).tolist() for k, v in self.bounds.items()}  # inf -> null
         with open(path, "w") as f:
             json.dump(doc, f)
 
@@ -193,16 +206,22 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     metrics = {k: np.empty(shape) for k in names}
     spread = {k: np.empty(shape) for k in names if k != "state_variance"}
     xnorm = np.empty((len(systems), signal.B, L))
+    bounds = {"error_gain": np.empty(len(systems))} | {k: np.empty(shape[:3]) for k in ("w_sup", "iss_bound", "observed_sup")}
     path = set()
     for i, sys in enumerate(systems):
         Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
+        gain = _gain_or_inf(Ab, Bb)
+        bounds["error_gain"][i] = gain
         y_nom, x_nom = simulate(Ab, Bb, sys.C, sys.D, u_nom, return_states=True, mode="fft")  # (B, L, Q), (B, L, N)
         xnorm[i] = np.linalg.norm(x_nom, axis=-1)
         for j, sched in enumerate(schedules):
             u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P)
             w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
-            e, y, variance, how = _error_moments(Ab, Bb, sys, w)
+            e, y, variance, sup_e, how = _error_moments(Ab, Bb, sys, w)
             path.add(how)
+            bounds["observed_sup"][i, j] = sup_e
+            bounds["w_sup"][i, j] = np.max(np.linalg.norm(w, axis=-1), axis=(1, 2))
+            bounds["iss_bound"][i, j] = gain * bounds["w_sup"][i, j]
             cell = _cell_metrics(e, y, variance, xnorm[i], y_nom)
             if exact:
                 cell |= _exact_metrics(sys, Ab, Bb, signal, sched, gate(u_per_raw), u_per_raw, L, exact, refine)
@@ -216,7 +235,15 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         "smr": None if smr is None else {"m": np.asarray(smr[0]).tolist(), "b": np.asarray(smr[1]).tolist()},
         "error_path": sorted(path),
     }
-    return DivergenceResult(t, [s.name or f"system{i}" for i, s in enumerate(systems)], [c.name for c in schedules], metrics, spread, xnorm, config)
+    labels = [s.name or f"system{i}" for i, s in enumerate(systems)]
+    return DivergenceResult(t, labels, [c.name for c in schedules], metrics, spread, xnorm, config, bounds)
+
+
+def _gain_or_inf(Ab, Bb):
+    """Proposition 1's G_inf (its guaranteed upper value), or inf when rho(Ab) >= 1 (no ISS ball)."""
+    if np.max(np.abs(Ab if Ab.ndim == 1 else np.linalg.eigvals(Ab))) >= 1:
+        return np.inf
+    return error_gain(Ab, Bb, return_info=True).upper
 
 
 def _is_system_tuple(x):
@@ -225,23 +252,25 @@ def _is_system_tuple(x):
 
 
 def _error_moments(Ab, Bb, sys, w):
-    """Mean and std over draws of ||e_k|| and ||y~_k - y_k||, and mean ||c_k||^2 (centred), for
-    w of shape (B, M, L, P); each (B, L). Returns them with the path taken ('scan' or 'fft')."""
+    """Mean and std over draws of ||e_k|| and ||y~_k - y_k|| and mean ||c_k||^2 (centred), each
+    (B, L), the largest ||e_k|| over draws and steps (B,), and the path taken ('scan' or 'fft'),
+    for w of shape (B, M, L, P)."""
     B, M, L, P = w.shape
     wbar = w.mean(axis=1)  # (B, L, P)
     if Ab.ndim == 1 and P == 1:
         n_chunks = max(1, min(M, 8))
-        acc = np.zeros((B, n_chunks, 5, L))
+        acc = np.zeros((B, n_chunks, 6, L))
         C = np.asarray(sys.C, dtype=complex)
         _scan.divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], w[..., 0], wbar[..., 0], n_chunks, acc)
         counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
         e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
         y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)
-        return e, y, acc[:, :, 4].sum(axis=1) / M, "scan"
+        return e, y, acc[:, :, 4].sum(axis=1) / M, acc[:, :, 5].max(axis=(1, 2)), "scan"
     y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
     _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
     ye = np.sqrt(np.sum(y_e**2, axis=-1))
-    return _mean_std(np.linalg.norm(e, axis=-1)), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), "fft"
+    en = np.linalg.norm(e, axis=-1)  # (B, M, L)
+    return _mean_std(en), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), en.max(axis=(1, 2)), "fft"
 
 
 def _combine_chunks(mean, M2, counts):

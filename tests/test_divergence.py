@@ -144,3 +144,21 @@ def test_bad_input():
         divergence_experiment(smr.s4d_lin(4), sig, schedules(2), DT)
     with pytest.raises(errors.ParameterError, match="exact"):
         divergence_experiment(smr.s4d_lin(4), signals.SumOfSines(seed=1), schedules(2), DT, exact="magic")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_observed_error_stays_inside_the_proposition1_ball(seed):
+    systems = [smr.random_stable(6, diagonal=True, complex=True, seed=seed), smr.random_stable(5, seed=seed)]
+    sig = signals.SumOfSines(B=2, seed=seed)
+    res = divergence_experiment(systems, sig, schedules(6), DT, smr=(np.array([[0.4, 0.3]]), 0.2))
+    b = res.bounds
+    assert np.all(np.isfinite(b["iss_bound"])) and np.all(b["observed_sup"] > 0)
+    assert np.all(b["observed_sup"] <= b["iss_bound"])
+    ref, _ = brute_force(systems[0], sig, schedules(6)[0], smr_kernel=(np.array([[0.4, 0.3]]), 0.2))
+    assert np.all(b["observed_sup"][0, 0] >= ref["state_error"].max(axis=-1) * (1 - 1e-12))  # max >= mean
+
+
+def test_unstable_model_has_no_ball():
+    unstable = smr.SSM(np.array([0.5 + 1j]), [1.0], [1.0])  # Re(lambda) > 0
+    res = divergence_experiment(unstable, signals.SumOfSines(seed=1), sampling.jitter(40, DT, 0.2, draws=3, seed=0), DT)
+    assert np.isinf(res.bounds["error_gain"][0]) and np.isinf(res.bounds["iss_bound"]).all()
