@@ -195,3 +195,4 @@ def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cove
                 a_[3, k] += delta * (y_norm - a_[2, k])
                 a_[4, k] += sc
                 a_[5, k] = max(a_[5, k], e_norm)
+

@@ -220,7 +220,10 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
             e, y, variance, sup_e, how = _error_moments(Ab, Bb, sys, w)
             path.add(how)
             bounds["observed_sup"][i, j] = sup_e
-            bounds["w_sup"][i, j] = np.max(np.linalg.norm(w, axis=-1), axis=(1, 2))
+            if w.shape[-1] == 1:  # max |w| without an array of |w|
+                bounds["w_sup"][i, j] = np.maximum(w.max(axis=(1, 2, 3)), -w.min(axis=(1, 2, 3)))
+            else:
+                bounds["w_sup"][i, j] = np.sqrt(np.max(np.sum(w**2, axis=-1), axis=(1, 2)))
             bounds["iss_bound"][i, j] = gain * bounds["w_sup"][i, j]
             cell = _cell_metrics(e, y, variance, xnorm[i], y_nom)
             if exact:

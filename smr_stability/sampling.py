@@ -70,7 +70,9 @@ def _scalar_step(dt):
 
 def _check_increasing(times, name):
     """Raise :class:`StepSizeError` at the first ``t[..., k] <= t[..., k-1]`` (ties included)."""
-    bad = ~(np.diff(times, axis=-1) > 0)
+    if np.all(times[..., 1:] > times[..., :-1]):  # one comparison pass, no array of gaps
+        return
+    bad = ~(times[..., 1:] > times[..., :-1])
     if np.any(bad):
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         k = idx[-1] + 1
