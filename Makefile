@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulation.py
+	$(BIN)/python benchmarks/bench_divergence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

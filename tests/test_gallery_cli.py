@@ -110,3 +110,13 @@ def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
         assert abs(res[method]["homogeneous"][0] - order) < 0.1
     for method in ("zoh", "bilinear", "euler", "backward_diff"):
         assert abs(res[method]["forced"][0] - 1) < 0.1
+
+
+def test_divergence_benchmark_smoke_run():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_divergence.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "speed-up" in out
+    diff = float(re.search(r"max relative difference ([0-9.e+-]+)", out).group(1))
+    assert diff < 1e-10
