@@ -7,6 +7,7 @@ The public surface, one screen long. Conventions: THEORY.md §0 (``docs/``); err
 from . import errors as errors
 from . import sampling as sampling
 from . import signals as signals
+from . import symbolic as symbolic
 from ._version import __version__ as __version__
 from .discretization import METHODS as METHODS
 from .divergence import DivergenceResult as DivergenceResult
@@ -22,6 +23,9 @@ from .proposition1 import iss_error_bound as iss_error_bound
 from .proposition1 import long_memory_limit as long_memory_limit
 from .proposition1 import mode_gain as mode_gain
 from .simulation import simulate as simulate
+from .stability import stability_report as stability_report
+from .theorem1 import Theorem1Report as Theorem1Report
+from .theorem1 import verify_theorem1 as verify_theorem1
 from .simulation import simulate_reference as simulate_reference
 from .simulation import simulate_tv as simulate_tv
 from .simulation import simulate_variable_step as simulate_variable_step
@@ -39,6 +43,7 @@ from .systems import s5_hippo as s5_hippo
 __all__ = [
     "DivergenceResult",
     "ErrorGain",
+    "Theorem1Report",
     "METHODS",
     "SSM",
     "__version__",
@@ -67,5 +72,8 @@ __all__ = [
     "simulate_tv",
     "simulate_variable_step",
     "smr_gate",
+    "stability_report",
+    "symbolic",
+    "verify_theorem1",
     "ssm_kernel",
 ]

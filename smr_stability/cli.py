@@ -17,6 +17,32 @@ def _figures(args):
     return 0
 
 
+def _verify_theorem1(args):
+    from .theorem1 import verify_theorem1
+
+    report = verify_theorem1(args.systems, seed=args.seed, n_continuous=args.continuous, quick=args.quick, progress=not args.no_progress)
+    print(report.table())
+    if args.json:
+        report.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 1 if (report.v1_violations or report.v3_violations) else 0
+
+
+def _analyze(args):
+    import json
+
+    from .stability import stability_report
+
+    result = stability_report(args.model, N=args.N, dt=args.dt, method=args.method, sigma=args.sigma, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        width = max(map(len, result))
+        for key, val in result.items():
+            print(f"{key:{width}s}  {val if not isinstance(val, float) else format(val, '.6g')}")
+    return 0
+
+
 def build_parser():
     """The argument parser of ``smr-stability``."""
     p = argparse.ArgumentParser(
@@ -32,6 +58,25 @@ def build_parser():
     f.add_argument("--list", action="store_true", help="list the figure names and exit")
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     f.set_defaults(func=_figures)
+
+    v = sub.add_parser("verify-theorem1", help="verify Theorem 1 numerically (V1-V3 of THEORY.md §4)")
+    v.add_argument("--systems", type=int, default=10_000, help="random stable systems for V1 (default 10000)")
+    v.add_argument("--continuous", type=int, default=100, help="systems for the continuous form V3 (default 100)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    v.add_argument("--quick", action="store_true", help="500 systems, 20 continuous: a smoke run")
+    v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    v.set_defaults(func=_verify_theorem1)
+
+    a = sub.add_parser("analyze", help="stability report of one discretized model")
+    a.add_argument("--model", choices=("hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"), required=True)
+    a.add_argument("--N", type=int, default=64, help="state size (default 64)")
+    a.add_argument("--dt", type=float, default=0.01, help="step (default 0.01)")
+    a.add_argument("--method", default="bilinear", help="discretization (default bilinear)")
+    a.add_argument("--sigma", type=float, default=0.5, help="Theorem 1 sigma in (0, 1) (default 0.5)")
+    a.add_argument("--seed", type=int, default=0, help="seed of the random parts (C, random model)")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(func=_analyze)
     return p
 
 

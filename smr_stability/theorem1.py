@@ -1,0 +1,282 @@
+"""Numerical verification of Theorem 1 (THEORY.md §4): protocol V1 (implication), V2
+(non-vacuity) and V3 (continuous form).
+
+Discrete form, control convention ``e_{k+1} = Ab e_k + Bb w_k``: with ``Ab^H P Ab - P = -Q``,
+``a = ||Ab^H P Bb||``, ``b = ||Bb^H P Bb||`` and ``gamma* = (-a + sqrt(a^2 + b sigma lmin(Q)))/b``,
+every ``||w_k|| <= gamma ||e_k||`` with ``gamma <= gamma*`` gives
+
+    L(k+1) - L(k) <= -(1 - sigma) lmin(Q) ||e_k||^2,   L(k) <= (1 - (1-sigma) lmin(Q)/lmax(P))^k L(0),
+
+with ``L = e^H P e``. Continuous form: ``A^H P + P A = -Q`` and
+``||w|| <= sigma lmin(Q)/(2 ||P B||) ||e||`` give ``dL/dt <= -(1-sigma) lmin(Q) ||e||^2`` and
+``L(t) <= L(0) exp(-(1-sigma) lmin(Q)/lmax(P) t)``.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ._validation import as_seed_rng
+from .discretization import discretize
+from .errors import ParameterError
+from .lyapunov import lyapunov_matrix
+from .systems import random_stable
+
+__all__ = ["Theorem1Report", "verify_theorem1"]
+
+RTOL = 1e-9  # relative to the size of the Lyapunov values compared (THEORY.md §4)
+_SIZES = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256])
+_SIZE_P = np.array([12, 12, 10, 10, 8, 8, 8, 8, 6, 6, 2.0, 0.6, 0.2])  # mostly small, some large
+_METHODS = ("zoh", "bilinear", "euler", "backward_diff", "gbt", "selective")
+
+
+@dataclass
+class Theorem1Report:
+    """What :func:`verify_theorem1` checked and found.
+
+    ``v1_*``: discrete implication on ``v1_systems`` random stable systems (``v1_steps`` steps
+    checked, each step two inequalities); ``v1_worst_margin`` is the smallest
+    ``(rhs - lhs) / scale`` seen (>= -RTOL means no violation). ``v2_*``: systems driven at
+    ``gamma = v2_factor * gamma*`` along the worst direction, and how many had ``L`` increase.
+    ``v3_*``: continuous form along solve_ivp trajectories. ``examples``: ``L_e(k)`` and the
+    envelope of a few V1 and V2 systems, for :meth:`plot`.
+    """
+
+    v1_systems: int = 0
+    v1_steps: int = 0
+    v1_violations: int = 0
+    v1_worst_margin: float = np.inf
+    v1_skipped_unstable: int = 0
+    v2_systems: int = 0
+    v2_increases: int = 0
+    v2_factor: float = 4.0
+    v3_systems: int = 0
+    v3_points: int = 0
+    v3_violations: int = 0
+    v3_worst_margin: float = np.inf
+    seconds: float = 0.0
+    config: dict = field(default_factory=dict)
+    examples: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        """True when V1 and V3 found no violation and V2 found the bound non-vacuous."""
+        return self.v1_violations == 0 and self.v3_violations == 0 and self.v2_increases > 0
+
+    def table(self):
+        """The report as a text table."""
+        rows = [
+            ("V1 implication (discrete)", f"{self.v1_systems} systems, {self.v1_steps} steps", self.v1_violations, f"{self.v1_worst_margin:.3e}"),
+            ("V2 non-vacuity", f"{self.v2_systems} systems at {self.v2_factor:g} gamma*", f"L increased on {self.v2_increases}", "-"),
+            ("V3 continuous (solve_ivp)", f"{self.v3_systems} systems, {self.v3_points} points", self.v3_violations, f"{self.v3_worst_margin:.3e}"),
+        ]
+        head = f"{'check':28s} {'checked':34s} {'violations':>22s} {'worst margin':>14s}"
+        lines = [head, "-" * len(head)] + [f"{a:28s} {b:34s} {str(c):>22s} {d:>14s}" for a, b, c, d in rows]
+        lines.append(f"skipped (rho(Ab) >= 1 after discretization): {self.v1_skipped_unstable}; time {self.seconds:.1f} s; "
+                     f"{'PASSED' if self.passed else 'FAILED'}")
+        return "\n".join(lines)
+
+    def to_json(self, path):
+        """Write the report (examples included) as JSON."""
+        doc = asdict(self)
+        for key in ("v1_worst_margin", "v3_worst_margin"):
+            doc[key] = None if not np.isfinite(doc[key]) else doc[key]
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=1)
+
+    def plot(self, ax=None):
+        """``L_e(k)`` of the example systems against their Theorem 1 envelopes (log scale)."""
+        from .plotting import new_figure
+
+        if ax is None:
+            _, axes = new_figure(1, 1, size=(5.0, 3.2))
+            ax = axes[0, 0]
+        for ex in self.examples:
+            k = np.arange(len(ex["L"]))
+            line = ax.semilogy(k, ex["L"], lw=1.2, label=ex["label"])[0]
+            if ex.get("envelope"):
+                ax.semilogy(k, ex["envelope"], ls="--", lw=0.8, color=line.get_color())
+        ax.set_xlabel("k")
+        ax.set_ylabel("L_e(k) = e^H P e")
+        ax.set_title("Theorem 1: L_e (solid) and envelope (dashed)")
+        ax.legend(fontsize=6)
+        return ax
+
+
+def _draw_system(rng):
+    N = int(rng.choice(_SIZES, p=_SIZE_P / _SIZE_P.sum()))
+    diagonal, cplx = bool(rng.integers(2)), bool(rng.integers(2))
+    P = int(rng.integers(1, 3))
+    method = str(rng.choice(_METHODS))
+    alpha = float(rng.uniform()) if method == "gbt" else None
+    dt = float(10 ** rng.uniform(-3, 0))
+    sys = random_stable(N, P, 1, diagonal=diagonal, complex=cplx, seed=rng)
+    Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
+    label = f"N={N} {'diag' if diagonal else 'dense'} {'complex' if cplx else 'real'} {method} dt={dt:.2g}"
+    return Ab, Bb, label
+
+
+def _random_Q(rng, N, cplx):
+    if rng.integers(2):
+        return np.eye(N)
+    G = rng.standard_normal((N, N)) + (1j * rng.standard_normal((N, N)) if cplx else 0)
+    return G @ G.conj().T / N + 0.1 * np.eye(N)  # Hermitian positive definite
+
+
+def _constants(Ab, Bb, Q, sigma):
+    """P, lmin(Q), lmax(P) and gamma* of the discrete form (the root without cancellation)."""
+    P = lyapunov_matrix(Ab, Q, discrete=True)
+    A = np.diag(Ab) if Ab.ndim == 1 else Ab
+    a = np.linalg.norm(A.conj().T @ P @ Bb, 2)
+    b = np.linalg.norm(Bb.conj().T @ P @ Bb, 2)
+    lmin_Q, lmax_P = np.linalg.eigvalsh(Q)[0], np.linalg.eigvalsh(P)[-1]
+    gamma = sigma * lmin_Q / (a + np.sqrt(a * a + b * sigma * lmin_Q))  # = (-a + sqrt(a^2 + b s lmin))/b
+    return A, P, lmin_Q, lmax_P, gamma
+
+
+def _run_discrete(A, Bb, P, lmin_Q, lmax_P, gamma, sigma, e0, steps, rng, worst):
+    """Iterate the error system; return L(k), the decrease and envelope margins, and the rate.
+
+    ``worst``: ``w = gamma ||e|| v/||v||`` with ``v = Bb^H P A e``, the direction maximising
+    ``Re(e^H A^H P Bb w)`` (a random direction where ``v = 0``); otherwise a random direction
+    and a random size below ``gamma ||e||``.
+    """
+    rate = 1.0 - (1.0 - sigma) * lmin_Q / lmax_P
+    M = Bb.conj().T @ P @ A  # (P, N): v = M e
+    cplx = np.iscomplexobj(A) or np.iscomplexobj(Bb)
+    e = e0
+    L = [float(np.vdot(e, P @ e).real)]
+    margins = np.empty(2 * steps)
+    for k in range(steps):
+        ne = np.sqrt(np.vdot(e, e).real)
+        if worst:
+            v = M @ e
+            nv = np.sqrt(np.vdot(v, v).real)
+            u = v / nv if nv > 0 else _random_unit(rng, Bb.shape[1], cplx)
+            w = (gamma * ne) * u
+        else:
+            w = (gamma * ne * rng.uniform()) * _random_unit(rng, Bb.shape[1], cplx)
+        e = A @ e + Bb @ w
+        L_next = float(np.vdot(e, P @ e).real)
+        bound = -(1.0 - sigma) * lmin_Q * ne * ne
+        margins[2 * k] = (bound - (L_next - L[-1])) / (abs(L[-1]) + abs(L_next) + abs(bound))  # decrease
+        envelope = rate ** (k + 1) * L[0]
+        margins[2 * k + 1] = (envelope - L_next) / (abs(envelope) + abs(L_next))  # exponential envelope
+        L.append(L_next)
+    return np.array(L), margins, rate
+
+
+def _random_unit(rng, p, cplx):
+    v = rng.standard_normal(p) + (1j * rng.standard_normal(p) if cplx else 0)
+    return v / np.linalg.norm(v)
+
+
+def _v1_v2(report, n_systems, steps, rng, progress):
+    from tqdm.auto import tqdm
+
+    for i in tqdm(range(n_systems), desc="V1/V2", unit="sys", disable=not progress):
+        Ab, Bb, label = _draw_system(rng)
+        if np.max(np.abs(Ab if Ab.ndim == 1 else np.linalg.eigvals(Ab))) >= 1:
+            report.v1_skipped_unstable += 1
+            continue
+        cplx = np.iscomplexobj(Ab) or np.iscomplexobj(Bb)
+        Q = _random_Q(rng, Bb.shape[0], cplx)
+        sigma = float(rng.uniform(0.05, 0.95))
+        A, P, lmin_Q, lmax_P, gstar = _constants(Ab, Bb, Q, sigma)
+        e0 = _random_unit(rng, Bb.shape[0], cplx)
+        for worst in (True, False):
+            gamma = gstar if worst else gstar * rng.uniform(0.2, 1.0)
+            L, margins, rate = _run_discrete(A, Bb, P, lmin_Q, lmax_P, gamma, sigma, e0, steps, rng, worst)
+            report.v1_steps += steps
+            report.v1_violations += int(np.sum(margins < -RTOL))
+            report.v1_worst_margin = min(report.v1_worst_margin, float(margins.min()))
+            if worst and len(report.examples) < 4:
+                report.examples.append({"label": "V1 " + label, "L": L.tolist(), "envelope": (L[0] * rate ** np.arange(steps + 1)).tolist()})
+        report.v1_systems += 1
+        if i % 5 == 0:  # V2 on a subset: well above gamma*, worst direction
+            L, _, _ = _run_discrete(A, Bb, P, lmin_Q, lmax_P, report.v2_factor * gstar, sigma, e0, steps, rng, True)
+            report.v2_systems += 1
+            increased = bool(np.any(np.diff(L) > RTOL * L[:-1]))
+            report.v2_increases += increased
+            if increased and sum(ex["label"].startswith("V2") for ex in report.examples) < 2:
+                report.examples.append({"label": f"V2 {report.v2_factor:g} gamma* " + label, "L": L.tolist(), "envelope": None})
+
+
+def _v3(report, n_systems, rng, progress):
+    """Continuous form along solve_ivp trajectories with the worst-case w = gamma_c ||e|| B^H P e/||.||."""
+    from tqdm.auto import tqdm
+
+    for _ in tqdm(range(n_systems), desc="V3", unit="sys", disable=not progress):
+        N = int(rng.integers(1, 9))
+        cplx = bool(rng.integers(2))
+        sys = random_stable(N, int(rng.integers(1, 3)), 1, diagonal=bool(rng.integers(2)), complex=cplx, seed=rng)
+        A, B = sys.A_dense, sys.B
+        Q = _random_Q(rng, N, cplx)
+        sigma = float(rng.uniform(0.05, 0.95))
+        P = lyapunov_matrix(A, Q, discrete=False)
+        lmin_Q, lmax_P = np.linalg.eigvalsh(Q)[0], np.linalg.eigvalsh(P)[-1]
+        gamma = sigma * lmin_Q / (2 * np.linalg.norm(P @ B, 2))
+
+        def w_of(e):
+            v = B.conj().T @ (P @ e)
+            n = np.linalg.norm(v)
+            return np.zeros(B.shape[1], complex) if n == 0 else gamma * np.linalg.norm(e) * v / n
+
+        e0 = _random_unit(rng, N, True)
+        T = 5.0 / (-np.max(np.linalg.eigvals(A).real))
+        sol = solve_ivp(lambda t, e: A @ e + B @ w_of(e), (0.0, T), e0, rtol=1e-11, atol=1e-14, t_eval=np.linspace(0, T, 200))
+        L0 = float(np.real(e0.conj() @ P @ e0))
+        rate = (1 - sigma) * lmin_Q / lmax_P
+        for t, e in zip(sol.t, sol.y.T):
+            L = float(np.real(e.conj() @ P @ e))
+            dL = float(np.real(-(e.conj() @ Q @ e) + 2 * (e.conj() @ P @ B @ w_of(e))))
+            bound = -(1 - sigma) * lmin_Q * np.linalg.norm(e) ** 2
+            m1 = (bound - dL) / (abs(bound) + abs(dL) + 1e-300)
+            env = L0 * np.exp(-rate * t)
+            m2 = (env - L) / (env + abs(L))
+            report.v3_points += 1
+            report.v3_violations += int(m1 < -RTOL) + int(m2 < -RTOL)
+            report.v3_worst_margin = min(report.v3_worst_margin, m1, m2)
+        report.v3_systems += 1
+
+
+def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False):
+    """Run the verification protocol V1-V3 of THEORY.md §4 and return a :class:`Theorem1Report`.
+
+    Parameters
+    ----------
+    n_systems : int
+        Random stable continuous systems for V1 (dense and diagonal, real and complex, N from 1
+        to 256, P in {1, 2}, every discretization with a random step); each is discretized,
+        and skipped (counted) if the discretization is unstable. Every fifth system also runs V2.
+    seed : int
+    steps : int
+        Steps of the error system per run; each V1 system runs once with the worst-case
+        disturbance at ``gamma = gamma*`` and once with random disturbances below it.
+    n_continuous : int
+        Systems for V3 (N <= 8), integrated with solve_ivp (rtol 1e-11) over five time
+        constants with the worst-case ``w``.
+    quick : bool
+        Small settings (500 systems, 20 continuous) for a smoke run.
+    progress : bool
+        Show progress bars.
+
+    Notes
+    -----
+    A check fails when ``rhs - lhs < -1e-9 * scale``, with ``scale`` the sum of the magnitudes
+    compared (rounding in ``L(k+1) - L(k)`` is relative to ``L``).
+    """
+    if quick:
+        n_systems, n_continuous = min(n_systems, 500), min(n_continuous, 20)
+    if n_systems < 1 or steps < 1 or n_continuous < 0:
+        raise ParameterError(f"expected n_systems >= 1, steps >= 1, n_continuous >= 0; found {n_systems}, {steps}, {n_continuous}.")
+    rng = as_seed_rng(seed)
+    report = Theorem1Report(config={"n_systems": n_systems, "seed": seed, "steps": steps, "n_continuous": n_continuous, "rtol": RTOL})
+    t0 = time.perf_counter()
+    _v1_v2(report, n_systems, steps, rng, progress)
+    _v3(report, n_continuous, rng, progress)
+    report.seconds = time.perf_counter() - t0
+    return report
