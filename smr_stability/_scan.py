@@ -141,15 +141,17 @@ _FAST = dict(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contra
 
 
 @numba.njit(**_FAST)
-def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cover - compiled
+def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no cover - compiled
     """Per-step Monte-Carlo moments of the error system of a fixed diagonal single-input model.
 
     For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k``, the centred
     ``c_k = mu * c_{k-1} + bw (w_k - wbar_k)`` and ``y_k = Re(C e_k) + d w_k``. Nothing of size
     draws x L is stored: each task (signal b, chunk of draws) keeps Welford running moments
-    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2, max ||e_k||]``
-    (each of length L), combined over chunks afterwards.
-    mu, bw (N,) complex; C (Q, N) complex; d (Q,); w (B, M, L); wbar (B, L); acc (B, n_chunks, 6, L) zeros.
+    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2, max ||e_k||,
+    mean L_k, M2 L_k]`` (each of length L) with the Lyapunov value ``L_k = sum_n pw_n |e_{k,n}|^2``
+    (a diagonal P), combined over chunks afterwards.
+    mu, bw (N,) complex; C (Q, N) complex; d (Q,); pw (N,); w (B, M, L); wbar (B, L);
+    acc (B, n_chunks, 8, L) zeros.
     Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders sums
     over modes (rounding-level differences from the sequential reference).
     """
@@ -169,12 +171,13 @@ def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cove
             for k in range(L):
                 wk = w[b, m, k]
                 dk = wk - wbar[b, k]
-                se, sc = 0.0, 0.0
+                se, sc, sl = 0.0, 0.0, 0.0
                 for n in range(N):
                     x = mr[n] * er[n] - mi[n] * ei[n] + br[n] * wk
                     y = mr[n] * ei[n] + mi[n] * er[n] + bi[n] * wk
                     er[n], ei[n] = x, y
                     se += x * x + y * y
+                    sl += pw[n] * (x * x + y * y)
                 for n in range(N):
                     x = mr[n] * zr[n] - mi[n] * zi[n] + br[n] * dk
                     y = mr[n] * zi[n] + mi[n] * zr[n] + bi[n] * dk
@@ -195,4 +198,7 @@ def divergence_moments(mu, bw, C, d, w, wbar, n_chunks, acc):  # pragma: no cove
                 a_[3, k] += delta * (y_norm - a_[2, k])
                 a_[4, k] += sc
                 a_[5, k] = max(a_[5, k], e_norm)
+                delta = sl - a_[6, k]
+                a_[6, k] += delta / count
+                a_[7, k] += delta * (sl - a_[6, k])
 

@@ -22,6 +22,7 @@ import numpy as np
 from . import _scan
 from .discretization import discretize
 from .errors import ParameterError, ShapeError
+from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
 from .simulation import simulate, simulate_variable_step
 from .smr import smr_gate
@@ -50,7 +51,9 @@ class DivergenceResult:
         ``||e_k|| / ||x_k||``; ``output_error`` ``||y~_k - y_k||``; ``rel_output_error`` the same
         over the RMS of ``||y_k||`` over k; ``state_variance`` ``mean_m ||x~_k^m - mean x~_k||^2``
         (trace of the covariance of the perturbed state across draws); with ``exact``:
-        ``exact_error`` ``||x~_k - x*(t~_k)||`` and ``rel_exact_error`` over ``||x*(t~_k)||``.
+        ``exact_error`` ``||x~_k - x*(t~_k)||`` and ``rel_exact_error`` over ``||x*(t~_k)||``;
+        when every model is stable, ``lyapunov_error`` the error Lyapunov function
+        ``L_e(k) = e_k^H P e_k`` of Theorem 1 with ``Ab^H P Ab - P = -I``.
     spread : dict of str -> ndarray
         Standard deviation across draws of each metric (none for ``state_variance``).
     nominal_state_norm : ndarray, shape (n_systems, B, L)
@@ -201,7 +204,10 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     gate = (lambda u: u) if smr is None else (lambda u: smr_gate(u, smr[0], smr[1]))
     u_nom_raw = signal(t)  # (B, L, P)
     u_nom = gate(u_nom_raw)
-    names = list(METRICS) + (list(_EXACT) if exact else [])
+    discretized = [discretize(s.A, s.B, dt, method=method, alpha=alpha) for s in systems]
+    gains = [_gain_or_inf(Ab, Bb) for Ab, Bb in discretized]
+    lyapunov = all(np.isfinite(gains))  # P of Theorem 1 exists for every model
+    names = list(METRICS) + (list(_EXACT) if exact else []) + (["lyapunov_error"] if lyapunov else [])
     shape = (len(systems), len(schedules), signal.B, L)
     metrics = {k: np.empty(shape) for k in names}
     spread = {k: np.empty(shape) for k in names if k != "state_variance"}
@@ -209,15 +215,15 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     bounds = {"error_gain": np.empty(len(systems))} | {k: np.empty(shape[:3]) for k in ("w_sup", "iss_bound", "observed_sup")}
     path = set()
     for i, sys in enumerate(systems):
-        Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
-        gain = _gain_or_inf(Ab, Bb)
+        (Ab, Bb), gain = discretized[i], gains[i]
         bounds["error_gain"][i] = gain
+        P_lyap = lyapunov_matrix(Ab, np.eye(sys.N)) if lyapunov else None
         y_nom, x_nom = simulate(Ab, Bb, sys.C, sys.D, u_nom, return_states=True, mode="fft")  # (B, L, Q), (B, L, N)
         xnorm[i] = np.linalg.norm(x_nom, axis=-1)
         for j, sched in enumerate(schedules):
             u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P)
             w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
-            e, y, variance, sup_e, how = _error_moments(Ab, Bb, sys, w)
+            e, y, variance, sup_e, lyap, how = _error_moments(Ab, Bb, sys, w, P_lyap)
             path.add(how)
             bounds["observed_sup"][i, j] = sup_e
             if w.shape[-1] == 1:  # max |w| without an array of |w|
@@ -226,6 +232,8 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
                 bounds["w_sup"][i, j] = np.sqrt(np.max(np.sum(w**2, axis=-1), axis=(1, 2)))
             bounds["iss_bound"][i, j] = gain * bounds["w_sup"][i, j]
             cell = _cell_metrics(e, y, variance, xnorm[i], y_nom)
+            if lyapunov:
+                cell["lyapunov_error"] = lyap
             if exact:
                 cell |= _exact_metrics(sys, Ab, Bb, signal, sched, gate(u_per_raw), u_per_raw, L, exact, refine)
             for k, (mean, std) in cell.items():
@@ -254,7 +262,7 @@ def _is_system_tuple(x):
     return isinstance(x, tuple) and len(x) in (3, 4) and all(isinstance(a, (np.ndarray, list, float, int)) for a in x)
 
 
-def _error_moments(Ab, Bb, sys, w):
+def _error_moments(Ab, Bb, sys, w, Pl):
     """Mean and std over draws of ||e_k|| and ||y~_k - y_k|| and mean ||c_k||^2 (centred), each
     (B, L), the largest ||e_k|| over draws and steps (B,), and the path taken ('scan' or 'fft'),
     for w of shape (B, M, L, P)."""
@@ -262,18 +270,21 @@ def _error_moments(Ab, Bb, sys, w):
     wbar = w.mean(axis=1)  # (B, L, P)
     if Ab.ndim == 1 and P == 1:
         n_chunks = max(1, min(M, 8))
-        acc = np.zeros((B, n_chunks, 6, L))
+        acc = np.zeros((B, n_chunks, 8, L))
         C = np.asarray(sys.C, dtype=complex)
-        _scan.divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], w[..., 0], wbar[..., 0], n_chunks, acc)
+        pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
+        _scan.divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc)
         counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
         e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
         y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)
-        return e, y, acc[:, :, 4].sum(axis=1) / M, acc[:, :, 5].max(axis=(1, 2)), "scan"
+        lyap = None if Pl is None else _combine_chunks(acc[:, :, 6], acc[:, :, 7], counts)
+        return e, y, acc[:, :, 4].sum(axis=1) / M, acc[:, :, 5].max(axis=(1, 2)), lyap, "scan"
     y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
     _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
     ye = np.sqrt(np.sum(y_e**2, axis=-1))
     en = np.linalg.norm(e, axis=-1)  # (B, M, L)
-    return _mean_std(en), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), en.max(axis=(1, 2)), "fft"
+    lyap = None if Pl is None else _mean_std(np.einsum("...n,nm,...m->...", e.conj(), Pl, e).real)
+    return _mean_std(en), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), en.max(axis=(1, 2)), lyap, "fft"
 
 
 def _combine_chunks(mean, M2, counts):

@@ -162,3 +162,23 @@ def test_unstable_model_has_no_ball():
     unstable = smr.SSM(np.array([0.5 + 1j]), [1.0], [1.0])  # Re(lambda) > 0
     res = divergence_experiment(unstable, signals.SumOfSines(seed=1), sampling.jitter(40, DT, 0.2, draws=3, seed=0), DT)
     assert np.isinf(res.bounds["error_gain"][0]) and np.isinf(res.bounds["iss_bound"]).all()
+
+
+@pytest.mark.parametrize("sys", [smr.s4d_inv(8, seed=3), smr.hippo_legs(5, seed=4)], ids=["scan", "fft"])
+def test_error_lyapunov_function_equals_the_reference(sys):
+    """L_e(k) = e_k^H P e_k with Ab^H P Ab - P = -I (P from scipy, independently), mean over draws."""
+    import scipy.linalg
+
+    sig, sched = signals.SumOfSines(B=1, seed=2), sampling.jitter(L, DT, 0.3, draws=4, seed=5)
+    res = divergence_experiment(sys, sig, sched, DT)
+    Ab, Bb = smr.discretize(sys.A, sys.B, DT)
+    A = np.diag(Ab) if Ab.ndim == 1 else Ab
+    P = scipy.linalg.solve_discrete_lyapunov(A.conj().T, np.eye(sys.N))
+    u_nom, u_per = sig(DT * np.arange(L))[0], sched.sample(sig)[0]
+    x0 = smr.simulate_reference(Ab, Bb, sys.C, None, u_nom)[1]
+    Le = []
+    for m in range(4):
+        e = smr.simulate_reference(Ab, Bb, sys.C, None, u_per[m])[1] - x0
+        Le.append(np.einsum("kn,nm,km->k", e.conj(), P, e).real)
+    ref = np.mean(Le, axis=0)
+    assert np.max(np.abs(res.metrics["lyapunov_error"][0, 0, 0] - ref)) <= 1e-10 * ref.max()
