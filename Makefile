@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulation.py
 	$(BIN)/python benchmarks/bench_divergence.py
+	$(BIN)/python benchmarks/bench_lyapunov.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

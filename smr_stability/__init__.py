@@ -9,6 +9,17 @@ from . import sampling as sampling
 from . import signals as signals
 from . import symbolic as symbolic
 from ._version import __version__ as __version__
+from .bounds import GammaStar as GammaStar
+from .bounds import KreissResult as KreissResult
+from .bounds import continuous_threshold as continuous_threshold
+from .bounds import discrete_eigenvalues as discrete_eigenvalues
+from .bounds import discrete_spectral_radius as discrete_spectral_radius
+from .bounds import envelope_rate as envelope_rate
+from .bounds import euler_dt_limit as euler_dt_limit
+from .bounds import gamma_star as gamma_star
+from .bounds import kreiss_constant as kreiss_constant
+from .bounds import spectral_radius as spectral_radius
+from .bounds import transient_bound as transient_bound
 from .discretization import METHODS as METHODS
 from .divergence import DivergenceResult as DivergenceResult
 from .divergence import divergence_experiment as divergence_experiment
@@ -16,6 +27,9 @@ from .discretization import discretize as discretize
 from .discretization import eigenvalue_map as eigenvalue_map
 from .kernels import causal_conv as causal_conv
 from .kernels import ssm_kernel as ssm_kernel
+from .lyapunov import dlyap as dlyap
+from .lyapunov import lyap as lyap
+from .lyapunov import lyapunov_matrix as lyapunov_matrix
 from .proposition1 import ErrorGain as ErrorGain
 from .proposition1 import error_gain as error_gain
 from .proposition1 import error_gain_bound as error_gain_bound
@@ -43,21 +57,33 @@ from .systems import s5_hippo as s5_hippo
 __all__ = [
     "DivergenceResult",
     "ErrorGain",
-    "Theorem1Report",
+    "GammaStar",
+    "KreissResult",
     "METHODS",
     "SSM",
+    "Theorem1Report",
     "__version__",
     "as_ssm",
     "causal_conv",
+    "continuous_threshold",
+    "discrete_eigenvalues",
+    "discrete_spectral_radius",
     "discretize",
     "divergence_experiment",
+    "dlyap",
     "eigenvalue_map",
+    "envelope_rate",
     "error_gain",
     "error_gain_bound",
     "errors",
+    "euler_dt_limit",
+    "gamma_star",
     "hippo_legs",
     "iss_error_bound",
+    "kreiss_constant",
     "long_memory_limit",
+    "lyap",
+    "lyapunov_matrix",
     "mega_ema",
     "mode_gain",
     "random_stable",
@@ -72,8 +98,10 @@ __all__ = [
     "simulate_tv",
     "simulate_variable_step",
     "smr_gate",
+    "spectral_radius",
+    "ssm_kernel",
     "stability_report",
     "symbolic",
+    "transient_bound",
     "verify_theorem1",
-    "ssm_kernel",
 ]

@@ -7,6 +7,11 @@
 * the constants of Theorem 1: :func:`gamma_star` (discrete), :func:`continuous_threshold`
   and :func:`envelope_rate` (both forms).
 
+HiPPO-LegS (S4) is strongly non-normal but dissipative in the 2-norm,
+``A + A^T = -(r r^T + I)`` with ``r_n = sqrt(2n + 1)``: zoh gives ``||Ab||_2 = e^{-dt/2}`` and
+bilinear and backward Euler ``||Ab||_2 <= 1``, so ``sup_k ||Ab^k||_2 = K(Ab) = 1`` there;
+forward Euler below its stability limit has ``rho < 1 < ||Ab||_2`` and does grow first.
+
 Shape legend: N state, P inputs. ``Ab`` (or ``A``) is dense (N, N) or the vector (N,) of a
 diagonal; ``Bb`` (or ``B``) is (N, P) or (N,). Norms are spectral norms. Theorem 1's P comes
 from :func:`smr_stability.lyapunov.lyapunov_matrix` (``Ab^H P Ab - P = -Q``, or

@@ -79,6 +79,20 @@ def test_hippo_legs_powers_between_kreiss_and_lyapunov_bounds(N, method, dt):
     assert sup == pytest.approx(1.0, abs=1e-12) and K == pytest.approx(1.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("N,dt", [(8, 0.05), (16, 0.02), (16, 0.05)])
+def test_hippo_legs_forward_euler_grows_before_it_decays(N, dt):
+    """Forward Euler below its stability limit: rho < 1 but ||Ab|| > 1, so a transient exists."""
+    sys = smr.hippo_legs(N)
+    assert dt < euler_dt_limit(sys.A)
+    Ab, _ = smr.discretize(sys.A, sys.B, dt, "euler")
+    norms = power_norms(Ab)
+    assert norms[-1] < 1e-8 * norms.max()
+    sup = norms.max()
+    K, tb = kreiss_constant(Ab), transient_bound(Ab)
+    assert sup > 1.05
+    assert K <= sup * (1 + 1e-9) and sup <= tb * (1 + 1e-9) and sup <= np.e * N * K
+
+
 def random_nonnormal(N, cplx, seed, dt=0.3, method="zoh"):
     sys = smr.random_stable(N, complex=cplx, seed=seed, decay=(0.5, 3.0))
     return smr.discretize(sys.A, sys.B, dt, method)[0]

@@ -368,3 +368,17 @@ def test_theorem1_P_is_positive_definite(system):
     R = H(D) @ P @ D - P + Q if discrete else H(D) @ P + P @ D + Q
     scale = np.linalg.norm(P) * (2 if discrete else 2 * np.max(np.abs(ev))) + np.linalg.norm(Q)
     assert np.linalg.norm(R) <= 1e-13 * scale
+
+
+def test_benchmark_smoke_run(capsys):
+    """CI smoke-runs the benchmark at N = 32; it exits non-zero if the two solvers disagree."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lyapunov.py"
+    spec = importlib.util.spec_from_file_location("bench_lyapunov", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--quick"])
+    out = capsys.readouterr().out
+    assert "N=32" in out and out.count("speed-up") == 2
