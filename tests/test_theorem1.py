@@ -20,7 +20,7 @@ def quick_report():
 
 def test_quick_run_finds_no_violation_and_is_not_vacuous(quick_report):
     r = quick_report
-    assert r.v1_systems + r.v1_skipped_unstable == 300 and r.v1_steps == 2 * 30 * r.v1_systems
+    assert r.v1_systems == 300 and r.v1_steps == 2 * 30 * 300 and r.v1_skipped_unstable > 0
     assert r.v1_violations == 0 and r.v3_violations == 0
     assert r.v1_worst_margin >= -RTOL and r.v3_worst_margin >= -RTOL
     assert 0 < r.v2_increases <= r.v2_systems
