@@ -1,0 +1,92 @@
+"""The contract every SSM layer follows."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..ssm import SSM
+from .smr import SMR
+
+__all__ = ["ExportedChannel", "SSMLayer"]
+
+
+@dataclass
+class ExportedChannel:
+    """What the analysis needs from one channel of a trained layer.
+
+    Attributes
+    ----------
+    system : SSM
+        The continuous ``(A, B, C, D)`` of the channel (S5: the one MIMO system).
+    dt : float
+        The channel's step.
+    method : str
+        The discretization the layer uses (a name of ``smr_stability.METHODS``).
+    Ab, Bb : ndarray
+        ``smr_stability.discretize(system.A, system.B, dt, method)``, as the layer computes them.
+    smr : tuple (m, b) or None
+        The channel's SMR kernel, shapes (P, tau) and (P,) with P the system's inputs.
+    """
+
+    system: SSM
+    dt: float
+    method: str
+    Ab: np.ndarray
+    Bb: np.ndarray
+    smr: tuple = None
+
+
+class SSMLayer(nn.Module):
+    """Base class: optional SMR gate, then the SSM; ``(B, L, H) -> (B, L, H)``.
+
+    Subclasses implement :meth:`ssm` and :meth:`export_channels`, and list the names of their
+    SSM parameters (dt, A) in ``ssm_parameter_names`` so that :meth:`param_groups` puts them in
+    their own optimiser group without weight decay, as S4 does. Positive parameters are stored
+    as logs.
+    """
+
+    ssm_parameter_names = ()
+
+    def __init__(self, H, smr=False, tau=4):
+        super().__init__()
+        self.H = int(H)
+        self.gate = SMR(H, tau) if smr else None
+
+    def forward(self, u, dt=None):
+        """``u`` (B, L, H), optional per-step gaps ``dt`` (B, L) (used by S5's variable-step mode)."""
+        if self.gate is not None:
+            u = self.gate(u)  # (B, L, H)
+        return self.ssm(u, dt)
+
+    def ssm(self, u, dt=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def export_channels(self):  # pragma: no cover - abstract
+        """List of ``(system, dt, method)`` per channel (continuous systems as the core's SSM)."""
+        raise NotImplementedError
+
+    def export(self):
+        """Per channel an :class:`ExportedChannel`, so the sampling engine and the Lyapunov tools
+        run on the trained model directly."""
+        from ..discretization import discretize
+
+        m, b = self.gate.export() if self.gate is not None else (None, None)
+        out = []
+        for h, (system, dt, method) in enumerate(self.export_channels()):
+            Ab, Bb = discretize(system.A, system.B, dt, method=method)
+            P = system.P
+            smr = None if m is None else ((m[h : h + 1] if P == 1 else m), (b[h : h + 1] if P == 1 else b))
+            out.append(ExportedChannel(system, float(dt), method, Ab, Bb, smr))
+        return out
+
+    def param_groups(self, weight_decay=0.01, ssm_lr=None):
+        """Optimiser groups: SSM parameters (no weight decay, optional own lr) and the rest."""
+        ssm, rest = [], []
+        for name, p in self.named_parameters():
+            (ssm if name.split(".")[-1] in self.ssm_parameter_names else rest).append(p)
+        group = {"params": ssm, "weight_decay": 0.0}
+        if ssm_lr is not None:
+            group["lr"] = ssm_lr
+        return [group, {"params": rest, "weight_decay": weight_decay}]
