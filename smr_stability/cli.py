@@ -43,6 +43,29 @@ def _analyze(args):
     return 0
 
 
+def _train(args):
+    from .nn.train import TrainConfig, train
+
+    config = TrainConfig(task=args.task, layer=args.layer, smr=args.smr, tau=args.tau, epochs=args.epochs, seed=args.seed,
+                         small=args.small, use_timestamps=args.use_timestamps)
+    rows = train(config, args.out, progress=not args.no_progress)
+    last = rows[-1]
+    print(f"{args.out}: epoch {last['epoch']}, train loss {last['train_loss']:.4g}, val loss {last['val_loss']:.4g}")
+    args.run, args.schedules = args.out, None
+    return _evaluate(args)  # the test error on every schedule of the task
+
+
+def _evaluate(args):
+    from .nn.evaluate import evaluate_run
+
+    rows = evaluate_run(args.run, schedules=args.schedules)
+    print(f"{'schedule':28s} {'mse':>12s} {'relative to uniform':>20s}")
+    for r in rows:
+        print(f"{r['schedule']:28s} {r['mse']:12.4e} {r['relative_to_uniform']:20.3f}")
+    print(f"wrote {args.run}/evaluation.csv")
+    return 0
+
+
 def build_parser():
     """The argument parser of ``smr-stability``."""
     p = argparse.ArgumentParser(
@@ -77,6 +100,24 @@ def build_parser():
     a.add_argument("--seed", type=int, default=0, help="seed of the random parts (C, random model)")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=_analyze)
+
+    t = sub.add_parser("train", help="train a model on an irregularly sampled task (torch)")
+    t.add_argument("--task", choices=("sines", "pendulum"), required=True)
+    t.add_argument("--layer", choices=("s4", "s4d", "s5", "s6", "mega", "spade"), required=True)
+    t.add_argument("--smr", action=argparse.BooleanOptionalAction, default=False, help="gate the inputs with SMR")
+    t.add_argument("--tau", type=int, default=4, help="SMR kernel length (default 4)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--small", action="store_true", help="the task's small configuration (tests, CI)")
+    t.add_argument("--use-timestamps", action="store_true", help="feed the true gaps to S5")
+    t.add_argument("--out", required=True, help="run directory (resumes if it exists with the same config)")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="test error of a trained run on each sampling schedule")
+    e.add_argument("run", help="run directory")
+    e.add_argument("--schedules", nargs="+", help="schedule names (default: all of the task's)")
+    e.set_defaults(func=_evaluate)
     return p
 
 

@@ -29,7 +29,7 @@ def test_quick_run_finds_no_violation_and_is_not_vacuous(quick_report):
 
 def scalar_case(mu=0.9 * np.exp(0.3j), b=0.7 + 0.2j, sigma=0.5):
     """N = P = 1, Q = 1: the decrease bound is attained along the worst direction (closed form)."""
-    Ab, Bb, Q = np.array([[mu]]), np.array([[b]]), np.eye(1)
+    Bb, Q = np.array([[b]]), np.eye(1)
     A, P, lmin_Q, lmax_P, gstar = _constants(np.array([mu]), Bb, Q, sigma)
     p = 1 / (1 - abs(mu) ** 2)  # P of |mu|^2 P - P = -1
     a, bb = abs(mu) * p * abs(b), p * abs(b) ** 2

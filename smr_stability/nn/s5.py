@@ -1,0 +1,121 @@
+"""S5: one MIMO diagonal SSM over all H channels, zoh, fixed or per-step ``dt`` (THEORY.md §0-§2)."""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ShapeError
+from ..ssm import SSM
+from ..systems import s5_hippo
+from .base import SSMLayer
+from .scan import linear_scan
+
+__all__ = ["S5"]
+
+
+def phi1(z):
+    """``(exp(z) - 1) / z`` for a complex tensor, accurate for small ``|z|`` (as the core's zoh)."""
+    small = z.abs() < 1e-5
+    zs = torch.where(small, torch.ones_like(z), z)  # no 0/0 in either branch (or its gradient)
+    x, y = zs.real, zs.imag
+    expm1 = torch.complex(torch.expm1(x) * torch.cos(y) - 2.0 * torch.sin(0.5 * y) ** 2, torch.exp(x) * torch.sin(y))
+    taylor = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
+    return torch.where(small, taylor, expm1 / zs)
+
+
+class S5(SSMLayer):
+    """S5 layer: ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k`` with ``u_k`` in R^H.
+
+    Parameters
+    ----------
+    H : int
+        Channels; the system has P = Q = H inputs and outputs.
+    N : int
+        State size (complex diagonal).
+    P : int
+        Inputs of the MIMO system; must equal ``H`` (kept so the signature names it).
+    smr : bool
+        Gate the input with :class:`SMR` (length ``tau``) first.
+    tau : int
+    dt_min, dt_max : float
+        The learned step ``exp(log_dt)`` starts log-uniform in ``[dt_min, dt_max]``.
+
+    Notes
+    -----
+    ``A = diag(lambda)`` with ``lambda = -exp(A_re_log) + i A_im``, initialised from
+    :func:`smr_stability.s5_hippo` (eigenvalues of HiPPO-LegS's normal part, ``Re = -1/2``); ``B``
+    (N, H) and ``C`` (H, N) complex from the same call (real and imaginary parts stored as real
+    parameters, so ``.double()`` casts them), ``D`` (H,) standard normal. The initial seed is
+    drawn from torch's generator. zoh: ``Ab = exp(dt lambda)``, ``Bb = dt phi1(dt lambda) B``.
+
+    * ``dt=None``: one step ``exp(log_dt)``; convolution mode, the state kernel ``Ab^k`` applied to
+      ``Bb u`` by a causal FFT convolution, then ``C``. Cost O(B L log L N + B L H N).
+    * ``dt`` of shape (B, L): the true gaps; step ``k`` uses ``dt_k * exp(log_dt)`` (the learned
+      step scales the gaps), discretized per step and run by :func:`linear_scan`.
+
+    ``A_re_log, A_im, log_dt`` are the SSM parameters (no weight decay in :meth:`param_groups`).
+    """
+
+    ssm_parameter_names = ("A_re_log", "A_im", "log_dt")
+
+    def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1):
+        super().__init__(H, smr=smr, tau=tau)
+        P = self.H if P is None else int(P)
+        if P != self.H:
+            raise ShapeError(f"S5 maps H channels to H channels, so P (inputs) must equal H = {self.H}; found P = {P}.")
+        if not 0.0 < dt_min <= dt_max:
+            raise ShapeError(f"need 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
+        self.N = int(N)
+        seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        sys = s5_hippo(self.N, P=self.H, Q=self.H, seed=seed)
+        lam = sys.A
+        self.A_re_log = nn.Parameter(torch.tensor(np.log(-lam.real)))  # (N,)
+        self.A_im = nn.Parameter(torch.tensor(lam.imag.copy()))  # (N,)
+        self.B_re = nn.Parameter(torch.tensor(sys.B.real.copy()))  # (N, H)
+        self.B_im = nn.Parameter(torch.tensor(sys.B.imag.copy()))  # (N, H)
+        self.C_re = nn.Parameter(torch.tensor(sys.C.real.copy()))  # (H, N)
+        self.C_im = nn.Parameter(torch.tensor(sys.C.imag.copy()))  # (H, N)
+        self.D = nn.Parameter(torch.randn(self.H, dtype=torch.float64))  # (H,)
+        log_dt = np.log(dt_min) + float(torch.rand(())) * (np.log(dt_max) - np.log(dt_min))
+        self.log_dt = nn.Parameter(torch.tensor([log_dt]))  # (1,)
+        self.float()  # torch's default dtype, like every nn layer; .double() for float64
+
+    def _lambda(self):
+        return torch.complex(-torch.exp(self.A_re_log), self.A_im)  # (N,)
+
+    def _BC(self):
+        return torch.complex(self.B_re, self.B_im), torch.complex(self.C_re, self.C_im)  # (N, H), (H, N)
+
+    def ssm(self, u, dt=None):
+        """``u`` (B, L, H) -> ``y`` (B, L, H); ``dt`` (B, L) per-step gaps or None (fixed step)."""
+        if u.ndim != 3 or u.shape[-1] != self.H:
+            raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
+        lam = self._lambda()  # (N,)
+        B, C = self._BC()
+        step = torch.exp(self.log_dt)  # (1,)
+        L = u.shape[1]
+        Bu = torch.einsum("blh,nh->bln", u.to(B.dtype), B)  # (B L N)
+        if dt is None:
+            z = step * lam  # (N,)
+            Bu = Bu * (step * phi1(z))  # Bb u: (B L N)
+            k = torch.arange(L, dtype=self.A_im.dtype, device=u.device)
+            K = torch.exp(k[:, None] * z)  # state kernel Ab^k: (L N)
+            n = 2 * L
+            x = torch.fft.ifft(torch.fft.fft(Bu, n=n, dim=1) * torch.fft.fft(K, n=n, dim=0), n=n, dim=1)[:, :L]  # (B L N)
+        else:
+            if dt.shape != u.shape[:2]:
+                raise ShapeError(f"dt must have shape (B, L) = {tuple(u.shape[:2])} (as u); found {tuple(dt.shape)}.")
+            s = (dt.to(step.dtype) * step)[..., None]  # (B L 1)
+            z = s * lam  # (B L N)
+            x = linear_scan(torch.exp(z), Bu * (s * phi1(z)))  # (B L N)
+        y = torch.einsum("bln,hn->blh", x, C).real  # (B L H)
+        return y + u * self.D
+
+    def export_channels(self):
+        """One entry: the MIMO ``SSM(lambda, B, C, diag(D))``, the step ``exp(log_dt)`` and 'zoh'."""
+        with torch.no_grad():
+            lam = self._lambda().cpu().numpy().astype(np.complex128)
+            B, C = (m.cpu().numpy().astype(np.complex128) for m in self._BC())
+            D = np.diag(self.D.cpu().numpy().astype(np.float64))
+            dt = float(torch.exp(self.log_dt).item())
+        return [(SSM(lam, B, C, D, name="s5"), dt, "zoh")]

@@ -1,0 +1,117 @@
+"""SPADE: a global S4 and a local causal windowed attention, combined by a linear layer."""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ParameterError
+from .base import SSMLayer
+from .s4 import S4
+
+__all__ = ["SPADE", "LocalAttention"]
+
+
+class LocalAttention(nn.Module):
+    r"""Causal sliding-window multi-head attention.
+
+    Position k attends to positions ``j`` with ``k - window < j <= k``:
+    ``a_k = softmax_j(q_k . k_j / sqrt(d)) v_j`` per head (``d = H / heads``), then an output
+    projection.
+
+    Parameters
+    ----------
+    H : int
+        Channels (divisible by ``heads``).
+    window : int
+        Positions attended to, the current one included (>= 1).
+    heads : int
+        Attention heads.
+
+    Notes
+    -----
+    Implemented with a banded boolean mask on the full (L, L) score matrix: O(B L^2 H) time and
+    O(B heads L^2) memory, simple and exact; a blocked implementation would cost O(B L window H).
+    """
+
+    def __init__(self, H, window=16, heads=1):
+        super().__init__()
+        if int(window) < 1:
+            raise ParameterError(f"window must be >= 1; found {window}.")
+        if int(heads) < 1 or H % int(heads):
+            raise ParameterError(f"heads must divide H = {H}; found heads = {heads}.")
+        self.H, self.window, self.heads = int(H), int(window), int(heads)
+        self.qkv = nn.Linear(self.H, 3 * self.H)
+        self.out = nn.Linear(self.H, self.H)
+
+    def forward(self, u):
+        """``u`` (B, L, H) -> (B, L, H)."""
+        Bsz, L, H = u.shape
+        d = H // self.heads
+        q, k, v = self.qkv(u).view(Bsz, L, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # 3 x (B heads L d)
+        scores = q @ k.transpose(-1, -2) / np.sqrt(d)  # (B heads L L)
+        i = torch.arange(L, device=u.device)
+        lag = i[:, None] - i[None, :]  # (L L): k - j
+        allowed = (lag >= 0) & (lag < self.window)  # (L L), banded and causal
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        a = torch.softmax(scores, -1) @ v  # (B heads L d)
+        return self.out(a.transpose(1, 2).reshape(Bsz, L, H))  # (B L H)
+
+
+class SPADE(SSMLayer):
+    r"""SPADE: ``y = W [S4(u), LocalAttention(u)] + b``, a global S4 and a local attention.
+
+    The S4 part (:class:`S4`, dense HiPPO-LegS, bilinear) models long-range structure, the causal
+    windowed attention (:class:`LocalAttention`) local structure; a linear layer (2H -> H) mixes
+    the two. The optional SMR gate acts on the input of both. The export is the S4 part's channels.
+
+    Parameters
+    ----------
+    H : int
+        Channels.
+    N : int
+        S4 state size.
+    window : int
+        Attention window (positions, the current one included).
+    heads : int
+        Attention heads (dividing H).
+    smr : bool
+        Gate the input with :class:`SMR` first.
+    tau : int
+        SMR kernel length.
+
+    References
+    ----------
+    Zuo, Liu, Jiao, Charles, Manavoglu, Zhao, Gao, "Efficient Long Sequence Modeling via State
+    Space Augmented Transformer" (SPADE), arXiv 2212.08136, 2022.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from smr_stability.nn.spade import SPADE
+    >>> SPADE(H=4, N=8, window=3, heads=2)(torch.randn(1, 12, 4)).shape
+    torch.Size([1, 12, 4])
+    """
+
+    ssm_parameter_names = S4.ssm_parameter_names
+
+    def __init__(self, H, N=32, window=16, heads=1, smr=False, tau=4):
+        super().__init__(H, smr=smr, tau=tau)
+        self.s4 = S4(H, N)
+        self.attention = LocalAttention(H, window, heads)
+        self.mix = nn.Linear(2 * self.H, self.H)
+
+    def _combine(self, y_ssm, u):
+        return self.mix(torch.cat([y_ssm, self.attention(u)], -1))  # (B L H)
+
+    def ssm(self, u, dt=None):
+        """``u`` (B, L, H) (already gated) -> (B, L, H); ``dt`` is unused."""
+        return self._combine(self.s4.ssm(u), u)
+
+    def recurrent(self, u):
+        """As :meth:`forward` with the S4 part run by its recurrence (for tests)."""
+        if self.gate is not None:
+            u = self.gate(u)  # (B L H)
+        return self._combine(self.s4.recurrent(u), u)
+
+    def export_channels(self):
+        return self.s4.export_channels()

@@ -1,0 +1,309 @@
+"""Training tasks: shapes, seeding, caching, and the targets against independent references."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+from smr_stability import errors
+from smr_stability.nn import tasks
+from smr_stability.nn.tasks import (
+    SINES_SCHEDULES,
+    PendulumConfig,
+    SinesConfig,
+    cache_path,
+    make_pendulum,
+    make_sines,
+    pendulum_physics,
+    render_pendulum,
+    sines_eval_set,
+    sines_signal,
+)
+
+SPLITS = ("train", "val", "test")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("tasks")
+
+
+@pytest.fixture(scope="module")
+def sines(cache):
+    return make_sines(SinesConfig.small(), cache_dir=cache)
+
+
+@pytest.fixture(scope="module")
+def pendulum(cache):
+    return make_pendulum(PendulumConfig.small(), cache_dir=cache)
+
+
+# ---------------------------------------------------------------- shapes, dtypes, batches
+
+
+def test_sines_shapes_and_dtypes(sines):
+    cfg = sines.config
+    for split, n in zip(SPLITS, (16, 8, 8)):
+        s = sines[split]
+        assert s.u.shape == (n, cfg.L, 1) and s.y.shape == (n, cfg.L, 1) and s.t.shape == (n, cfg.L)
+        assert s.u.dtype == s.y.dtype == np.float32 and s.t.dtype == np.float64
+        np.testing.assert_array_equal(s.t, np.broadcast_to(cfg.dt * np.arange(cfg.L), s.t.shape))
+
+
+def test_pendulum_shapes_and_dtypes(pendulum):
+    for split, n in zip(SPLITS, (16, 8, 8)):
+        s = pendulum[split]
+        assert s.u.shape == (n, 50, 24 * 24) and s.y.shape == (n, 50, 2) and s.t.shape == (n, 50)
+        assert s.u.dtype == s.y.dtype == np.float32 and s.t.dtype == np.float64
+
+
+def test_batches_cover_split_and_are_torch(pendulum):
+    seen = []
+    for u, y, t in pendulum.batches("train", 5, shuffle=True, seed=1):
+        assert u.dtype == torch.float32 and y.dtype == torch.float32 and t.dtype == torch.float64
+        assert u.shape[1:] == (50, 576) and u.shape[0] == y.shape[0] == t.shape[0] <= 5
+        seen.append(t.numpy())
+    seen = np.concatenate(seen)
+    assert seen.shape == pendulum.train.t.shape
+    assert not np.array_equal(seen, pendulum.train.t)  # shuffled
+    rows = {tuple(r) for r in seen}
+    assert rows == {tuple(r) for r in pendulum.train.t}
+    assert sum(1 for _ in pendulum.batches("val", 3, drop_last=True)) == 2
+
+
+def test_arrays_are_read_only(sines):
+    with pytest.raises(ValueError):
+        sines.train.u[0, 0, 0] = 1.0
+
+
+# ---------------------------------------------------------------- seeding and caching
+
+
+@pytest.mark.parametrize("make, cfg", [(make_sines, SinesConfig.small()), (make_pendulum, PendulumConfig.small())])
+def test_seeded_reproducibility(tmp_path, make, cfg):
+    a = make(cfg, cache_dir=tmp_path / "a")
+    b = make(cfg, cache_dir=tmp_path / "b")  # generated afresh, not loaded
+    c = make(type(cfg).small(seed=1), cache_dir=tmp_path / "a")
+    for s in SPLITS:
+        for x in "uyt":
+            np.testing.assert_array_equal(getattr(a[s], x), getattr(b[s], x))
+        assert not np.array_equal(a[s].u, c[s].u) and not np.array_equal(a[s].y, c[s].y)
+
+
+def test_second_call_loads_from_disk(tmp_path, monkeypatch):
+    cfg = PendulumConfig.small()
+    first = make_pendulum(cfg, cache_dir=tmp_path)
+    path = cache_path("pendulum", cfg, tmp_path)
+    assert path.exists() and path.parent == tmp_path and len(path.stem) == 64
+    mtime = path.stat().st_mtime_ns
+
+    def boom(*args, **kwargs):
+        raise AssertionError("regenerated instead of loading the cache")
+
+    monkeypatch.setattr(tasks, "pendulum_physics", boom)
+    second = make_pendulum(cfg, cache_dir=tmp_path)
+    assert path.stat().st_mtime_ns == mtime
+    for s in SPLITS:
+        for x in "uyt":
+            np.testing.assert_array_equal(getattr(first[s], x), getattr(second[s], x))
+
+
+def test_corrupted_cache_is_regenerated(tmp_path):
+    cfg = SinesConfig.small()
+    first = make_sines(cfg, cache_dir=tmp_path)
+    path = cache_path("sines", cfg, tmp_path)
+    path.write_bytes(b"not an npz file")
+    with pytest.warns(UserWarning, match="regenerating"):
+        second = make_sines(cfg, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.test.y, second.test.y)
+    third = make_sines(cfg, cache_dir=tmp_path)  # the rewritten file loads cleanly
+    np.testing.assert_array_equal(first.test.u, third.test.u)
+
+
+def test_mismatched_cache_is_regenerated(tmp_path):
+    cfg, other = SinesConfig.small(), SinesConfig.small(seed=5)
+    make_sines(other, cache_dir=tmp_path)
+    path = cache_path("sines", cfg, tmp_path)
+    os.replace(cache_path("sines", other, tmp_path), path)  # a file with the wrong config
+    with pytest.warns(UserWarning, match="stale"):
+        data = make_sines(cfg, cache_dir=tmp_path)
+    np.testing.assert_array_equal(data.train.u, make_sines(cfg, cache_dir=tmp_path / "fresh").train.u)
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path / "env"))
+    cfg = SinesConfig.small(L=8)
+    make_sines(cfg)
+    assert cache_path("sines", cfg).parent == tmp_path / "env"
+    assert cache_path("sines", cfg).exists()
+    assert cache_path("sines", cfg) != cache_path("sines", SinesConfig.small(L=9))
+
+
+# ---------------------------------------------------------------- sines targets
+
+
+def _u_of(cfg, row):
+    sig = sines_signal(cfg)
+    return lambda s: float(sig(np.array([s]))[row, 0, 0])
+
+
+def test_sines_inputs_are_the_signal_on_the_grid(sines):
+    cfg = sines.config
+    sig = sines_signal(cfg)
+    u = sig(cfg.dt * np.arange(cfg.L))[:, :, 0]  # (n L)
+    np.testing.assert_allclose(sines.train.u[..., 0], u[: cfg.n_train], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(sines.test.u[..., 0], u[cfg.n_train + cfg.n_val :], rtol=0, atol=1e-6)
+
+
+def test_sines_targets_match_numerical_integration(sines):
+    cfg = sines.config
+    for split, row0 in (("train", 0), ("val", cfg.n_train), ("test", cfg.n_train + cfg.n_val)):
+        for b, k in ((0, 1), (1, 17), (len(sines[split]) - 1, cfg.L - 1)):
+            f = _u_of(cfg, row0 + b)
+            ref, _ = quad(f, 0.0, sines[split].t[b, k], epsabs=1e-10, limit=200)
+            assert abs(sines[split].y[b, k, 0] - ref) < 1e-5
+
+
+@pytest.mark.parametrize("name", SINES_SCHEDULES)
+def test_eval_sets_use_true_perturbed_times(cache, name):
+    cfg = SinesConfig.small()
+    ev = sines_eval_set(cfg, name, cache_dir=cache)
+    L, dt, n = cfg.L, cfg.dt, cfg.n_test
+    grid = dt * np.arange(L)
+    assert ev.u.shape == (n, L, 1) and ev.y.shape == (n, L, 1) and ev.t.shape == (n, L)
+    assert np.all(np.diff(ev.t, axis=-1) > 0)
+    dev = np.abs(ev.t - grid)
+    if name in ("uniform", "drops0.1"):
+        np.testing.assert_array_equal(ev.t, np.broadcast_to(grid, (n, L)))
+    elif name.startswith("jitter"):
+        j = float(name[6:])
+        assert np.all(dev <= j * dt + 1e-15) and dev.max() > 0.8 * j * dt
+    elif name == "rate1.25":
+        np.testing.assert_allclose(ev.t, np.broadcast_to(1.25 * grid, (n, L)), rtol=1e-14)
+    else:  # irregular: exponential gaps of mean dt
+        gaps = np.diff(ev.t, axis=-1)
+        assert 0.8 * dt < gaps.mean() < 1.2 * dt and gaps.std() > 0.5 * dt
+    # inputs and targets are the test signals evaluated at the true times
+    row0 = cfg.n_train + cfg.n_val
+    for b, k in ((0, 3), (n - 1, L - 1)):
+        f = _u_of(cfg, row0 + b)
+        ref, _ = quad(f, 0.0, ev.t[b, k], epsabs=1e-10, limit=200)
+        assert abs(ev.y[b, k, 0] - ref) < 1e-5
+        if ev.u[b, k, 0] != 0.0:
+            assert abs(ev.u[b, k, 0] - f(ev.t[b, k])) < 1e-6
+    sig_u = np.stack([sines_signal(cfg)(ev.t[b])[row0 + b, :, 0] for b in range(n)])
+    dropped = ev.u[..., 0] != sig_u.astype(np.float32)
+    if name == "drops0.1":
+        assert np.all(dropped.sum(axis=1) == round(0.1 * L)) and np.all(ev.u[..., 0][dropped] == 0)
+    else:
+        np.testing.assert_allclose(ev.u[..., 0], sig_u, atol=1e-6)
+
+
+def test_uniform_eval_set_is_the_test_split(cache, sines):
+    ev = sines_eval_set(sines.config, "uniform", cache_dir=cache)
+    for x in "uyt":
+        np.testing.assert_array_equal(getattr(ev, x), getattr(sines.test, x))
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(errors.MethodError, match="jitter0.2"):
+        sines_eval_set(SinesConfig.small(), "jitter0.3")
+
+
+# ---------------------------------------------------------------- pendulum
+
+
+def test_pendulum_kept_indices_sorted_subset(pendulum):
+    cfg = pendulum.config
+    for s in SPLITS:
+        idx = pendulum[s].t / cfg.dt
+        k = np.rint(idx)
+        np.testing.assert_allclose(idx, k, atol=1e-9)
+        assert np.all(np.diff(k, axis=-1) >= 1) and k.min() >= 0 and k.max() <= cfg.steps - 1
+        assert k.shape[1] == cfg.keep == 50 and cfg.steps == 100
+    t = pendulum.train.t
+    assert len({tuple(r) for r in t}) == len(t)  # different indices per sequence
+
+
+def test_pendulum_targets_are_sincos_of_simulated_angle(pendulum):
+    cfg = pendulum.config
+    pend = pendulum_physics(cfg)
+    row0 = {"train": 0, "val": cfg.n_train, "test": cfg.n_train + cfg.n_val}
+    for s in SPLITS:
+        for b in range(len(pendulum[s])):
+            theta = pend(pendulum[s].t[b])[row0[s] + b, :, 0]
+            ref = np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+            np.testing.assert_allclose(pendulum[s].y[b], ref, atol=1e-6)
+    assert np.std(pendulum.train.y[..., 1]) > 0.2  # the pendulums actually swing
+
+
+def test_pendulum_frames_in_unit_interval(pendulum):
+    for s in SPLITS:
+        assert pendulum[s].u.min() >= 0.0 and pendulum[s].u.max() <= 1.0
+
+
+def test_clean_frames_point_along_the_angle(cache):
+    clean = make_pendulum(PendulumConfig.small(noise=0.0), cache_dir=cache)
+    img = clean.train.u.reshape(-1, 24, 24).astype(np.float64)
+    sin, cos = clean.train.y.reshape(-1, 2).T.astype(np.float64)
+    c = 11.5
+    r, q = np.mgrid[0:24, 0:24]
+    mass = img.sum(axis=(1, 2))
+    col = (img * q).sum(axis=(1, 2)) / mass - c
+    row = (img * r).sum(axis=(1, 2)) / mass - c
+    err = np.angle(np.exp(1j * (np.arctan2(col, row) - np.arctan2(sin, cos))))
+    assert np.max(np.abs(err)) < 0.05
+    assert set(np.unique(img)) > {0.0, 1.0}  # anti-aliased: intermediate values present
+
+
+def test_render_is_antialiased_and_rotates():
+    a, b = render_pendulum(np.array([0.0, np.pi / 2]), 24)
+    np.testing.assert_allclose(b, np.rot90(a, k=1), atol=1e-6)  # theta = pi/2 points right
+    assert 0 < np.count_nonzero((a > 0) & (a < 1))
+
+
+def test_noise_is_time_correlated(cache):
+    base = dict(noise_step=0.05)
+    clean = make_pendulum(PendulumConfig.small(noise=0.0, **base), cache_dir=cache)
+    noisy = make_pendulum(PendulumConfig.small(noise=1.0, **base), cache_dir=cache)
+    np.testing.assert_array_equal(clean.train.y, noisy.train.y)  # same physics
+    level = np.abs(noisy.train.u - clean.train.u).mean(axis=-1)  # (n L) per-frame corruption
+    assert level.max() > 0.1
+    z = level - level.mean(axis=1, keepdims=True)
+    rho = (z[:, 1:] * z[:, :-1]).sum() / (z * z).sum()
+    assert rho > 0.5
+
+
+def test_noise_strength_zero_is_clean(cache):
+    data = make_pendulum(PendulumConfig.small(noise=0.0), cache_dir=cache)
+    ref = render_pendulum(np.arctan2(data.test.y[..., 0], data.test.y[..., 1]), 24).reshape(8, 50, -1)
+    np.testing.assert_allclose(data.test.u, ref, atol=1e-4)
+
+
+# ---------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize("cls", [SinesConfig, PendulumConfig])
+def test_unknown_config_keys_are_rejected(cls):
+    with pytest.raises(errors.ParameterError, match="bogus"):
+        cls.from_dict({"seed": 1, "bogus": 2})
+    assert cls.from_dict({"seed": 3}) == cls(seed=3)
+    assert cls.from_dict(cls.small().to_dict()) == cls.small()
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, err",
+    [
+        (SinesConfig, {"L": 0}, errors.ParameterError),
+        (SinesConfig, {"dt": -0.1}, errors.ParameterError),
+        (SinesConfig, {"freq": (2.0, 1.0)}, errors.ParameterError),
+        (SinesConfig, {"n_train": 2.5}, errors.InputTypeError),
+        (PendulumConfig, {"keep": 101}, errors.ParameterError),
+        (PendulumConfig, {"noise": 1.5}, errors.ParameterError),
+    ],
+)
+def test_invalid_configs_raise_named_errors(cls, kwargs, err):
+    with pytest.raises(err):
+        cls(**kwargs)

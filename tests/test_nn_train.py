@@ -1,0 +1,121 @@
+"""The training loop: every layer trains; checkpoints are safetensors; resume loses nothing; a
+non-finite value stops the run and keeps the last good checkpoint; trained models export to the
+core's analysis."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import smr_stability as smr
+from smr_stability import errors, sampling, signals
+from smr_stability.cli import main
+from smr_stability.nn import train as train_mod
+from smr_stability.nn.train import NonFiniteTrainingError, TrainConfig, load_run, train
+
+
+@pytest.fixture(autouse=True)
+def task_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path_factory.getbasetemp() / "task-cache"))
+
+
+def small(**kw):
+    return TrainConfig(**({"task": "sines", "layer": "s4d", "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1} | kw))
+
+
+@pytest.mark.parametrize("layer", ["s4", "s4d", "s5", "s6", "mega", "spade"])
+def test_every_layer_trains_and_saves_safetensors(layer, tmp_path):
+    rows = train(small(layer=layer, epochs=1, smr=True), tmp_path, progress=False)
+    assert len(rows) == 1 and np.isfinite(rows[0]["train_loss"]) and np.isfinite(rows[0]["val_loss"])
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {"config.json", "model.safetensors", "optimizer.safetensors", "state.json", "metrics.csv"} <= files
+    assert not any(name.endswith((".pt", ".pth", ".pkl", ".pickle")) for name in files)
+    assert all(torch.isfinite(v).all() for v in load_file(str(tmp_path / "model.safetensors")).values())
+
+
+def test_training_is_deterministic(tmp_path):
+    train(small(), tmp_path / "a", progress=False)
+    train(small(), tmp_path / "b", progress=False)
+    a, b = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_after_interruption_loses_nothing(tmp_path, monkeypatch):
+    full = train(small(epochs=3), tmp_path / "full", progress=False)
+    calls = {"n": 0}
+    original = train_mod._evaluate
+
+    def interrupted(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # during epoch 2, before its checkpoint
+            raise KeyboardInterrupt
+        return original(*args, **kw)
+
+    monkeypatch.setattr(train_mod, "_evaluate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(small(epochs=3), tmp_path / "resumed", progress=False)
+    assert json.loads((tmp_path / "resumed" / "state.json").read_text())["epoch"] == 1
+    monkeypatch.setattr(train_mod, "_evaluate", original)
+    resumed = train(small(epochs=3), tmp_path / "resumed", progress=False)
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    a = load_file(str(tmp_path / "full" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["val_loss"] for r in resumed] == pytest.approx([r["val_loss"] for r in full], rel=0, abs=0)
+
+
+def test_non_finite_loss_stops_cleanly_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    saved = {}
+    original_save, original_forward = train_mod._save_checkpoint, train_mod.SequenceModel.forward
+
+    def spy(run, *args):
+        original_save(run, *args)
+        saved["model"] = (run / "model.safetensors").read_bytes()
+
+    calls = {"n": 0}
+
+    def poisoned(self, u, t=None):  # calls: epoch-1 train, epoch-1 validation, epoch-2 train -> NaN
+        calls["n"] += 1
+        y = original_forward(self, u, t)
+        return y * float("nan") if calls["n"] == 3 else y
+
+    monkeypatch.setattr(train_mod, "_save_checkpoint", spy)
+    monkeypatch.setattr(train_mod.SequenceModel, "forward", poisoned)
+    with pytest.raises(NonFiniteTrainingError, match="non-finite loss at step 1"):
+        train(small(epochs=2), tmp_path, progress=False)
+    assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
+    assert (tmp_path / "model.safetensors").read_bytes() == saved["model"]  # the epoch-1 checkpoint, intact
+    assert isinstance(NonFiniteTrainingError("x"), ValueError)
+
+
+def test_config_rejects_unknown_keys_and_foreign_runs(tmp_path):
+    with pytest.raises(errors.ParameterError, match="unknown config key"):
+        TrainConfig.from_dict({"task": "sines", "layer": "s4d", "learning_rate": 1.0})
+    with pytest.raises(errors.ParameterError, match="layer"):
+        TrainConfig(layer="lstm")
+    train(small(epochs=1), tmp_path, progress=False)
+    with pytest.raises(errors.ParameterError, match="another config"):
+        train(small(epochs=1, seed=5), tmp_path, progress=False)
+
+
+def test_trained_model_runs_in_the_divergence_engine_and_the_lyapunov_tools(tmp_path):
+    train(small(smr=True), tmp_path, progress=False)
+    config, model = load_run(tmp_path)
+    channels = model.layers[0].export()
+    assert len(channels) == config.width and all(ch.smr is not None for ch in channels)
+    ch = channels[0]
+    res = smr.divergence_experiment(ch.system, signals.SumOfSines(B=1, seed=0), sampling.jitter(64, ch.dt, 0.2, draws=4, seed=1),
+                                    ch.dt, method=ch.method, smr=ch.smr)
+    assert np.all(np.isfinite(res.metrics["rel_state_error"])) and np.all(res.bounds["observed_sup"] <= res.bounds["iss_bound"])
+    P = smr.lyapunov_matrix(ch.Ab)
+    assert np.all(np.linalg.eigvalsh(P) > 0) and smr.gamma_star(ch.Ab, ch.Bb[:, None] if ch.Bb.ndim == 1 else ch.Bb, 0.5) > 0
+
+
+def test_cli_train_and_evaluate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--task", "sines", "--layer", "s4d", "--epochs", "1", "--small", "--out", str(out), "--no-progress"]) == 0
+    assert main(["evaluate", str(out), "--schedules", "uniform", "jitter0.2"]) == 0
+    text = capsys.readouterr().out
+    assert "jitter0.2" in text and (out / "evaluation.csv").exists()
