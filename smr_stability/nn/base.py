@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import nn
 
 from ..ssm import SSM
 from .smr import SMR
 
-__all__ = ["ExportedChannel", "SSMLayer"]
+__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "fft_conv"]
 
 
 @dataclass
@@ -89,3 +90,49 @@ class SSMLayer(nn.Module):
         if ssm_lr is not None:
             group["lr"] = ssm_lr
         return [group, {"params": rest, "weight_decay": weight_decay}]
+
+
+def fft_conv(K, u):
+    """Causal convolution ``y_{k,h} = sum_{j=0..k} K_{h,j} u_{k-j,h}`` by FFT.
+
+    Parameters
+    ----------
+    K : tensor, shape (H, L)
+        Real kernel per channel.
+    u : tensor, shape (B, L, H)
+        Real input.
+
+    Returns
+    -------
+    y : tensor, shape (B, L, H)
+
+    Notes
+    -----
+    Zero-padding to ``n = 2L`` makes the circular FFT convolution a linear (causal) one.
+    Cost O(B H L log L).
+    """
+    L = u.shape[1]
+    x = u.transpose(1, 2)  # (B H L)
+    Kf = torch.fft.rfft(K, n=2 * L)  # (H 2L/2+1)
+    uf = torch.fft.rfft(x, n=2 * L)  # (B H 2L/2+1)
+    y = torch.fft.irfft(uf * Kf, n=2 * L)[..., :L]  # (B H L)
+    return y.transpose(1, 2)  # (B L H)
+
+
+class ConvolutionLayer(SSMLayer):
+    """A fixed-step layer that is a causal convolution: ``y = K * u + D u`` (S4, S4D, Mega).
+
+    Subclasses provide ``kernel(L)`` of shape (H, L) and, if their direct term is not ``D``,
+    ``skip()``.
+    """
+
+    def kernel(self, L):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def skip(self):
+        """The direct term (H,)."""
+        return self.D
+
+    def ssm(self, u, dt=None):
+        """``y = K * u + D u`` for ``u`` (B, L, H); ``dt`` is unused (fixed step)."""
+        return fft_conv(self.kernel(u.shape[1]), u) + self.skip() * u  # (B L H)

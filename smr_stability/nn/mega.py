@@ -6,13 +6,12 @@ from torch import nn
 
 from ..ssm import SSM
 from ..systems import mega_ema
-from .base import SSMLayer
-from .s4d import fft_conv
+from .base import ConvolutionLayer
 
 __all__ = ["MegaEMA"]
 
 
-class MegaEMA(SSMLayer):
+class MegaEMA(ConvolutionLayer):
     r"""Mega's damped EMA per channel h (``h_t`` in R^N):
 
     ``h_t = q * h_{t-1} + p * beta x_t``, ``y_t = (eta / sqrt(N)) . h_t + omega x_t``,
@@ -76,9 +75,9 @@ class MegaEMA(SSMLayer):
         V = torch.exp(log_q[..., None] * k)  # (H N L)
         return torch.einsum("hn,hnl->hl", self.eta / np.sqrt(self.N) * Bb, V)  # (H L)
 
-    def ssm(self, u, dt=None):
-        """``y = K * u + omega u`` for ``u`` (B, L, H); ``dt`` is unused (fixed step)."""
-        return fft_conv(self.kernel(u.shape[1]), u) + self.omega * u  # (B L H)
+    def skip(self):
+        """The direct term ``omega`` (H,), Mega's D."""
+        return self.omega
 
     def recurrent(self, u):
         """Reference loop ``h_t = q h_{t-1} + p beta x_t``, ``y_t = eta/sqrt(N) . h_t + omega x_t``."""

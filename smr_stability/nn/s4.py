@@ -6,13 +6,13 @@ from torch import nn
 
 from ..ssm import SSM
 from ..systems import hippo_legs
-from .base import SSMLayer
-from .s4d import fft_conv, log_uniform_dt
+from .base import ConvolutionLayer
+from .s4d import log_uniform_dt
 
 __all__ = ["S4"]
 
 
-class S4(SSMLayer):
+class S4(ConvolutionLayer):
     r"""S4 (dense HiPPO-LegS): per channel h, ``dx/dt = A x + B u``, ``y = C_h x + D_h u``.
 
     ``A`` (N, N) and ``B`` (N,) are HiPPO-LegS (:func:`smr_stability.hippo_legs`), shared by all
@@ -86,11 +86,6 @@ class S4(SSMLayer):
             X = torch.cat([X, P @ X], -1)  # (H N 2m)
             P = P @ P  # (H N N)
         return torch.einsum("hn,hnl->hl", self.C, X[..., :L])  # (H L)
-
-    def ssm(self, u, dt=None):
-        """``y = K * u + D u`` for ``u`` (B, L, H); ``dt`` is unused (fixed step)."""
-        K = self.kernel(u.shape[1])  # (H L)
-        return fft_conv(K, u) + self.D * u  # (B L H)
 
     def recurrent(self, u):
         """Reference loop ``x_k = Ab x_{k-1} + Bb u_k``, ``y_k = C x_k + D u_k`` (after the gate)."""

@@ -7,38 +7,11 @@ from torch import nn
 from ..errors import MethodError, ParameterError
 from ..ssm import SSM
 from ..systems import s4d_inv, s4d_lin, s4d_real
-from .base import SSMLayer
+from .base import ConvolutionLayer, fft_conv  # noqa: F401 (fft_conv re-exported)
 
 __all__ = ["S4D", "fft_conv"]
 
 _INITS = {"lin": s4d_lin, "inv": s4d_inv, "real": s4d_real}
-
-
-def fft_conv(K, u):
-    """Causal convolution ``y_{k,h} = sum_{j=0..k} K_{h,j} u_{k-j,h}`` by FFT.
-
-    Parameters
-    ----------
-    K : tensor, shape (H, L)
-        Real kernel per channel.
-    u : tensor, shape (B, L, H)
-        Real input.
-
-    Returns
-    -------
-    y : tensor, shape (B, L, H)
-
-    Notes
-    -----
-    Zero-padding to ``n = 2L`` makes the circular FFT convolution a linear (causal) one.
-    Cost O(B H L log L).
-    """
-    L = u.shape[1]
-    x = u.transpose(1, 2)  # (B H L)
-    Kf = torch.fft.rfft(K, n=2 * L)  # (H 2L/2+1)
-    uf = torch.fft.rfft(x, n=2 * L)  # (B H 2L/2+1)
-    y = torch.fft.irfft(uf * Kf, n=2 * L)[..., :L]  # (B H L)
-    return y.transpose(1, 2)  # (B L H)
 
 
 def log_uniform_dt(H, dt_min, dt_max):
@@ -48,7 +21,7 @@ def log_uniform_dt(H, dt_min, dt_max):
     return torch.rand(H) * (np.log(dt_max) - np.log(dt_min)) + np.log(dt_min)  # (H)
 
 
-class S4D(SSMLayer):
+class S4D(ConvolutionLayer):
     r"""S4D: per channel h, ``dx/dt = diag(lambda_h) x + B_h u``, ``y = Re(C_h x) + D_h u``.
 
     With step ``dt_h`` and ``mu = phi(dt_h lambda)`` (zoh: ``exp(dt lambda)``, ``Bb = (mu - 1)/lambda B``;
@@ -150,11 +123,6 @@ class S4D(SSMLayer):
         V = torch.exp(log_mu[..., None] * k)  # (H N L)
         CB = self._C() * Bb  # (H N)
         return torch.einsum("hn,hnl->hl", CB, V).real  # (H L)
-
-    def ssm(self, u, dt=None):
-        """``y = K * u + D u`` for ``u`` (B, L, H); ``dt`` is unused (fixed step)."""
-        K = self.kernel(u.shape[1])  # (H L)
-        return fft_conv(K, u) + self.D * u  # (B L H)
 
     def recurrent(self, u):
         """Reference loop ``x_k = mu x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k`` (after the gate)."""
