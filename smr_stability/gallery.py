@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from .discretization import discretize, eigenvalue_map
+from .simulation import simulate
 from .plotting import new_figure, save_figure, unit_circle
 from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
-__all__ = ["FIGURES", "eigenvalues", "stability_regions", "make_figures"]
+__all__ = ["FIGURES", "eigenvalues", "nss", "stability_regions", "make_figures"]
 
 _MODELS = {
     "S4 (HiPPO-LegS)": lambda N: hippo_legs(N),
@@ -121,7 +122,60 @@ def stability_regions(out_dir, quick=False):
     return [str(out / "stability_regions.json")] + save_figure(fig, out / "stability_regions")
 
 
-FIGURES = {"eigenvalues": eigenvalues, "stability_regions": stability_regions}
+def nss(out_dir, quick=False):
+    """Non-Stable State: an S4 layer's hidden state under sampling steps other than its training step.
+
+    The model is HiPPO-LegS discretized (bilinear) at the training step ``dt``; the input is a
+    sum of sines sampled at ``t_k = k s dt`` for rates ``s``. With ``s = 1`` the runs coincide; with
+    ``s != 1`` the state drifts from the nominal one although the input is the same signal.
+    Data: ``nss.csv`` with, per rate and step, ``||x_k||`` of the nominal and perturbed runs and
+    the relative state error; ``nss.json`` with the final relative error per rate.
+    """
+    from .divergence import divergence_experiment
+    from .sampling import rate_change
+    from .signals import SumOfSines
+
+    out = Path(out_dir)
+    dt, L = 0.01, (400 if quick else 2000)
+    rates = (0.5, 0.8, 1.0, 1.25, 2.0)
+    model = hippo_legs(16 if quick else 32, seed=0)
+    res = divergence_experiment(model, SumOfSines(B=1, seed=3), [rate_change(L, dt, s) for s in rates], dt, method="bilinear")
+    rel = res.metrics["rel_state_error"][0, :, 0]  # (rates, L)
+    xnorm = res.nominal_state_norm[0, 0]  # (L,)
+    Ab, Bb = discretize(model.A, model.B, dt, method="bilinear")
+    sig = SumOfSines(B=1, seed=3)
+    pert = [np.linalg.norm(simulate(Ab, Bb, model.C, model.D, sig(s * res.t)[0], return_states=True)[1], axis=-1) for s in rates]
+    with open(out / "nss.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["rate", "k", "t", "nominal_state_norm", "state_norm", "state_error", "rel_state_error"])
+        for j, s in enumerate(rates):
+            err = res.metrics["state_error"][0, j, 0]
+            w.writerows((s, k, res.t[k], xnorm[k], pert[j][k], err[k], rel[j, k]) for k in range(L))
+    summary = {"dt": dt, "L": L, "N": model.N, "method": "bilinear", "final_rel_state_error": dict(zip(map(str, rates), rel[:, -1].tolist()))}
+    (out / "nss.json").write_text(json.dumps(summary, indent=1))
+    fig, axes = new_figure(1, 2, size=(4.4, 3.0))
+    ax = axes[0, 0]
+    ax.plot(res.t, xnorm, color="k", lw=1.4, label="training step (s = 1)")
+    for j, s in enumerate(rates):
+        if s != 1.0:
+            ax.plot(res.t, pert[j], lw=0.8, label=f"s = {s}")
+    ax.set_xlabel("t = k dt")
+    ax.set_ylabel("||x_k||")
+    ax.set_title("hidden-state norm")
+    ax.legend(fontsize=6)
+    ax = axes[0, 1]
+    for j, s in enumerate(rates):
+        if s != 1.0:
+            ax.plot(res.t, rel[j], lw=1.0, label=f"s = {s}")
+    ax.set_xlabel("t = k dt")
+    ax.set_ylabel("||x~_k - x_k|| / ||x_k||")
+    ax.set_title("relative state error")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"NSS: S4 (HiPPO-LegS, N={model.N}) trained at dt={dt}, sampled at s*dt")
+    return [str(out / "nss.csv"), str(out / "nss.json")] + save_figure(fig, out / "nss")
+
+
+FIGURES = {"nss": nss, "eigenvalues": eigenvalues, "stability_regions": stability_regions}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):
