@@ -7,7 +7,6 @@ The public surface, one screen long. Conventions: THEORY.md §0 (``docs/``); err
 from . import errors as errors
 from . import sampling as sampling
 from . import signals as signals
-from . import symbolic as symbolic
 from ._version import __version__ as __version__
 from .bounds import GammaStar as GammaStar
 from .bounds import KreissResult as KreissResult
@@ -105,3 +104,12 @@ __all__ = [
     "transient_bound",
     "verify_theorem1",
 ]
+
+
+def __getattr__(name):
+    """Import :mod:`smr_stability.symbolic` (sympy, about 0.5 s) only when first used."""
+    if name == "symbolic":
+        import importlib
+
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
