@@ -1,6 +1,7 @@
 """The ``smr-stability`` command line (a thin layer over the library)."""
 
 import argparse
+import os
 import sys
 
 from ._version import __version__
@@ -20,7 +21,8 @@ def _figures(args):
 def _verify_theorem1(args):
     from .theorem1 import verify_theorem1
 
-    report = verify_theorem1(args.systems, seed=args.seed, n_continuous=args.continuous, quick=args.quick, progress=not args.no_progress)
+    report = verify_theorem1(args.systems, seed=args.seed, n_continuous=args.continuous, quick=args.quick,
+                             progress=not args.no_progress, workers=args.workers)
     print(report.table())
     if args.json:
         report.to_json(args.json)
@@ -88,6 +90,7 @@ def build_parser():
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     v.add_argument("--quick", action="store_true", help="500 systems, 20 continuous: a smoke run")
+    v.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)")
     v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     v.set_defaults(func=_verify_theorem1)
 

@@ -272,7 +272,7 @@ def _merge(report, part):
             keep[ex["label"][:2]] -= 1
 
 
-def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=None):
+def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=1):
     """Run the verification protocol V1-V3 of THEORY.md §4 and return a :class:`Theorem1Report`.
 
     Parameters
@@ -295,8 +295,9 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
         Small settings (500 systems, 20 continuous) for a smoke run.
     progress : bool
         Show progress bars (per chunk).
-    workers : int, optional
-        Processes to use; default: up to 2 for 2000 systems or more, else 1.
+    workers : int
+        Worker processes (spawned; the command line uses 2). More than 1 needs the usual
+        ``if __name__ == "__main__":`` guard in scripts. The report does not depend on it.
 
     Notes
     -----
@@ -309,8 +310,6 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
         raise ParameterError(f"expected n_systems >= 1, steps >= 1, n_continuous >= 0; found {n_systems}, {steps}, {n_continuous}.")
     import os
 
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1) if n_systems >= 2000 else 1
     seeds = np.random.SeedSequence(seed).spawn(_CHUNKS + 1)
     sizes = np.diff(np.arange(_CHUNKS + 1) * n_systems // _CHUNKS)
     jobs = [("v1", int(n), steps, sq, progress) for n, sq in zip(sizes, seeds) if n] + [("v3", n_continuous, steps, seeds[-1], progress)]
