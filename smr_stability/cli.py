@@ -19,6 +19,18 @@ def _figures(args):
 
 
 def _verify_theorem1(args):
+    if args.checkpoint:
+        from .nn.v4 import format_v4, verify_checkpoint
+
+        rows = verify_checkpoint(args.checkpoint, sigma=args.sigma)
+        print(format_v4(rows))
+        if args.json:
+            import json
+
+            with open(args.json, "w") as f:
+                json.dump(rows, f, indent=1)
+            print(f"wrote {args.json}")
+        return 0
     from .theorem1 import verify_theorem1
 
     report = verify_theorem1(args.systems, seed=args.seed, n_continuous=args.continuous, quick=args.quick,
@@ -91,6 +103,8 @@ def build_parser():
     v.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     v.add_argument("--quick", action="store_true", help="500 systems, 20 continuous: a smoke run")
     v.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)")
+    v.add_argument("--checkpoint", metavar="RUN", help="V4 instead: Theorem 1 on a trained sines run, with and without its SMR")
+    v.add_argument("--sigma", type=float, default=0.5, help="sigma of V4 (default 0.5)")
     v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     v.set_defaults(func=_verify_theorem1)
 

@@ -119,3 +119,53 @@ def test_cli_train_and_evaluate(tmp_path, capsys):
     assert main(["evaluate", str(out), "--schedules", "uniform", "jitter0.2"]) == 0
     text = capsys.readouterr().out
     assert "jitter0.2" in text and (out / "evaluation.csv").exists()
+
+
+def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
+    """V4 measures on a trained model; one channel recomputed with plain loops, scipy's P and
+    THEORY.md's gamma* formula."""
+    import scipy.linalg
+
+    from smr_stability.nn import tasks
+    from smr_stability.nn.v4 import _channel_measures, _layer_inputs, verify_checkpoint
+
+    train(small(smr=True, epochs=1), tmp_path, progress=False)
+    rows = verify_checkpoint(tmp_path, schedules=["jitter0.4", "rate1.25"])
+    assert [(r["schedule"], r["smr"]) for r in rows] == [("jitter0.4", "on"), ("jitter0.4", "off"), ("rate1.25", "on"), ("rate1.25", "off")]
+    for r in rows:
+        assert 0 <= r["hypothesis_fraction"] <= 1 and r["observed_sup"] <= r["iss_bound"] and np.isfinite(r["max_L_e"])
+
+    config, model = load_run(tmp_path)
+    data = train_mod._task(config)
+    x_nom = _layer_inputs(model, data.test.u)[..., :1]
+    x_per = _layer_inputs(model, tasks.sines_eval_set(data.config, "rate1.25").u)[..., :1]
+    ch = model.layers[0].export()[0]
+    got = _channel_measures(ch, x_nom, x_per, ch.smr, 0.5)
+    A = np.diag(ch.Ab) if ch.Ab.ndim == 1 else ch.Ab
+    Bb = ch.Bb.reshape(-1, 1)
+    P = scipy.linalg.solve_discrete_lyapunov(A.conj().T, np.eye(len(A)))
+    a, b = np.linalg.norm(A.conj().T @ P @ Bb, 2), np.linalg.norm(Bb.conj().T @ P @ Bb, 2)
+    g = (-a + np.sqrt(a * a + 0.5 * b)) / b
+    holds, Lmax = [], 0.0
+    for n in range(len(x_nom)):
+        w = smr.smr_gate(x_per[n], *ch.smr) - smr.smr_gate(x_nom[n], *ch.smr)  # (L, 1)
+        e = np.zeros(len(A), dtype=complex)
+        for k in range(w.shape[0]):
+            if k >= 1:
+                holds.append(abs(w[k, 0]) <= g * np.linalg.norm(e))
+            e = A @ e + Bb[:, 0] * w[k, 0]
+            Lmax = max(Lmax, float(np.real(e.conj() @ P @ e)))
+    assert got["holds"].mean() == pytest.approx(np.mean(holds), abs=1e-12)
+    assert got["max_L_e"] == pytest.approx(Lmax, rel=1e-9)
+    assert main(["verify-theorem1", "--checkpoint", str(tmp_path)]) == 0
+    assert "V4" in capsys.readouterr().out
+
+
+def test_v4_refuses_a_task_without_a_nominal_grid(tmp_path):
+    from smr_stability.nn.v4 import verify_checkpoint
+
+    train(small(task="pendulum", epochs=1), tmp_path, progress=False)
+    with pytest.raises(errors.ParameterError, match="nominal grid"):
+        verify_checkpoint(tmp_path)
+    with pytest.raises(errors.ParameterError, match="sigma"):
+        verify_checkpoint(tmp_path, sigma=1.5)
