@@ -17,7 +17,7 @@ from .simulation import simulate
 from .plotting import new_figure, save_figure, unit_circle
 from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
-__all__ = ["FIGURES", "eigenvalues", "nss", "stability_regions", "make_figures"]
+__all__ = ["FIGURES", "eigenvalues", "nss", "smr_divergence", "stability_regions", "make_figures"]
 
 _MODELS = {
     "S4 (HiPPO-LegS)": lambda N: hippo_legs(N),
@@ -175,7 +175,79 @@ def nss(out_dir, quick=False):
     return [str(out / "nss.csv"), str(out / "nss.json")] + save_figure(fig, out / "nss")
 
 
-FIGURES = {"nss": nss, "eigenvalues": eigenvalues, "stability_regions": stability_regions}
+def _trained_smr_run(quick):
+    """A sines S4D model trained with SMR, cached by a hash of its config (training resumes)."""
+    import hashlib
+
+    from .nn.tasks import _cache_dir
+    from .nn.train import TrainConfig, train
+
+    config = TrainConfig(task="sines", layer="s4d", smr=True, tau=4, width=16, state=16, depth=1,
+                         epochs=2 if quick else 20, small=quick, seed=0)
+    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    run = Path(_cache_dir(None)) / "runs" / key
+    train(config, run, progress=False)
+    return config, run
+
+
+def smr_divergence(out_dir, quick=False):
+    """Divergence of trained S4D channels with and without their learned SMR kernel.
+
+    The channels of the first layer of a sines model trained with SMR (``tau = 4``) are run on
+    a sum of sines sampled under jitter (0.2 and 0.4 dt) and irregular sampling, once through
+    their learned gate and once without it. The figure shows the mean over draws and channels
+    (bands: the channel-averaged std over draws) of the absolute and the relative state error.
+    Data: ``smr_divergence.json`` with, per schedule, the final and mean absolute and relative
+    errors with and without SMR and their ratios (a ratio below 1 means SMR reduced it).
+    """
+    from .divergence import divergence_experiment
+    from .nn.train import load_run
+    from .sampling import irregular, jitter
+    from .signals import SumOfSines
+
+    out = Path(out_dir)
+    config, run = _trained_smr_run(quick)
+    _, model = load_run(run)
+    channels = model.layers[0].export()[: (4 if quick else 16)]
+    L, draws = (200, 16) if quick else (1000, 100)
+    sig = SumOfSines(B=2, seed=7)
+    curves, summary = {}, {"run_config": config.to_dict(), "channels": len(channels), "L": L, "draws": draws, "schedules": {}}
+    for name, make in (("jitter 0.2", lambda dt: jitter(L, dt, 0.2, draws=draws, seed=1)),
+                       ("jitter 0.4", lambda dt: jitter(L, dt, 0.4, draws=draws, seed=2)),
+                       ("irregular", lambda dt: irregular(L, dt, draws=draws, seed=3))):
+        per = {}
+        for label in ("without SMR", "with SMR"):
+            runs = [divergence_experiment(ch.system, sig, make(ch.dt), ch.dt, method=ch.method,
+                                          smr=ch.smr if label == "with SMR" else None) for ch in channels]
+            per[label] = {m: (np.mean([r.metrics[m][0, 0].mean(0) for r in runs], axis=0),
+                              np.mean([r.spread[m][0, 0].mean(0) for r in runs], axis=0)) for m in ("state_error", "rel_state_error")}
+        curves[name] = per
+        summary["schedules"][name] = {
+            f"{stat}_{m}_{label.replace(' ', '_')}": float(per[label][m][0][-1] if stat == "final" else per[label][m][0].mean())
+            for label in per for m in ("state_error", "rel_state_error") for stat in ("final", "mean")
+        }
+        summary["schedules"][name] |= {f"ratio_mean_{m}": float(per["with SMR"][m][0].mean() / per["without SMR"][m][0].mean())
+                                       for m in ("state_error", "rel_state_error")}
+    (out / "smr_divergence.json").write_text(json.dumps(summary, indent=1))
+    fig, axes = new_figure(2, 3, size=(3.4, 2.6), sharex=True)
+    k = np.arange(L)
+    for j, (name, per) in enumerate(curves.items()):
+        for i, m in enumerate(("state_error", "rel_state_error")):
+            ax = axes[i, j]
+            for label, color in (("without SMR", "tab:red"), ("with SMR", "tab:blue")):
+                mean, std = per[label][m]
+                ax.plot(k, mean, color=color, lw=1.0, label=label)
+                ax.fill_between(k, np.maximum(mean - std, 0), mean + std, color=color, alpha=0.2, lw=0)
+            ax.set_title(f"{name}: {'absolute' if i == 0 else 'relative'}", fontsize=9)
+            ax.set_xlabel("k")
+    axes[0, 0].set_ylabel("||e_k||")
+    axes[1, 0].set_ylabel("||e_k|| / ||x_k||")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"Trained S4D channels ({len(channels)}), with and without their learned SMR kernel")
+    return [str(out / "smr_divergence.json")] + save_figure(fig, out / "smr_divergence")
+
+
+FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "eigenvalues": eigenvalues, "stability_regions": stability_regions}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):

@@ -19,8 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def quick_figures(tmp_path_factory):
+    import os
+
     out = tmp_path_factory.mktemp("figures")
-    make_figures(out, quick=True, progress=False)
+    saved = os.environ.get("SMR_STABILITY_CACHE")
+    os.environ["SMR_STABILITY_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # tasks and trained runs
+    try:
+        make_figures(out, quick=True, progress=False)
+    finally:
+        if saved is None:
+            os.environ.pop("SMR_STABILITY_CACHE")
+        else:
+            os.environ["SMR_STABILITY_CACHE"] = saved
     return out
 
 
@@ -134,3 +144,15 @@ def test_nss_data_is_consistent(quick_figures):
     assert np.all(np.isfinite(e)) and np.all(np.abs(xt - x) <= e * (1 + 1e-9) + 1e-12) and np.all(e <= (xt + x) * (1 + 1e-9) + 1e-12)
     final = json.loads((quick_figures / "nss.json").read_text())["final_rel_state_error"]
     assert final["1.0"] == 0 and all(v > 0.01 for s, v in final.items() if s != "1.0")  # the drift is measured, not assumed
+
+
+def test_smr_divergence_data(quick_figures):
+    """Trained channels with and without their SMR kernel: absolute and relative errors side by
+    side, finite, and the same ungated runs whatever the gate (the ratio is a measurement)."""
+    data = json.loads((quick_figures / "smr_divergence.json").read_text())
+    assert data["channels"] >= 1 and data["run_config"]["smr"] is True
+    for name, vals in data["schedules"].items():
+        for m in ("state_error", "rel_state_error"):
+            for label in ("without_SMR", "with_SMR"):
+                assert np.isfinite(vals[f"final_{m}_{label}"]) and vals[f"mean_{m}_{label}"] > 0
+            assert vals[f"ratio_mean_{m}"] == pytest.approx(vals[f"mean_{m}_with_SMR"] / vals[f"mean_{m}_without_SMR"], rel=1e-12)
