@@ -17,7 +17,7 @@ from .simulation import simulate
 from .plotting import new_figure, save_figure, unit_circle
 from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
-__all__ = ["FIGURES", "eigenvalues", "nss", "smr_divergence", "stability_regions", "make_figures"]
+__all__ = ["FIGURES", "eigenvalues", "lyapunov_error", "nss", "smr_divergence", "stability_regions", "make_figures"]
 
 _MODELS = {
     "S4 (HiPPO-LegS)": lambda N: hippo_legs(N),
@@ -247,7 +247,66 @@ def smr_divergence(out_dir, quick=False):
     return [str(out / "smr_divergence.json")] + save_figure(fig, out / "smr_divergence")
 
 
-FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "eigenvalues": eigenvalues, "stability_regions": stability_regions}
+def lyapunov_error(out_dir, quick=False):
+    """The error Lyapunov function ``L_e(k) = e_k^H P e_k`` with and without the learned SMR kernel.
+
+    The longest-memory channel (largest ``G_inf``) of the trained S4D model of
+    :func:`smr_divergence` runs under jitter 0.4 dt; ``P`` solves ``Ab^H P Ab - P = -I``. Next to
+    ``L_e`` (mean over draws): the Proposition 1 ball in the same units,
+    ``lmax(P) (G_inf max_k ||w_k||)^2`` (``||e|| <= G_inf sup ||w||``), and the Theorem 1 envelope
+    ``L_e(k0) r^(k - k0)`` from ``k0 = L/4`` with ``r = 1 - (1-sigma)/lmax(P)`` (sigma = 0.5):
+    where ``L_e`` would go if the hypothesis ``||w|| <= gamma* ||e||`` held from ``k0`` on.
+    Data: ``lyapunov_error.csv`` (the curves) and ``lyapunov_error.json`` (constants, maxima).
+    """
+    from .divergence import divergence_experiment
+    from .lyapunov import lyapunov_matrix
+    from .nn.train import load_run
+    from .proposition1 import error_gain
+    from .sampling import jitter
+    from .signals import SumOfSines
+
+    out = Path(out_dir)
+    _, run = _trained_smr_run(quick)
+    _, model = load_run(run)
+    channels = model.layers[0].export()
+    ch = max(channels, key=lambda c: error_gain(c.Ab, c.Bb.reshape(-1, 1)))
+    L, draws = (400, 16) if quick else (4000, 100)  # several time constants of the slowest mode
+    lmax = float(np.linalg.eigvalsh(lyapunov_matrix(ch.Ab))[-1])
+    rate = 1 - 0.5 / lmax
+    res = {label: divergence_experiment(ch.system, SumOfSines(B=1, seed=11), jitter(L, ch.dt, 0.4, draws=draws, seed=4), ch.dt,
+                                        method=ch.method, smr=gate)
+           for label, gate in (("without SMR", None), ("with SMR", ch.smr))}
+    k = np.arange(L)
+    summary = {"dt": ch.dt, "lambda_max_P": lmax, "envelope_rate": rate, "channels": len(channels)}
+    fig, axes = new_figure(1, 1, size=(6.0, 3.6))
+    ax = axes[0, 0]
+    rows = []
+    for label, color in (("without SMR", "tab:red"), ("with SMR", "tab:blue")):
+        r = res[label]
+        Le = r.metrics["lyapunov_error"][0, 0, 0]
+        ball = lmax * float(r.bounds["iss_bound"][0, 0, 0]) ** 2
+        peak = L // 4
+        env = Le[peak] * rate ** (k[peak:] - peak)
+        ax.semilogy(k, Le, color=color, lw=1.0, label=f"L_e, {label}")
+        ax.axhline(ball, color=color, ls=":", lw=0.9, label=f"Prop. 1 ball, {label}")
+        ax.semilogy(k[peak:], env, color=color, ls="--", lw=0.8, label=f"Thm 1 envelope from k = L/4, {label}")
+        summary[label] = {"max_L_e": float(Le.max()), "final_L_e": float(Le[-1]), "prop1_ball_L_units": ball,
+                          "G_inf": float(r.bounds["error_gain"][0]), "w_sup": float(r.bounds["w_sup"][0, 0, 0])}
+        rows.append(Le)
+    with open(out / "lyapunov_error.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["k", "L_e_without_SMR", "L_e_with_SMR"])
+        w.writerows(zip(k, rows[0], rows[1]))
+    (out / "lyapunov_error.json").write_text(json.dumps(summary, indent=1))
+    ax.set_xlabel("k")
+    ax.set_ylabel("L_e(k) = e^H P e")
+    ax.set_title("Error Lyapunov function of the longest-memory trained channel, jitter 0.4 dt", fontsize=9)
+    ax.legend(fontsize=6)
+    return [str(out / "lyapunov_error.csv"), str(out / "lyapunov_error.json")] + save_figure(fig, out / "lyapunov_error")
+
+
+FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "lyapunov_error": lyapunov_error, "eigenvalues": eigenvalues,
+           "stability_regions": stability_regions}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):

@@ -156,3 +156,16 @@ def test_smr_divergence_data(quick_figures):
             for label in ("without_SMR", "with_SMR"):
                 assert np.isfinite(vals[f"final_{m}_{label}"]) and vals[f"mean_{m}_{label}"] > 0
             assert vals[f"ratio_mean_{m}"] == pytest.approx(vals[f"mean_{m}_with_SMR"] / vals[f"mean_{m}_without_SMR"], rel=1e-12)
+
+
+def test_lyapunov_error_data_stays_in_the_proposition1_ball(quick_figures):
+    """L_e = e^H P e <= lmax(P) ||e||^2 <= lmax(P) (G_inf sup ||w||)^2: a certainty, checked on the data."""
+    data = json.loads((quick_figures / "lyapunov_error.json").read_text())
+    with open(quick_figures / "lyapunov_error.csv") as f:
+        rows = list(csv.DictReader(f))
+    for label in ("without SMR", "with SMR"):
+        curve = np.array([float(r[f"L_e_{label.replace(' ', '_')}"]) for r in rows])
+        ball = data[label]["prop1_ball_L_units"]
+        assert np.all(np.isfinite(curve)) and np.all(curve >= 0) and curve.max() <= ball
+        assert ball == pytest.approx(data["lambda_max_P"] * (data[label]["G_inf"] * data[label]["w_sup"]) ** 2, rel=1e-9)
+    assert 0 < data["envelope_rate"] < 1
