@@ -414,6 +414,8 @@ class GammaStar:
         ``||Bb^H P Bb||_2``.
     lambda_min_Q : float
     lambda_max_P : float
+    P : ndarray, shape (N, N)
+        The solution of ``Ab^H P Ab - P = -Q`` (so callers need not solve for it again).
     """
 
     gamma: float
@@ -421,6 +423,7 @@ class GammaStar:
     b: float
     lambda_min_Q: float
     lambda_max_P: float
+    P: np.ndarray = None
 
 
 def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
@@ -440,7 +443,7 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
     Q : array, shape (N, N), optional
         Hermitian positive definite; the identity if None.
     return_info : bool, keyword-only
-        Return a :class:`GammaStar` with ``a``, ``b``, ``lambda_min(Q)``, ``lambda_max(P)``.
+        Return a :class:`GammaStar` with ``a``, ``b``, ``lambda_min(Q)``, ``lambda_max(P)`` and ``P``.
 
     Returns
     -------
@@ -483,7 +486,7 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
     c = s * lmin
     den = a + np.hypot(a, np.sqrt(b * c))
     gamma = float(c / den) if den > 0 else np.inf
-    res = GammaStar(gamma, a, b, lmin, _lambda_max_P(P) if N else 0.0)
+    res = GammaStar(gamma, a, b, lmin, _lambda_max_P(P) if N else 0.0, P)
     return res if return_info else res.gamma
 
 

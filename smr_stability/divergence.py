@@ -21,7 +21,8 @@ import numpy as np
 
 from . import _scan
 from .discretization import discretize
-from .errors import ParameterError, ShapeError
+from .bounds import spectral_radius
+from .errors import InputTypeError, ParameterError, ShapeError
 from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
 from .simulation import simulate, simulate_variable_step
@@ -196,6 +197,11 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else [schedules]
     if exact not in (None, "variable_step", "continuous"):
         raise ParameterError(f"exact must be None, 'variable_step' or 'continuous'; found {exact!r}.")
+    if not (callable(signal) and hasattr(signal, "B") and hasattr(signal, "P")):
+        raise InputTypeError(
+            f"signal must be a signal object (callable, with attributes B and P, see smr_stability.signals); "
+            f"found {type(signal).__name__}. Wrap samples in signals.ArraySignal."
+        )
     for s in systems:
         if s.P != signal.P:
             raise ShapeError(f"the signal has P = {signal.P} channels but a system has P = {s.P} inputs; they must match.")
@@ -252,7 +258,7 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
 
 def _gain_or_inf(Ab, Bb):
     """Proposition 1's G_inf (its guaranteed upper value), or inf when rho(Ab) >= 1 (no ISS ball)."""
-    if np.max(np.abs(Ab if Ab.ndim == 1 else np.linalg.eigvals(Ab))) >= 1:
+    if spectral_radius(Ab) >= 1:
         return np.inf
     return error_gain(Ab, Bb, return_info=True).upper
 

@@ -65,13 +65,7 @@ def stability_report(model, N=64, dt=0.01, method="bilinear", sigma=0.5, seed=0)
     report["gamma_star"] = float(gamma_star(Ab, Bb, sigma)) if stable else None
     report["kappa_P"] = kappa if stable else None
     report["transient_bound"] = float(np.sqrt(kappa)) if stable else None
-    report["kreiss_lower_bound"] = float(_value(kreiss_constant(Ab))) if stable else None
+    report["kreiss_lower_bound"] = float(kreiss_constant(Ab)) if stable else None
     report["euler_dt_limit"] = float(euler_dt_limit(sys.A)) if sys.is_stable() else None
     return report
 
-
-def _value(x):
-    """The number of a result that may carry extra information (a tuple or an object with .value)."""
-    if isinstance(x, tuple):
-        return x[0]
-    return getattr(x, "value", x)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .bounds import gamma_star, spectral_radius
 from .discretization import discretize
 from .errors import ParameterError
 from .lyapunov import lyapunov_matrix
@@ -126,14 +127,10 @@ def _random_Q(rng, N, cplx):
 
 
 def _constants(Ab, Bb, Q, sigma):
-    """P, lmin(Q), lmax(P) and gamma* of the discrete form (the root without cancellation)."""
-    P = lyapunov_matrix(Ab, Q, discrete=True)
+    """A (dense), P, lmin(Q), lmax(P) and gamma* of the discrete form (:func:`~smr_stability.gamma_star`)."""
+    g = gamma_star(Ab, Bb, sigma, Q, return_info=True)
     A = np.diag(Ab) if Ab.ndim == 1 else Ab
-    a = np.linalg.norm(A.conj().T @ P @ Bb, 2)
-    b = np.linalg.norm(Bb.conj().T @ P @ Bb, 2)
-    lmin_Q, lmax_P = np.linalg.eigvalsh(Q)[0], np.linalg.eigvalsh(P)[-1]
-    gamma = sigma * lmin_Q / (a + np.sqrt(a * a + b * sigma * lmin_Q))  # = (-a + sqrt(a^2 + b s lmin))/b
-    return A, P, lmin_Q, lmax_P, gamma
+    return A, g.P, g.lambda_min_Q, g.lambda_max_P, g.gamma
 
 
 def _run_discrete(A, Bb, P, lmin_Q, lmax_P, gamma, sigma, e0, steps, rng, worst):
@@ -178,7 +175,7 @@ def _v1_v2(report, n_systems, steps, rng, progress):
 
     for i in tqdm(range(n_systems), desc="V1/V2", unit="sys", disable=not progress):
         Ab, Bb, label = _draw_system(rng)
-        while np.max(np.abs(Ab if Ab.ndim == 1 else np.linalg.eigvals(Ab))) >= 1:  # redraw: count checked systems
+        while spectral_radius(Ab) >= 1:  # redraw: count checked systems
             report.v1_skipped_unstable += 1
             Ab, Bb, label = _draw_system(rng)
         cplx = np.iscomplexobj(Ab) or np.iscomplexobj(Bb)

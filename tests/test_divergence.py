@@ -142,6 +142,8 @@ def test_bad_input():
     sig = signals.SumOfSines(B=1, P=2, seed=1)
     with pytest.raises(errors.ShapeError, match="P = 2"):
         divergence_experiment(smr.s4d_lin(4), sig, schedules(2), DT)
+    with pytest.raises(errors.InputTypeError, match="ArraySignal"):
+        divergence_experiment(smr.s4d_lin(4), np.ones((1, 10, 1)), schedules(2), DT)
     with pytest.raises(errors.ParameterError, match="exact"):
         divergence_experiment(smr.s4d_lin(4), signals.SumOfSines(seed=1), schedules(2), DT, exact="magic")
 

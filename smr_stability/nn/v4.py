@@ -19,7 +19,6 @@ import torch
 
 from ..bounds import gamma_star
 from ..errors import ParameterError
-from ..lyapunov import lyapunov_matrix
 from ..proposition1 import error_gain
 from ..simulation import simulate
 from ..smr import smr_gate
@@ -43,8 +42,8 @@ def _channel_measures(ch, u_nom, u_per, gate, sigma):
     N = Bb.shape[0]
     _, e = simulate(Ab, Bb, np.eye(N), None, w, return_states=True)  # (n, L, N)
     _, x = simulate(Ab, Bb, np.eye(N), None, u_nom, return_states=True)
-    P = lyapunov_matrix(Ab)
-    g = gamma_star(Ab, Bb, sigma)
+    info = gamma_star(Ab, Bb, sigma, return_info=True)  # Q = I; carries P
+    P, g = info.P, info.gamma
     e_norm, w_norm = np.linalg.norm(e, axis=-1), np.abs(w[..., 0])  # (n, L)
     holds = w_norm[:, 1:] <= g * e_norm[:, :-1]  # e_k = Ab e_{k-1} + Bb w_k
     L_e = np.einsum("...n,nm,...m->...", e.conj(), P, e).real
