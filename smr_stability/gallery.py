@@ -7,6 +7,7 @@ functions ``f(out_dir, quick=False) -> list of written paths``; the command
 """
 
 import csv
+import inspect
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from .discretization import discretize, eigenvalue_map
 from .simulation import simulate
+from . import studies
 from .plotting import new_figure, save_figure, unit_circle
 from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
@@ -177,17 +179,11 @@ def nss(out_dir, quick=False):
 
 def _trained_smr_run(quick):
     """A sines S4D model trained with SMR, cached by a hash of its config (training resumes)."""
-    import hashlib
+    from .nn.train import TrainConfig
+    from .sweeps import cached_run
 
-    from .nn.tasks import _cache_dir
-    from .nn.train import TrainConfig, train
-
-    config = TrainConfig(task="sines", layer="s4d", smr=True, tau=4, width=16, state=16, depth=1,
-                         epochs=2 if quick else 20, small=quick, seed=0)
-    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
-    run = Path(_cache_dir(None)) / "runs" / key
-    train(config, run, progress=False)
-    return config, run
+    config = TrainConfig.from_dict(studies._sines_config(quick, 0))  # shared with figures 6-8
+    return config, cached_run(config)
 
 
 def smr_divergence(out_dir, quick=False):
@@ -306,7 +302,8 @@ def lyapunov_error(out_dir, quick=False):
 
 
 FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "lyapunov_error": lyapunov_error, "eigenvalues": eigenvalues,
-           "stability_regions": stability_regions}
+           "stability_regions": stability_regions, "pendulum_mse": studies.pendulum_mse, "sensitivity": studies.sensitivity,
+           "tau_sweep": studies.tau_sweep, "state_size_sweep": studies.state_size_sweep}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):
@@ -320,5 +317,7 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True):
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for name in tqdm(names, desc="figures", unit="fig", disable=not progress):
-        written += FIGURES[name](out_dir, quick=quick)
+        fn = FIGURES[name]
+        sweep = "progress" in inspect.signature(fn).parameters  # the sweeps show their own bars
+        written += fn(out_dir, quick=quick, **({"progress": progress} if sweep else {}))
     return written

@@ -17,23 +17,6 @@ from smr_stability.gallery import FIGURES, make_figures
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def quick_figures(tmp_path_factory):
-    import os
-
-    out = tmp_path_factory.mktemp("figures")
-    saved = os.environ.get("SMR_STABILITY_CACHE")
-    os.environ["SMR_STABILITY_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # tasks and trained runs
-    try:
-        make_figures(out, quick=True, progress=False)
-    finally:
-        if saved is None:
-            os.environ.pop("SMR_STABILITY_CACHE")
-        else:
-            os.environ["SMR_STABILITY_CACHE"] = saved
-    return out
-
-
 def test_every_figure_writes_png_pdf_and_data(quick_figures):
     for name in FIGURES:
         for ext in ("png", "pdf"):

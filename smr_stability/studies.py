@@ -1,0 +1,388 @@
+"""Studies of trained models, with and without SMR: figures 5-8 of the gallery.
+
+Every study trains its models through :func:`~smr_stability.sweeps.run_cells` (one cell per
+:class:`~smr_stability.nn.train.TrainConfig`, trained into a cached, resumable run directory),
+then evaluates them in a second sweep of cached cells. Both sweeps run in parallel processes and
+resume after an interruption without recomputing finished cells.
+
+Measures of a trained sines model on a perturbed schedule (:func:`sines_measures`):
+
+- ``mse``: test MSE with inputs and targets at the schedule's true times, and ``nmse`` = mse
+  divided by the variance of those targets (scale-free; 1 is the error of predicting the mean);
+- ``rel_state_error``: the final relative state error ``||e_L|| / ||x_L||`` of the first layer's
+  channels (their own inputs, nominal grid against the schedule; through the learned gate when
+  the model has one), mean over channels and test sequences;
+- ``hypothesis_fraction``: the fraction of steps where Theorem 1's hypothesis
+  ``||w_k|| <= gamma* ||e_{k-1}||`` holds (``sigma = 0.5``), as in V4.
+
+Comparisons of SMR are between models *trained* with and without it, with the same seeds.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .plotting import new_figure, save_figure
+from .sweeps import run_cells, run_dir
+
+__all__ = ["pendulum_mse", "sensitivity", "tau_sweep", "state_size_sweep", "sines_measures", "breaking_point"]
+
+SIGMA = 0.5  # Theorem 1's sigma for the hypothesis fraction (V4's default)
+NMSE_BREAK = 0.1  # a model "breaks" where its test NMSE exceeds this (R^2 below 0.9)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _sines_config(quick, seed, smr=True, tau=4, state=16):
+    """The sines model of the studies (the model of figures 2 and 3 is seed 0, smr, tau 4).
+
+    ``lr = ssm_lr = 0.01``: with the training defaults (3e-3, 1e-3) this model stops at a
+    validation NMSE near 0.5 after 20 epochs; with 0.01 it reaches about 0.03 (measured).
+    """
+    return {"task": "sines", "layer": "s4d", "smr": smr, "tau": tau, "width": 16, "state": state, "depth": 1,
+            "epochs": 2 if quick else 20, "small": quick, "seed": seed, "lr": 0.01, "ssm_lr": 0.01}
+
+
+def train_cell(config):
+    """Train one config (a dict of TrainConfig fields) into its cached run; return its summary."""
+    from .nn.train import TrainConfig, _read_metrics
+    from .sweeps import cached_run
+
+    rows = _read_metrics(cached_run(TrainConfig.from_dict(config)))
+    return {"val_loss": rows[-1]["val_loss"], "epochs": len(rows),
+            "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows]))}
+
+
+def _train_all(configs, quick, progress):
+    from .nn.train import TrainConfig, _task
+
+    unique = [json.loads(s) for s in dict.fromkeys(json.dumps(c, sort_keys=True) for c in configs)]
+    for data_cfg in {json.dumps({k: c[k] for k in ("task", "small", "seed")}, sort_keys=True) for c in unique}:
+        _task(TrainConfig.from_dict(json.loads(data_cfg)))  # generate each data set once, before the workers
+    return run_cells("train", train_cell, [{"config": c} for c in unique], workers=1 if quick else None, progress=progress)
+
+
+def _schedule(kind, value, L, dt, draws, seed):
+    from .sampling import jitter, rate_change
+
+    if kind == "jitter":
+        return jitter(L, dt, value, draws=draws, seed=np.random.default_rng([seed, 7, int(round(value * 1000))]),
+                      sort=True if value >= 0.5 else None)
+    if kind == "rate":
+        return rate_change(L, dt, value, draws=draws)
+    raise ValueError(f"kind: expected 'jitter' or 'rate'; found {kind!r}.")
+
+
+def sines_measures(config, schedules):
+    """Measures (module docstring) of the trained sines run of ``config`` on each schedule.
+
+    Parameters
+    ----------
+    config : dict
+        TrainConfig fields of a finished sines run (see :func:`train_cell`).
+    schedules : list of [str, float]
+        ``["jitter", j]`` (uniform jitter of ``j dt``, sorted for ``j >= 1/2``) or
+        ``["rate", s]`` (``t_k = k s dt``); one draw per test sequence.
+
+    Returns
+    -------
+    list of dict
+        Per schedule: ``mse, nmse, rel_state_error, hypothesis_fraction``.
+    """
+    import torch
+
+    from .nn.tasks import _sines_values, sines_signal
+    from .nn.train import TrainConfig, _task, load_run
+    from .nn.v4 import _channel_measures, _layer_inputs
+
+    cfg = TrainConfig.from_dict(config)
+    _, model = load_run(run_dir(cfg))
+    model.eval()
+    data = _task(cfg)
+    tc = data.config
+    rows = tc.n_train + tc.n_val + np.arange(tc.n_test)
+    signal = sines_signal(tc)
+    x_nom = _layer_inputs(model, data.test.u)  # (n, L, H)
+    channels = model.layers[0].export()
+    out = []
+    for kind, value in schedules:
+        t = _schedule(kind, value, tc.L, tc.dt, tc.n_test, tc.seed).times  # (n, L)
+        u, y = _sines_values(signal, rows, t)  # (n, L, 1) each
+        with torch.no_grad():
+            pred = model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32)).double().numpy()
+        mse = float(np.mean((pred - y) ** 2))
+        x_per = _layer_inputs(model, u.astype(np.float32))
+        found = [_channel_measures(ch, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA) for h, ch in enumerate(channels)]
+        out.append({"kind": kind, "value": value, "mse": mse, "nmse": mse / float(np.var(y)),
+                    "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
+                    "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found]))})
+    return out
+
+
+def pendulum_cell(config):
+    """Test MSE of the trained pendulum run of ``config`` (its test split, irregular by construction)."""
+    import torch
+
+    from .nn.train import TrainConfig, _task, load_run
+
+    cfg = TrainConfig.from_dict(config)
+    _, model = load_run(run_dir(cfg))
+    model.eval()
+    test = _task(cfg).test
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(test.u), 100):
+            u, y, t = (torch.from_numpy(np.array(a[i:i + 100])) for a in (test.u, test.y, test.t))
+            total += float(torch.sum((model(u, t) - y) ** 2))
+            count += y.numel()
+    return {"test_mse": total / count}
+
+
+def _evaluate(configs, schedules, quick, progress):
+    cells = [{"config": c, "schedules": schedules} for c in configs]
+    return run_cells("sines_measures", sines_measures, cells, workers=1 if quick else None, progress=progress)
+
+
+def _stats(values):
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "values": v.tolist()}
+
+
+def _seeds(quick):
+    return (0, 1) if quick else (0, 1, 2)
+
+
+def _write(out, name, data, fig):
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1))
+    return [str(out / f"{name}.json")] + save_figure(fig, out / name)
+
+
+# --------------------------------------------------------------------------- figure 5
+
+
+_PENDULUM_MODELS = {"S4D": ("s4d", False), "S5 (fixed step)": ("s5", False), "S6": ("s6", False), "S5 (true gaps)": ("s5", True)}
+
+
+def _pendulum_config(layer, timestamps, smr, seed, quick):
+    return {"task": "pendulum", "layer": layer, "smr": smr, "tau": 4, "width": 32, "state": 16, "depth": 1,
+            "epochs": 2 if quick else 15, "small": quick, "seed": seed, "use_timestamps": timestamps, "lr": 0.01, "ssm_lr": 0.01}
+
+
+def pendulum_mse(out_dir, quick=False, progress=True):
+    """Pendulum test MSE with and without SMR for S4D, S5 (fixed step), S6 and S5 with the true gaps.
+
+    Each model is trained on the irregularly sampled pendulum (frames kept at random times) with
+    three seeds (two with ``quick``); the fixed-step models see the kept frames as a regular
+    sequence, S5 with the true gaps steps by them. Bars: mean test MSE, error bars: the standard
+    deviation over seeds. Data: ``pendulum_mse.json`` with every seed's MSE and, per model, the
+    ratio with/without SMR of the mean MSE (below 1: SMR helped).
+    """
+    out = Path(out_dir)
+    seeds = _seeds(quick)
+    configs = {(name, smr, s): _pendulum_config(layer, ts, smr, s, quick)
+               for name, (layer, ts) in _PENDULUM_MODELS.items() for smr in (False, True) for s in seeds}
+    _train_all(list(configs.values()), quick, progress)
+    keys = list(configs)
+    found = run_cells("pendulum_mse", pendulum_cell, [{"config": configs[k]} for k in keys],
+                      workers=1 if quick else None, progress=progress)
+    mse = {k: r["test_mse"] for k, r in zip(keys, found)}
+    data = {"seeds": list(seeds), "configs": {n: _pendulum_config(*m, True, 0, quick) for n, m in _PENDULUM_MODELS.items()},
+            "models": {}}
+    for name in _PENDULUM_MODELS:
+        per = {label: _stats([mse[(name, smr, s)] for s in seeds]) for label, smr in (("without_smr", False), ("with_smr", True))}
+        per["ratio_with_over_without"] = per["with_smr"]["mean"] / per["without_smr"]["mean"]
+        data["models"][name] = per
+    fig, axes = new_figure(1, 1, size=(6.0, 3.4))
+    ax = axes[0, 0]
+    x = np.arange(len(_PENDULUM_MODELS))
+    for off, label, color in ((-0.18, "without_smr", "tab:red"), (0.18, "with_smr", "tab:blue")):
+        m = [data["models"][n][label]["mean"] for n in _PENDULUM_MODELS]
+        e = [data["models"][n][label]["std"] for n in _PENDULUM_MODELS]
+        ax.bar(x + off, m, 0.36, yerr=e, capsize=3, color=color, alpha=0.8, label=label.replace("_", " ").replace("smr", "SMR"))
+    for i, n in enumerate(_PENDULUM_MODELS):
+        ax.text(i, ax.get_ylim()[1] * 0.97, f"{data['models'][n]['ratio_with_over_without']:.2f}x", ha="center", va="top", fontsize=8)
+    ax.set_xticks(x, list(_PENDULUM_MODELS))
+    ax.set_ylabel("test MSE (sin, cos)")
+    ax.set_title(f"Pendulum regression, mean ± std over {len(seeds)} seeds (ratio with/without SMR above)", fontsize=9)
+    ax.legend(fontsize=8)
+    return _write(out, "pendulum_mse", data, fig)
+
+
+# --------------------------------------------------------------------------- figure 6
+
+
+def breaking_point(values, nmse, threshold=NMSE_BREAK):
+    """The first perturbation at which ``nmse`` reaches ``threshold``, linearly interpolated.
+
+    ``values`` increasing, starting at the training setting. Returns ``None`` when the
+    threshold is not reached in the range (the model tolerates all of it), and ``values[0]``
+    when it is exceeded already there.
+
+    Examples
+    --------
+    >>> breaking_point([0.0, 1.0, 2.0], [0.0, 0.25, 0.75], threshold=0.5)
+    1.5
+    """
+    v, e = np.asarray(values, float), np.asarray(nmse, float)
+    above = np.flatnonzero(e >= threshold)
+    if above.size == 0:
+        return None
+    i = int(above[0])
+    if i == 0:
+        return float(v[0])
+    return float(v[i - 1] + (threshold - e[i - 1]) * (v[i] - v[i - 1]) / (e[i] - e[i - 1]))
+
+
+def _sensitivity_grid(quick):
+    jit = [0.0, 0.2, 0.6] if quick else [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5]
+    rates = [0.8, 1.0, 1.25] if quick else [0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+    return jit, rates
+
+
+def sensitivity(out_dir, quick=False, progress=True):
+    """Test error and state divergence against jitter magnitude and rate change, with and without SMR.
+
+    Sines S4D models (tau = 4 when with SMR) trained on the grid, three seeds, evaluated with
+    jitter ``j dt`` (sorted times for ``j >= 1/2``) and with rates ``t_k = k s dt``. The breaking
+    point is where the test NMSE reaches 0.1 (:func:`breaking_point`), per seed, for jitter and on
+    each side of ``s = 1`` for the rate. Data: ``sensitivity.json`` (every seed's measures).
+    """
+    out = Path(out_dir)
+    seeds, (jit, rates) = _seeds(quick), _sensitivity_grid(quick)
+    schedules = [["jitter", j] for j in jit] + [["rate", s] for s in rates]
+    configs = {(smr, s): _sines_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
+    _train_all(list(configs.values()), quick, progress)
+    found = dict(zip(configs, _evaluate(list(configs.values()), schedules, quick, progress)))
+    data = {"seeds": list(seeds), "nmse_break": NMSE_BREAK, "jitter": jit, "rate": rates,
+            "config": _sines_config(quick, 0), "models": {}}
+    for smr in (False, True):
+        label = "with_smr" if smr else "without_smr"
+        per = {"jitter": {}, "rate": {}, "breaking_point": {"jitter": [], "rate_below_1": [], "rate_above_1": []}}
+        for s in seeds:
+            rows = found[(smr, s)]
+            for kind in ("jitter", "rate"):
+                for m in ("nmse", "rel_state_error", "hypothesis_fraction"):
+                    per[kind].setdefault(m, []).append([r[m] for r in rows if r["kind"] == kind])
+            nj = [r["nmse"] for r in rows if r["kind"] == "jitter"]
+            nr = dict((r["value"], r["nmse"]) for r in rows if r["kind"] == "rate")
+            below, above = [v for v in rates if v <= 1][::-1], [v for v in rates if v >= 1]
+            per["breaking_point"]["jitter"].append(breaking_point(jit, nj))
+            per["breaking_point"]["rate_below_1"].append(breaking_point([1 - v for v in below], [nr[v] for v in below]))
+            per["breaking_point"]["rate_above_1"].append(breaking_point([v - 1 for v in above], [nr[v] for v in above]))
+        data["models"][label] = per
+    fig, axes = new_figure(2, 2, size=(3.6, 2.8))
+    for j, kind in enumerate(("jitter", "rate")):
+        xs = jit if kind == "jitter" else rates
+        for i, m in enumerate(("nmse", "rel_state_error")):
+            ax = axes[i, j]
+            for label, color in (("without_smr", "tab:red"), ("with_smr", "tab:blue")):
+                v = np.array(data["models"][label][kind][m])  # (seeds, points)
+                _mean_and_seeds(ax, xs, v, color, label)
+                if m == "nmse":
+                    _mark_breaks(ax, kind, data["models"][label]["breaking_point"], color)
+            if m == "nmse":
+                ax.axhline(NMSE_BREAK, color="0.4", ls=":", lw=0.8)
+            ax.set_yscale("log")
+            ax.set_xlabel("jitter j (units of dt)" if kind == "jitter" else "rate s (t_k = k s dt)")
+            ax.set_ylabel("test NMSE" if m == "nmse" else "final ||e|| / ||x||, layer 1")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"Sensitivity of trained S4D models (sines), mean (line) and seeds (dots), {len(seeds)} seeds; "
+                 f"dashed: breaking point NMSE = {NMSE_BREAK}", fontsize=9)
+    return _write(out, "sensitivity", data, fig)
+
+
+def _mean_and_seeds(ax, xs, v, color, label):
+    """The mean over seeds (line) and every seed (dots) of ``v`` (seeds, points); log axes take no error bars."""
+    ax.plot(xs, v.mean(0), color=color, marker="o", ms=3, lw=1, label=label.replace("_", " ").replace("smr", "SMR"))
+    for row in v:
+        ax.plot(xs, row, color=color, ls="none", marker=".", ms=3, alpha=0.5)
+
+
+def _mark_breaks(ax, kind, breaks, color):
+    if kind == "jitter":
+        pts = [b for b in breaks["jitter"] if b is not None]
+    else:
+        pts = [1 - b for b in breaks["rate_below_1"] if b is not None] + [1 + b for b in breaks["rate_above_1"] if b is not None]
+    for p in pts:
+        ax.axvline(p, color=color, ls="--", lw=0.7, alpha=0.6)
+
+
+# --------------------------------------------------------------------------- figures 7 and 8
+
+
+def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progress, title):
+    """Shared body of the tau and N sweeps: measures on the grid and under jitter 0.4 dt."""
+    schedules = [["jitter", 0.0], ["jitter", 0.4]]
+    flat = [c for per in configs.values() for c in per] + [c for per in baseline.values() for c in per]
+    _train_all(flat, quick, progress)
+    found = _evaluate(flat, schedules, quick, progress)
+    lookup = {json.dumps(c, sort_keys=True): f for c, f in zip(flat, found)}
+    series = {}
+    for label, per in (("with_smr", configs), ("without_smr", baseline)):
+        series[label] = {}
+        for x, cs in per.items():
+            rows = [lookup[json.dumps(c, sort_keys=True)] for c in cs]
+            series[label][str(x)] = {
+                "nmse_grid": _stats([r[0]["nmse"] for r in rows]),
+                "nmse_jitter0.4": _stats([r[1]["nmse"] for r in rows]),
+                "rel_state_error_jitter0.4": _stats([r[1]["rel_state_error"] for r in rows]),
+                "hypothesis_fraction_jitter0.4": _stats([r[1]["hypothesis_fraction"] for r in rows]),
+            }
+    data = {"seeds": list(seeds), "x": list(xs), "xlabel": xlabel, "series": series}
+    fig, axes = new_figure(1, 3, size=(3.3, 2.8))
+    for ax, m, ylabel in zip(axes[0], ("nmse_grid", "nmse_jitter0.4", "rel_state_error_jitter0.4"),
+                             ("test NMSE, training grid", "test NMSE, jitter 0.4 dt", "final ||e|| / ||x||, jitter 0.4 dt")):
+        for label, color in (("without_smr", "tab:red"), ("with_smr", "tab:blue")):
+            pts = series[label]
+            if list(pts) == ["none"]:  # a baseline without the swept parameter: a band
+                st = pts["none"][m]
+                ax.axhline(st["mean"], color=color, lw=1, label=label.replace("_", " ").replace("smr", "SMR"))
+                ax.axhspan(st["mean"] - st["std"], st["mean"] + st["std"], color=color, alpha=0.15, lw=0)
+            else:
+                px = list(xs)
+                _mean_and_seeds(ax, px, np.array([pts[str(x)][m]["values"] for x in px]).T, color, label)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel, fontsize=8)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _write(out, name, data, fig)
+
+
+def tau_sweep(out_dir, quick=False, progress=True):
+    """Test error and divergence against the SMR kernel length tau (S4D on sines).
+
+    Models with SMR for each tau, three seeds, against the same models trained without SMR (the
+    band). Measured on the training grid and under jitter 0.4 dt. Data: ``tau_sweep.json``.
+    """
+    seeds = _seeds(quick)
+    taus = [1, 4] if quick else [1, 2, 4, 8, 16]
+    configs = {tau: [_sines_config(quick, s, tau=tau) for s in seeds] for tau in taus}
+    baseline = {"none": [_sines_config(quick, s, smr=False) for s in seeds]}
+    return _sweep_figure(Path(out_dir), "tau_sweep", taus, "SMR kernel length tau", configs, baseline, seeds, quick, progress,
+                         f"tau sweep: S4D (N=16) on sines, mean (line) and seeds (dots), {len(seeds)} seeds; red band: no SMR (mean ± std)")
+
+
+def state_size_sweep(out_dir, quick=False, progress=True):
+    """SMR's effect against the state size N (S4D on sines, tau = 4, with and without SMR).
+
+    Data: ``state_size_sweep.json``, including per N the ratio with/without SMR of the jitter
+    NMSE and of the relative state error (below 1: SMR reduced it).
+    """
+    seeds = _seeds(quick)
+    Ns = [4, 16] if quick else [4, 8, 16, 32, 64]
+    configs = {N: [_sines_config(quick, s, state=N) for s in seeds] for N in Ns}
+    baseline = {N: [_sines_config(quick, s, smr=False, state=N) for s in seeds] for N in Ns}
+    paths = _sweep_figure(Path(out_dir), "state_size_sweep", Ns, "state size N", configs, baseline, seeds, quick, progress,
+                          f"N sweep: S4D (tau=4) on sines, mean (line) and seeds (dots), {len(seeds)} seeds")
+    path = Path(out_dir) / "state_size_sweep.json"
+    data = json.loads(path.read_text())
+    s = data["series"]
+    data["ratio_with_over_without"] = {
+        str(N): {m: s["with_smr"][str(N)][m]["mean"] / s["without_smr"][str(N)][m]["mean"]
+                 for m in ("nmse_grid", "nmse_jitter0.4", "rel_state_error_jitter0.4")} for N in Ns}
+    path.write_text(json.dumps(data, indent=1))
+    return paths

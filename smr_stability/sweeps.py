@@ -1,0 +1,168 @@
+"""Sweeps: many independent cells run in parallel processes, each cached on disk when it finishes.
+
+A sweep is a name, a function and a list of cells (JSON-serialisable dicts of keyword
+arguments). :func:`run_cells` evaluates ``fn(**cell)`` for every cell whose result is not yet
+on disk, in ``workers`` spawned processes, and stores each result as soon as it is computed::
+
+    <cache>/sweeps/<name>/<sha256(cell)[:16]>.json   {"cell": ..., "result": ...}
+
+written atomically (temporary file + rename). An interrupted sweep therefore resumes where it
+stopped: finished cells are read back, never recomputed. Trained models follow the same rule
+through :func:`cached_run`: a run directory keyed by the hash of its ``TrainConfig``, where
+training itself resumes from the last finished epoch.
+
+``<cache>`` is ``$SMR_STABILITY_CACHE`` or ``~/.cache/smr_stability/tasks`` (the task cache).
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .errors import InputTypeError, ParameterError
+
+__all__ = ["run_cells", "cell_path", "cached_run", "run_dir"]
+
+# one BLAS / OpenMP / torch thread per worker: workers share the machine's cores
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _cache_root(cache_dir=None):
+    from .nn.tasks import _cache_dir
+
+    return Path(_cache_dir(cache_dir))
+
+
+def _digest(payload):
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def cell_path(name, cell, cache_dir=None):
+    """Where the result of ``cell`` of sweep ``name`` is stored."""
+    return _cache_root(cache_dir) / "sweeps" / name / f"{_digest(cell)}.json"
+
+
+def _write_atomic(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _read(path, cell):
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # a missing or torn file is recomputed
+    return stored["result"] if stored.get("cell") == cell else None
+
+
+def _init_worker():
+    for var in _THREAD_VARS:
+        os.environ[var] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def _compute(fn, cell, path):
+    result = fn(**cell)
+    _write_atomic(path, json.dumps({"cell": cell, "result": result}))
+    return result
+
+
+def _check_cells(name, fn, cells):
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ParameterError(f"name: expected a non-empty folder name without '/'; found {name!r}.")
+    if not callable(fn):
+        raise InputTypeError(f"fn: expected a module-level function; found {type(fn).__name__}.")
+    cells = list(cells)
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            raise InputTypeError(f"cells[{i}]: expected a dict of keyword arguments; found {type(cell).__name__}.")
+        try:
+            if json.loads(json.dumps(cell)) != cell:
+                raise TypeError("does not survive a JSON round trip")
+        except (TypeError, ValueError) as exc:
+            raise InputTypeError(
+                f"cells[{i}]: expected JSON values only (str, int, float, bool, None, lists, dicts with str keys) "
+                f"so that the cell can be hashed and stored; found {cell!r} ({exc}). Convert tuples to lists."
+            ) from None
+    return cells
+
+
+def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
+    """Evaluate ``fn(**cell)`` for every cell, reusing results already on disk.
+
+    Parameters
+    ----------
+    name : str
+        Folder of the sweep's results under ``<cache>/sweeps``.
+    fn : callable
+        A module-level function (it is sent to spawned processes) returning a JSON-serialisable
+        value.
+    cells : list of dict
+        Keyword arguments, JSON values only. A cell's hash is its identity: change a value and
+        it is a new cell.
+    cache_dir : str or Path, optional
+    workers : int, optional
+        Processes to use; default ``min(2, os.cpu_count())``. ``1`` runs in this process.
+        Each worker uses one thread for torch and BLAS.
+    progress : bool
+
+    Returns
+    -------
+    list
+        The results, in the order of ``cells``.
+
+    Examples
+    --------
+    >>> import statistics, tempfile
+    >>> from smr_stability.sweeps import run_cells
+    >>> cells = [{"data": [1, 2, 3, 4]}, {"data": [5.0]}]
+    >>> run_cells("demo", statistics.fmean, cells, cache_dir=tempfile.mkdtemp(), workers=1, progress=False)
+    [2.5, 5.0]
+    """
+    from tqdm.auto import tqdm
+
+    cells = _check_cells(name, fn, cells)
+    workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)
+    if workers < 1:
+        raise ParameterError(f"workers: expected an integer >= 1; found {workers}.")
+    paths = [cell_path(name, c, cache_dir) for c in cells]
+    results = [_read(p, c) if p.exists() else None for p, c in zip(paths, cells)]
+    todo = [i for i, r in enumerate(results) if r is None]
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="cell", disable=not progress)
+    if workers == 1 or len(todo) <= 1:
+        for i in todo:
+            results[i] = json.loads(json.dumps(_compute(fn, cells[i], paths[i])))
+            bar.update()
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")  # torch and numba are not fork-safe
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
+            futures = {pool.submit(_compute, fn, cells[i], paths[i]): i for i in todo}
+            for fut in as_completed(futures):
+                results[futures[fut]] = json.loads(json.dumps(fut.result()))
+                bar.update()
+    bar.close()
+    return results
+
+
+def run_dir(config, cache_dir=None):
+    """The run directory of a :class:`~smr_stability.nn.train.TrainConfig`: keyed by its hash."""
+    return _cache_root(cache_dir) / "runs" / _digest(config.to_dict())
+
+
+def cached_run(config, cache_dir=None, progress=False):
+    """Train ``config`` into :func:`run_dir` (resuming, or doing nothing when it has finished)."""
+    from .nn.train import train
+
+    run = run_dir(config, cache_dir)
+    train(config, run, progress=progress)
+    return run

@@ -1,0 +1,29 @@
+"""Shared fixtures: the quick figures are built once per test session."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def quick_cache(tmp_path_factory):
+    """A private task/run/sweep cache, so tests never read or fill the user's cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def quick_figures(tmp_path_factory, quick_cache):
+    """Every figure of the gallery with ``quick=True``, built into one folder."""
+    from smr_stability.gallery import make_figures
+
+    out = tmp_path_factory.mktemp("figures")
+    saved = os.environ.get("SMR_STABILITY_CACHE")
+    os.environ["SMR_STABILITY_CACHE"] = str(quick_cache)
+    try:
+        make_figures(out, quick=True, progress=False)
+    finally:
+        if saved is None:
+            os.environ.pop("SMR_STABILITY_CACHE")
+        else:
+            os.environ["SMR_STABILITY_CACHE"] = saved
+    return out

@@ -1,0 +1,73 @@
+"""Sweeps: results in cell order, the parallel path equals the serial one, finished cells are
+never recomputed, torn files are, and bad input gets a named error."""
+
+import json
+
+import pytest
+
+from smr_stability.errors import InputTypeError, ParameterError
+from smr_stability.sweeps import cell_path, run_cells
+
+CELLS = [{"x": x, "label": f"c{x}"} for x in range(5)]
+
+
+def square(x, label):
+    return {"label": label, "value": x * x}
+
+
+def refuse(**cell):
+    raise AssertionError(f"cell {cell} was recomputed")
+
+
+def test_results_come_back_in_cell_order(tmp_path):
+    out = run_cells("sq", square, CELLS, cache_dir=tmp_path, workers=1, progress=False)
+    assert out == [{"label": f"c{x}", "value": x * x} for x in range(5)]
+
+
+def test_parallel_processes_give_the_serial_results(tmp_path):
+    serial = run_cells("sq", square, CELLS, cache_dir=tmp_path / "a", workers=1, progress=False)
+    parallel = run_cells("sq", square, CELLS, cache_dir=tmp_path / "b", workers=2, progress=False)
+    assert parallel == serial
+    assert all(cell_path("sq", c, tmp_path / "b").exists() for c in CELLS)
+
+
+def test_finished_cells_are_read_back_not_recomputed(tmp_path):
+    first = run_cells("sq", square, CELLS[:3], cache_dir=tmp_path, workers=1, progress=False)
+    # an interrupted sweep: three cells done; the resumed one computes only the missing two
+    resumed = run_cells("sq", square, CELLS, cache_dir=tmp_path, workers=1, progress=False)
+    assert resumed[:3] == first
+    again = run_cells("sq", refuse, CELLS, cache_dir=tmp_path, workers=1, progress=False)
+    assert again == resumed
+
+
+def test_a_torn_or_foreign_result_file_is_recomputed(tmp_path):
+    run_cells("sq", square, CELLS[:2], cache_dir=tmp_path, workers=1, progress=False)
+    cell_path("sq", CELLS[0], tmp_path).write_text('{"cell": ')  # interrupted mid-write
+    p = cell_path("sq", CELLS[1], tmp_path)
+    p.write_text(json.dumps({"cell": {"x": 99, "label": "other"}, "result": 0}))  # hash clash
+    out = run_cells("sq", square, CELLS[:2], cache_dir=tmp_path, workers=1, progress=False)
+    assert out == [{"label": "c0", "value": 0}, {"label": "c1", "value": 1}]
+
+
+def test_cells_are_identified_by_their_values(tmp_path):
+    a = cell_path("sq", {"x": 1, "label": "a"}, tmp_path)
+    assert a == cell_path("sq", {"label": "a", "x": 1}, tmp_path)  # key order does not matter
+    assert a != cell_path("sq", {"x": 2, "label": "a"}, tmp_path)
+    assert a != cell_path("other", {"x": 1, "label": "a"}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        ({"cells": [("x", 1)]}, InputTypeError, "dict of keyword arguments"),
+        ({"cells": [{"x": (1, 2)}]}, InputTypeError, "Convert tuples to lists"),
+        ({"cells": [{"x": object()}]}, InputTypeError, "JSON values only"),
+        ({"workers": 0}, ParameterError, "workers"),
+        ({"name": "a/b"}, ParameterError, "folder name"),
+        ({"fn": 3}, InputTypeError, "module-level function"),
+    ],
+)
+def test_bad_input_gets_a_named_error(tmp_path, kwargs, error, text):
+    args = {"name": "sq", "fn": square, "cells": CELLS[:1], **kwargs}
+    with pytest.raises(error, match=text):
+        run_cells(args.pop("name"), args.pop("fn"), args.pop("cells"), cache_dir=tmp_path, progress=False, **args)
