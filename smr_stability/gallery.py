@@ -15,7 +15,7 @@ import numpy as np
 
 from .discretization import discretize, eigenvalue_map
 from .simulation import simulate
-from . import studies
+from . import cost, studies, threshold_map
 from .plotting import new_figure, save_figure, unit_circle
 from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
@@ -303,7 +303,8 @@ def lyapunov_error(out_dir, quick=False):
 
 FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "lyapunov_error": lyapunov_error, "eigenvalues": eigenvalues,
            "stability_regions": stability_regions, "pendulum_mse": studies.pendulum_mse, "sensitivity": studies.sensitivity,
-           "tau_sweep": studies.tau_sweep, "state_size_sweep": studies.state_size_sweep}
+           "tau_sweep": studies.tau_sweep, "state_size_sweep": studies.state_size_sweep,
+           "threshold_map": threshold_map.threshold_map, "training_cost": cost.training_cost}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):

@@ -58,14 +58,10 @@ def _read(path, cell):
 
 
 def _init_worker():
-    for var in _THREAD_VARS:
-        os.environ[var] = "1"
-    try:
-        import torch
+    """One torch thread per worker (the BLAS, OpenMP and numba ones come from the environment)."""
+    import torch
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    torch.set_num_threads(1)
 
 
 def _compute(fn, cell, path):
@@ -145,11 +141,20 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         ctx = multiprocessing.get_context("spawn")  # torch and numba are not fork-safe
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
-            futures = {pool.submit(_compute, fn, cells[i], paths[i]): i for i in todo}
-            for fut in as_completed(futures):
-                results[futures[fut]] = json.loads(json.dumps(fut.result()))
-                bar.update()
+        saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+        os.environ.update({var: "1" for var in _THREAD_VARS})  # read by the workers' BLAS and numba at import
+        try:
+            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
+                futures = {pool.submit(_compute, fn, cells[i], paths[i]): i for i in todo}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = json.loads(json.dumps(fut.result()))
+                    bar.update()
+        finally:
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
     bar.close()
     return results
 

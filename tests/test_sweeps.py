@@ -15,6 +15,19 @@ def square(x, label):
     return {"label": label, "value": x * x}
 
 
+def worker_threads(seed):
+    """Thread counts seen inside a worker, after running numba's compiled scan."""
+    import numba
+    import numpy as np
+    import torch
+
+    from smr_stability.simulation import simulate
+
+    u = np.random.default_rng(seed).standard_normal((2, 50, 1))
+    simulate(np.array([0.9, 0.5j]), np.ones(2), np.ones(2), None, u, return_states=True, mode="scan")
+    return [numba.config.NUMBA_NUM_THREADS, numba.get_num_threads(), torch.get_num_threads()]
+
+
 def refuse(**cell):
     raise AssertionError(f"cell {cell} was recomputed")
 
@@ -29,6 +42,17 @@ def test_parallel_processes_give_the_serial_results(tmp_path):
     parallel = run_cells("sq", square, CELLS, cache_dir=tmp_path / "b", workers=2, progress=False)
     assert parallel == serial
     assert all(cell_path("sq", c, tmp_path / "b").exists() for c in CELLS)
+
+
+def test_workers_use_one_thread_from_the_start(tmp_path):
+    """numba reads NUMBA_NUM_THREADS when it is imported, and refuses a change once its threads
+    run; the workers must see 1 from their start, and the parent's environment is restored."""
+    import os
+
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    out = run_cells("threads", worker_threads, [{"seed": s} for s in range(3)], cache_dir=tmp_path, workers=2, progress=False)
+    assert out == [[1, 1, 1]] * 3
+    assert os.environ.get("NUMBA_NUM_THREADS") == before
 
 
 def test_finished_cells_are_read_back_not_recomputed(tmp_path):
