@@ -105,7 +105,11 @@ class DivergenceResult:
         return "\n".join(lines)
 
     def plot(self, metric="rel_state_error", system=0, signal=0, ax=None):
-        """Curves of ``metric`` against k per schedule, with a mean +- std band; returns the Axes."""
+        """Curves of ``metric`` against k per schedule, with a mean +- std band; returns the Axes.
+
+        Draws on ``ax``, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
+        show it with ``result.plot().figure`` as a cell's last expression.
+        """
         from .plotting import new_figure
 
         if metric not in self.metrics:

@@ -309,7 +309,7 @@ FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "lyapunov_error": lyapu
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):
     """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]

@@ -122,7 +122,7 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     >>> run_cells("demo", statistics.fmean, cells, cache_dir=tempfile.mkdtemp(), workers=1, progress=False)
     [2.5, 5.0]
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     cells = _check_cells(name, fn, cells)
     workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)

@@ -88,7 +88,11 @@ class Theorem1Report:
             json.dump(doc, f, indent=1)
 
     def plot(self, ax=None):
-        """``L_e(k)`` of the example systems against their Theorem 1 envelopes (log scale)."""
+        """``L_e(k)`` of the example systems against their Theorem 1 envelopes (log scale).
+
+        Draws on ``ax``, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
+        show it with ``report.plot().figure`` as a cell's last expression. Returns the Axes.
+        """
         from .plotting import new_figure
 
         if ax is None:
@@ -171,7 +175,7 @@ def _random_unit(rng, p, cplx):
 
 
 def _v1_v2(report, n_systems, steps, rng, progress):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for i in tqdm(range(n_systems), desc="V1/V2", unit="sys", disable=not progress):
         Ab, Bb, label = _draw_system(rng)
@@ -203,7 +207,7 @@ def _v1_v2(report, n_systems, steps, rng, progress):
 
 def _v3(report, n_systems, rng, progress):
     """Continuous form along solve_ivp trajectories with the worst-case w = gamma_c ||e|| B^H P e/||.||."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for _ in tqdm(range(n_systems), desc="V3", unit="sys", disable=not progress):
         N = int(rng.integers(1, 9))

@@ -98,8 +98,12 @@ def test_sweep_data(quick_figures, name):
             for m, st in per.items():
                 assert len(st["values"]) == seeds and np.all(np.isfinite(st["values"]))
                 assert st["mean"] == pytest.approx(np.mean(st["values"]))
+                assert st["median"] == pytest.approx(np.median(st["values"]))
                 if m.startswith("hypothesis"):
                     assert all(0 <= v <= 1 for v in st["values"])
+                elif m.startswith("nmse_excess"):  # may be negative; it is the difference of the stored two
+                    diff = np.subtract(per["nmse_jitter0.4"]["values"], per["nmse_grid"]["values"])
+                    assert st["values"] == pytest.approx(diff, rel=1e-12, abs=1e-15)
                 else:
                     assert all(v >= 0 for v in st["values"])
     assert [str(x) for x in data["x"]] == list(data["series"]["with_smr"])
@@ -108,9 +112,10 @@ def test_sweep_data(quick_figures, name):
 def test_state_size_ratios_are_the_stored_means(quick_figures):
     data = _load(quick_figures, "state_size_sweep")
     s = data["series"]
-    for N, per in data["ratio_with_over_without"].items():
-        for m, r in per.items():
-            assert r == pytest.approx(s["with_smr"][N][m]["mean"] / s["without_smr"][N][m]["mean"])
+    for key, stat in (("ratio_with_over_without", "median"), ("ratio_of_means_with_over_without", "mean")):
+        for N, per in data[key].items():
+            for m, r in per.items():
+                assert r == pytest.approx(s["with_smr"][N][m][stat] / s["without_smr"][N][m][stat])
 
 
 def test_the_sweeps_share_trained_models(quick_figures):

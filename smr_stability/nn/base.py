@@ -61,6 +61,7 @@ class SSMLayer(nn.Module):
         return self.ssm(u, dt)
 
     def ssm(self, u, dt=None):  # pragma: no cover - abstract
+        """The SSM alone (no gate): ``u`` (B, L, H) -> ``y`` (B, L, H); ``dt`` (B, L) optional gaps."""
         raise NotImplementedError
 
     def export_channels(self):  # pragma: no cover - abstract
@@ -127,6 +128,7 @@ class ConvolutionLayer(SSMLayer):
     """
 
     def kernel(self, L):  # pragma: no cover - abstract
+        """The convolution kernel ``K_{h,k} = C_h Ab_h^k Bb_h``, shape (H, L)."""
         raise NotImplementedError
 
     def skip(self):

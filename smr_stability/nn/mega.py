@@ -93,6 +93,7 @@ class MegaEMA(ConvolutionLayer):
         return torch.stack(ys, 1)  # (B L H)
 
     def export_channels(self):
+        """Per channel the continuous EMA ``mega_ema(N, dt=1)`` with skip ``omega``, step 1.0 and 'zoh'."""
         raw = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64) for k in ("alpha", "delta", "beta", "eta")}
         omega = self.omega.detach().cpu().numpy().astype(np.float64)  # (H)
         out = []

@@ -100,6 +100,7 @@ class S4(ConvolutionLayer):
         return torch.stack(ys, 1)  # (B L H)
 
     def export_channels(self):
+        """Per channel the shared HiPPO-LegS ``(A, B)`` with ``(C_h, D_h)``, the step ``exp(log_dt_h)`` and 'bilinear'."""
         A = self.A.detach().cpu().numpy().astype(np.float64)  # (N N)
         B = self.B.detach().cpu().numpy().astype(np.float64)  # (N)
         C = self.C.detach().cpu().numpy().astype(np.float64)  # (H N)

@@ -138,6 +138,7 @@ class S4D(ConvolutionLayer):
         return torch.stack(ys, 1)  # (B L H)
 
     def export_channels(self):
+        """Per channel the diagonal ``SSM(lambda_h, B_h, C_h, D_h)`` (real for S4D-Real), its step and method."""
         lam = self._lambda().detach().cpu().numpy().astype(np.complex128)  # (H N)
         B = torch.view_as_complex(self.B).detach().cpu().numpy().astype(np.complex128)  # (H N)
         C = self._C().detach().cpu().numpy().astype(np.complex128)  # (H N)

@@ -114,4 +114,5 @@ class SPADE(SSMLayer):
         return self._combine(self.s4.recurrent(u), u)
 
     def export_channels(self):
+        """The channels of the inner S4 layer (the SSM half of SPADE), as :meth:`S4.export_channels`."""
         return self.s4.export_channels()

@@ -634,7 +634,7 @@ def make_pendulum(config, cache_dir=None, progress=None):
         raise InputTypeError(f"config: expected a PendulumConfig; found {type(config).__name__}.")
 
     def generate():
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         pend = pendulum_physics(config)
         n, S, K, size = pend.B, config.steps, config.keep, config.size

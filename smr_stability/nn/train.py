@@ -76,6 +76,7 @@ class TrainConfig:
         return cls(**d)
 
     def to_dict(self):
+        """The config as a plain dict (saved as ``config.json``; :meth:`from_dict` reads it back)."""
         return dataclasses.asdict(self)
 
 
@@ -198,7 +199,7 @@ def train(config, out, *, progress=True):
     An existing run directory with the same config resumes from its last checkpoint; a
     different config is refused. Deterministic on CPU for a given seed.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     run = Path(out)
