@@ -169,3 +169,25 @@ def test_v4_refuses_a_task_without_a_nominal_grid(tmp_path):
         verify_checkpoint(tmp_path)
     with pytest.raises(errors.ParameterError, match="sigma"):
         verify_checkpoint(tmp_path, sigma=1.5)
+
+
+def test_true_gaps_are_measured_in_grid_steps(tmp_path):
+    """With use_timestamps, the gaps are divided by the task's grid step (saved with the weights):
+    on the grid itself the true-gap S5 computes exactly what the fixed-step S5 computes."""
+    cfg = dict(task="pendulum", layer="s5", width=8, state=8, depth=1, epochs=1, small=True)
+    train(TrainConfig(**cfg, use_timestamps=True), tmp_path / "gaps", progress=False)
+    config, gaps = load_run(tmp_path / "gaps")
+    from smr_stability.nn.tasks import PendulumConfig
+
+    dt = PendulumConfig.small().dt
+    assert float(gaps.time_unit) == pytest.approx(dt)
+    fixed = train_mod.SequenceModel(TrainConfig(**cfg), 576, 2)
+    fixed.load_state_dict({k: v for k, v in gaps.state_dict().items() if k != "time_unit"})
+    u = torch.rand(3, 20, 576)
+    t = dt * torch.arange(20.0).expand(3, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(gaps(u, t), fixed(u, t), rtol=1e-5, atol=1e-6)
+        t2 = t.clone()
+        t2[:, 10:] += dt  # one gap of two grid steps: a different output from there on
+        diff = (gaps(u, t2) - gaps(u, t)).abs().amax(dim=(0, 2))
+    assert torch.all(diff[:10] == 0) and torch.all(diff[10:] > 0)

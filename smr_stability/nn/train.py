@@ -83,7 +83,7 @@ class TrainConfig:
 class SequenceModel(nn.Module):
     """Linear encoder, ``depth`` blocks ``x + layer(norm(x))``, linear decoder: (B, L, P) -> (B, L, Q)."""
 
-    def __init__(self, config, P, Q):
+    def __init__(self, config, P, Q, time_unit=1.0):
         super().__init__()
         import importlib
 
@@ -96,12 +96,21 @@ class SequenceModel(nn.Module):
         )
         self.decoder = nn.Linear(config.width, Q)
         self.use_timestamps = config.use_timestamps
+        if self.use_timestamps:
+            # gaps are measured in units of the task's grid step, so a gap of one grid step is one
+            # learned step, as in fixed-step mode; saved with the weights
+            self.register_buffer("time_unit", torch.tensor(float(time_unit)))
 
     def forward(self, u, t=None):
-        """``u`` (B, L, P), timestamps ``t`` (B, L) (used only with ``use_timestamps``)."""
+        """``u`` (B, L, P), timestamps ``t`` (B, L) (used only with ``use_timestamps``).
+
+        With ``use_timestamps`` the layers get the gaps ``(t_k - t_{k-1}) / time_unit``
+        (the first gap repeats the second), which multiply their learned steps.
+        """
         dt = None
         if self.use_timestamps and t is not None:
-            dt = torch.diff(t, dim=-1, prepend=t[:, :1] - (t[:, 1:2] - t[:, :1])).to(u.dtype)  # (B, L) gaps
+            gaps = torch.diff(t, dim=-1, prepend=t[:, :1] - (t[:, 1:2] - t[:, :1]))  # (B, L)
+            dt = (gaps / self.time_unit).to(u.dtype)
         x = self.encoder(u)  # (B, L, H)
         for norm, layer in zip(self.norms, self.layers):
             x = x + layer(norm(x), dt)
@@ -212,7 +221,7 @@ def train(config, out, *, progress=True):
     np.random.seed(config.seed)
     data = _task(config)
     u0, y0, _ = next(iter(data.batches("train", 1, shuffle=False, seed=0)))
-    model = SequenceModel(config, u0.shape[-1], y0.shape[-1])
+    model = SequenceModel(config, u0.shape[-1], y0.shape[-1], time_unit=data.config.dt)
     optimizer = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
     steps_per_epoch = math.ceil(len(data.train.u) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
