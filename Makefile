@@ -1,4 +1,5 @@
-# The README's two commands: `make figures` and `make test`. Both create .venv on first use.
+# The README's two commands: `make figures` and `make test`. Both create .venv on first use,
+# as does `make docs` (executes the notebooks, then `mkdocs build --strict` into site/).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export MPLBACKEND := Agg
 
-.PHONY: figures test bench venv clean
+.PHONY: figures test docs bench venv clean
 
 venv: $(STAMP)
 
@@ -22,6 +23,9 @@ figures: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+docs: $(STAMP)
+	$(BIN)/python docs/build_site.py --site site
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulation.py
 	$(BIN)/python benchmarks/bench_divergence.py
@@ -29,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site docs/tutorials docs/gallery docs/gallery.md docs/cli.md
