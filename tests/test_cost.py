@@ -112,7 +112,7 @@ def test_sequence_model_timestamps_on_a_unit_grid_equal_convolution():
     torch.manual_seed(0)
     conv = SequenceModel(TrainConfig(layer="s5", width=8, state=8, depth=1), 1, 1)
     scan = SequenceModel(TrainConfig(layer="s5", width=8, state=8, depth=1, use_timestamps=True), 1, 1)
-    scan.load_state_dict(conv.state_dict())
+    scan.load_state_dict(conv.state_dict() | {"time_unit": scan.time_unit})  # time_unit 1: gaps in grid steps
     u = torch.randn(2, 64, 1)
     t = torch.arange(64, dtype=torch.float32).expand(2, 64)
     assert torch.allclose(scan(u, t), conv(u, t), rtol=1e-5, atol=1e-5)
