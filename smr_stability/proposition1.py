@@ -228,7 +228,9 @@ def _too_many(rho, rtol, max_terms, needed=None, how="at least"):
     return UnstableSystemError(
         f"G_inf converges too slowly to sum: spectral radius rho(Ab) = {rho!r} is so close to 1 that "
         f"rtol = {rtol:g} needs {est} terms, above max_terms = {max_terms}. Expected rho(Ab) "
-        "clearly below 1; raise max_terms or rtol, or use error_gain_bound (diagonal Ab)."
+        "clearly below 1; raise max_terms or rtol, or use error_gain_bound (diagonal Ab). A mode on the "
+        "unit circle (e.g. lam = i w under zoh) can round to rho = 1 - 1e-16 and land here: it has no "
+        "finite gain."
     )
 
 
@@ -593,8 +595,8 @@ def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
     if gap.size and not np.all(gap > 0):
         i = np.unravel_index(int(np.argmin(gap)), gap.shape)
         raise UnstableSystemError(
-            f"the per-mode gain exists only for |mu| < 1; found |mu| = {1 - gap[i]!r} >= 1 for lam = "
-            f"{lv[i[-1]]!r} at dt = {float(np.broadcast_to(dt[..., None], z.shape)[i])!r} with method "
+            f"the per-mode gain exists only for |mu| < 1; found |mu| = {float(1 - gap[i])!r} >= 1 for lam = "
+            f"{complex(lv[i[-1]])!r} at dt = {float(np.broadcast_to(dt[..., None], z.shape)[i])!r} with method "
             f"{method!r}. Expected Re(lam) < 0 (and, for forward Euler, dt < -2 Re(lam)/|lam|^2)."
         )
     return (np.abs(Bb) / gap).reshape(dt.shape + lam.shape)
@@ -637,7 +639,7 @@ def long_memory_limit(lam, B=1.0):
     if a.size and not np.all(a > 0):
         bad = lam.reshape(-1)[int(np.argmin(a.reshape(-1)))]
         raise UnstableSystemError(
-            f"the long-memory limit |B|/a needs a = -Re(lam) > 0; found lam = {bad!r}. "
+            f"the long-memory limit |B|/a needs a = -Re(lam) > 0; found lam = {complex(bad)!r}. "
             "A mode with Re(lam) >= 0 accumulates sampling error without bound."
         )
     try:
