@@ -12,7 +12,7 @@ import pytest
 
 import smr_stability as smr
 from smr_stability.cli import main
-from smr_stability.gallery import FIGURES, make_figures
+from smr_stability.gallery import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 
