@@ -165,9 +165,21 @@ def run_dir(config, cache_dir=None):
 
 
 def cached_run(config, cache_dir=None, progress=False):
-    """Train ``config`` into :func:`run_dir` (resuming, or doing nothing when it has finished)."""
+    """Train ``config`` into :func:`run_dir` (resuming, or doing nothing when it has finished).
+
+    Training runs on one torch thread, as in the sweep workers: the sums of a multi-threaded
+    CPU kernel are ordered differently, so the same config would otherwise give weights that
+    differ in the last digits depending on which process trained it first.
+    """
+    import torch
+
     from .nn.train import train
 
     run = run_dir(config, cache_dir)
-    train(config, run, progress=progress)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(config, run, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     return run

@@ -95,3 +95,33 @@ def test_bad_input_gets_a_named_error(tmp_path, kwargs, error, text):
     args = {"name": "sq", "fn": square, "cells": CELLS[:1], **kwargs}
     with pytest.raises(error, match=text):
         run_cells(args.pop("name"), args.pop("fn"), args.pop("cells"), cache_dir=tmp_path, progress=False, **args)
+
+
+def train_in_worker(config, cache):
+    from smr_stability.nn.train import TrainConfig
+    from smr_stability.sweeps import cached_run
+
+    return str(cached_run(TrainConfig.from_dict(config), cache_dir=cache))
+
+
+def test_a_cached_run_is_the_same_whichever_process_trains_it(tmp_path):
+    """The main process (several torch threads) and a sweep worker (one) train bit-identical
+    weights, so a figure does not depend on which of them trained its model first."""
+    import torch
+    from safetensors.torch import load_file
+
+    from smr_stability.nn.train import TrainConfig
+    from smr_stability.sweeps import cached_run
+
+    config = {"task": "sines", "layer": "s4d", "smr": True, "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        here = cached_run(TrainConfig.from_dict(config), cache_dir=tmp_path / "main")
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(threads)
+    cells = [{"config": config, "cache": str(tmp_path / "worker")}, {"config": dict(config, seed=1), "cache": str(tmp_path / "other")}]
+    there = run_cells("train", train_in_worker, cells, cache_dir=tmp_path, workers=2, progress=False)[0]
+    a, b = load_file(f"{here}/model.safetensors"), load_file(f"{there}/model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
