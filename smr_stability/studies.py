@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import NonFiniteError, ParameterError, ShapeError
 from .plotting import new_figure, save_figure
 from .sweeps import run_cells, run_dir
 
@@ -72,7 +73,7 @@ def _schedule(kind, value, L, dt, draws, seed):
                       sort=True if value >= 0.5 else None)
     if kind == "rate":
         return rate_change(L, dt, value, draws=draws)
-    raise ValueError(f"kind: expected 'jitter' or 'rate'; found {kind!r}.")
+    raise ParameterError(f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s].")
 
 
 def sines_measures(config, schedules):
@@ -97,6 +98,9 @@ def sines_measures(config, schedules):
     from .nn.train import TrainConfig, _task, load_run
     from .nn.v4 import _channel_measures, _layer_inputs
 
+    for kind, _ in schedules:
+        if kind not in ("jitter", "rate"):
+            raise ParameterError(f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s].")
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(run_dir(cfg))
     model.eval()
@@ -114,7 +118,8 @@ def sines_measures(config, schedules):
             pred = model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32)).double().numpy()
         mse = float(np.mean((pred - y) ** 2))
         x_per = _layer_inputs(model, u.astype(np.float32))
-        found = [_channel_measures(ch, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA) for h, ch in enumerate(channels)]
+        found = [_channel_measures(ch.Ab, ch.Bb, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA, iss=False)
+                 for h, ch in enumerate(channels)]
         out.append({"kind": kind, "value": value, "mse": mse, "nmse": mse / float(np.var(y)),
                     "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
                     "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found]))})
@@ -123,21 +128,11 @@ def sines_measures(config, schedules):
 
 def pendulum_cell(config):
     """Test MSE of the trained pendulum run of ``config`` (its test split, irregular by construction)."""
-    import torch
-
-    from .nn.train import TrainConfig, _task, load_run
+    from .nn.train import TrainConfig, _evaluate, _task, load_run
 
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(run_dir(cfg))
-    model.eval()
-    test = _task(cfg).test
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(test.u), 100):
-            u, y, t = (torch.from_numpy(np.array(a[i:i + 100])) for a in (test.u, test.y, test.t))
-            total += float(torch.sum((model(u, t) - y) ** 2))
-            count += y.numel()
-    return {"test_mse": total / count}
+    return {"test_mse": _evaluate(model, _task(cfg), "test", 100)}
 
 
 def _evaluate(configs, schedules, quick, progress):
@@ -226,7 +221,13 @@ def breaking_point(values, nmse, threshold=NMSE_BREAK):
     >>> breaking_point([0.0, 1.0, 2.0], [0.0, 0.25, 0.75], threshold=0.5)
     1.5
     """
-    v, e = np.asarray(values, float), np.asarray(nmse, float)
+    v, e = np.asarray(values, dtype=float), np.asarray(nmse, dtype=float)
+    if v.ndim != 1 or v.shape != e.shape or v.size == 0:
+        raise ShapeError(f"values and nmse: expected two 1-D sequences of one length >= 1; found shapes {v.shape} and {e.shape}.")
+    if not (np.all(np.isfinite(v)) and np.all(np.diff(v) > 0)):
+        raise ParameterError(f"values: expected finite, strictly increasing perturbations; found {v.tolist()}.")
+    if np.any(np.isnan(e)):
+        raise NonFiniteError(f"nmse: expected numbers (inf is allowed: a model that blew up); found NaN in {e.tolist()}.")
     above = np.flatnonzero(e >= threshold)
     if above.size == 0:
         return None

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .bounds import gamma_star
 from .discretization import discretize
 from .errors import ParameterError, ShapeError
 from .plotting import new_figure, save_figure
 from .sampling import jitter, uniform
 from .signals import SumOfSines
-from .simulation import simulate
-from .smr import smr_gate
 
 __all__ = ["threshold_map", "threshold_cell"]
 
@@ -29,31 +26,22 @@ LEVEL = 0.5  # contour level of the drawn map: the hypothesis holds at half of t
 
 def _sines(seed, times):
     """Draw ``d`` of ``SumOfSines(B=draws, seed=seed)`` at its own times ``times[d]``: (draws, L, 1)."""
-    sig = SumOfSines(B=times.shape[0], seed=seed)
-    a, f, phi = sig.amplitude[:, 0], sig.frequency[:, 0], sig.phase[:, 0]  # (draws, n_terms)
-    arg = 2 * np.pi * f[:, None, :] * times[..., None] + phi[:, None, :]  # (draws, L, n_terms)
-    return np.sum(a[:, None, :] * np.sin(arg), axis=-1)[..., None]
+    from .nn.tasks import _sines_values
+
+    return _sines_values(SumOfSines(B=times.shape[0], seed=seed), np.arange(times.shape[0]), times)[0]
 
 
 def _measure(Ab, Bb, u_nom, u_per, gate, sigma):
-    """Hypothesis fraction and errors of one discretized channel; inputs (draws, L, 1)."""
-    if gate is not None:
-        u_nom, u_per = smr_gate(u_nom, *gate), smr_gate(u_per, *gate)
-    w = u_per - u_nom  # (draws, L, 1)
-    N = Bb.shape[0]
-    _, e = simulate(Ab, Bb, np.ones((1, N)), None, w, return_states=True)  # (draws, L, N)
-    _, x = simulate(Ab, Bb, np.ones((1, N)), None, u_nom, return_states=True)
-    info = gamma_star(Ab, Bb, sigma, return_info=True)  # Q = I
-    e_norm, w_norm = np.linalg.norm(e, axis=-1), np.abs(w[..., 0])  # (draws, L)
-    holds = w_norm[:, 1:] <= info.gamma * e_norm[:, :-1]  # e_k = Ab e_{k-1} + Bb w_k, k >= 1
-    L_e = np.sum(e.conj() * (e @ info.P.T), axis=-1).real  # e_k^H P e_k, (draws, L)
-    x_final = np.maximum(np.linalg.norm(x[:, -1], axis=-1), np.finfo(float).tiny)
+    """Hypothesis fraction and errors of one discretized channel (V4's measures); inputs (draws, L, 1)."""
+    from .nn.v4 import _channel_measures
+
+    found = _channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=False)
     return {
-        "fraction": float(holds.mean()),
-        "gamma": info.gamma,
-        "final_abs_error": float(e_norm[:, -1].mean()),
-        "final_rel_error": float(np.mean(e_norm[:, -1] / x_final)),
-        "max_L_e": float(L_e.max()),
+        "fraction": float(found["holds"].mean()),
+        "gamma": found["gamma"],
+        "final_abs_error": float(found["final_abs_error"].mean()),
+        "final_rel_error": float(found["final_rel_error"].mean()),
+        "max_L_e": found["max_L_e"],
     }
 
 

@@ -140,7 +140,7 @@ def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
     x_nom = _layer_inputs(model, data.test.u)[..., :1]
     x_per = _layer_inputs(model, tasks.sines_eval_set(data.config, "rate1.25").u)[..., :1]
     ch = model.layers[0].export()[0]
-    got = _channel_measures(ch, x_nom, x_per, ch.smr, 0.5)
+    got = _channel_measures(ch.Ab, ch.Bb, x_nom, x_per, ch.smr, 0.5)
     A = np.diag(ch.Ab) if ch.Ab.ndim == 1 else ch.Ab
     Bb = ch.Bb.reshape(-1, 1)
     P = scipy.linalg.solve_discrete_lyapunov(A.conj().T, np.eye(len(A)))
@@ -191,3 +191,8 @@ def test_true_gaps_are_measured_in_grid_steps(tmp_path):
         t2[:, 10:] += dt  # one gap of two grid steps: a different output from there on
         diff = (gaps(u, t2) - gaps(u, t)).abs().amax(dim=(0, 2))
     assert torch.all(diff[:10] == 0) and torch.all(diff[10:] > 0)
+
+
+def test_load_run_names_a_missing_run(tmp_path):
+    with pytest.raises(errors.ParameterError, match="Train it first"):
+        load_run(tmp_path / "nothing")

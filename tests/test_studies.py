@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from smr_stability.errors import NonFiniteError, ParameterError, ShapeError
 from smr_stability.nn.evaluate import evaluate_run
 from smr_stability.nn.train import TrainConfig
 from smr_stability.studies import NMSE_BREAK, breaking_point, sines_measures
@@ -29,6 +30,23 @@ def test_breaking_point_edges():
     assert breaking_point([0, 1, 2], [0.01, 0.02, 0.03]) is None  # tolerated throughout
     assert breaking_point([0, 1, 2], [0.5, 0.6, 0.7]) == 0.0  # broken on the grid already
     assert breaking_point([0, 1, 2], [0.0, 0.1, 0.2]) == 1.0  # reaching the threshold counts
+
+
+@pytest.mark.parametrize("values, nmse, error", [
+    ([0, 1, 2], [0.1, 0.2], ShapeError),
+    ([], [], ShapeError),
+    ([0, 2, 1], [0.0, 0.1, 0.2], ParameterError),
+    ([0, 1, np.nan], [0.0, 0.1, 0.2], ParameterError),
+    ([0, 1, 2], [0.0, np.nan, 0.2], NonFiniteError),
+])
+def test_breaking_point_rejects_bad_input(values, nmse, error):
+    with pytest.raises(error):
+        breaking_point(values, nmse)
+
+
+def test_sines_measures_rejects_an_unknown_schedule_kind():
+    with pytest.raises(ParameterError, match="'jitter' or 'rate'"):
+        sines_measures({"task": "sines", "small": True, "epochs": 1}, [["drops", 0.1]])
 
 
 # ---------------------------------------------------------------- figure 5

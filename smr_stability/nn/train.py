@@ -281,6 +281,11 @@ def load_run(out):
     from safetensors.torch import load_file
 
     run = Path(out)
+    if not (run / "config.json").is_file() or not (run / "model.safetensors").is_file():
+        raise ParameterError(
+            f"{run}: expected a run directory with config.json and model.safetensors; found none. "
+            "Train it first (smr-stability train --out DIR, or smr_stability.sweeps.cached_run)."
+        )
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     weights = load_file(str(run / "model.safetensors"))
     P, Q = weights["encoder.weight"].shape[1], weights["decoder.weight"].shape[0]
