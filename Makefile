@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export MPLBACKEND := Agg
 
-.PHONY: figures test docs bench venv clean
+.PHONY: figures test lint format docs bench venv clean
 
 venv: $(STAMP)
 
@@ -21,7 +21,18 @@ figures: $(STAMP)
 	$(BIN)/smr-stability figures --out figures
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# ruff (pinned in constraints.txt, configured in pyproject.toml); `make test` runs the checks first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 docs: $(STAMP)
 	$(BIN)/python docs/build_site.py --site site

@@ -1,6 +1,6 @@
 """Measured convergence orders of the discretizations under the deep-SSM convention.
 
-THEORY.md §1: for the homogeneous system zoh is exact, bilinear order 2, Euler and backward
+docs/theory.md §1: for the homogeneous system zoh is exact, bilinear order 2, Euler and backward
 Euler order 1; with a smooth input fed at the step end (``x_k = Ab x_{k-1} + Bb u(t_k)``)
 every method is order 1. This script measures the orders as the slope of log(error) against
 log(dt) at T = 1 on a 2-state system with u = sin(3t), against the exact solution (expm of the

@@ -1,7 +1,7 @@
 """Diagonal closed-form Lyapunov solutions against scipy's dense solvers.
 
 For a diagonal ``A = diag(mu)`` (S4D, S5, S6, Mega) the toolkit's ``dlyap(mu, Q)`` and
-``lyap(lam, Q)`` evaluate THEORY.md §7's closed forms in O(N^2) (one compiled pass). The
+``lyap(lam, Q)`` evaluate docs/theory.md §7's closed forms in O(N^2) (one compiled pass). The
 baseline is what a user would otherwise write: ``scipy.linalg.solve_discrete_lyapunov`` and
 ``solve_continuous_lyapunov`` on the dense ``np.diag(mu)``, O(N^3). Both solve the same
 equation (``A X A^H - X + Q = 0``, ``A X + X A^H + Q = 0``) on the same complex Q; the run

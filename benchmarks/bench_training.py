@@ -6,7 +6,7 @@
 2. S5 in convolution mode (equal steps) against its variable-step parallel scan (the true gaps
    passed as ``dt``), for several L, and the ratio scan/conv.
 
-Each compared pair is timed in alternation in one run (``smr_stability.cost.measure``), so the
+Each compared pair is timed in alternation in one run (``smr_stability.experiments.cost.measure``), so the
 ratios are the numbers to read; absolute times move with the machine's load. Run:
 
     python benchmarks/bench_training.py            # B=8, L=1024, H=32, N=32, one thread (about a minute)
@@ -16,7 +16,7 @@ ratios are the numbers to read; absolute times move with the machine's load. Run
 import argparse
 import time
 
-from smr_stability.cost import measure
+from smr_stability.experiments.cost import measure
 
 
 def main(argv=None):

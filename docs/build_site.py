@@ -10,7 +10,7 @@ Usage: ``python docs/build_site.py [--site DIR] [--skip-notebooks] [--timeout 12
    and its line in the script named;
 2. ``figures/*.png`` (and their JSON data) are copied to ``docs/gallery/`` and
    ``docs/gallery.md`` is written, one section per figure with the docstring of the function
-   that draws it (``smr_stability.gallery.FIGURES``);
+   that draws it (``smr_stability.experiments.gallery.FIGURES``);
 3. ``docs/cli.md`` is written from ``smr_stability.cli.build_parser()``;
 4. ``mkdocs build --strict`` writes the site to ``--site`` (default ``site/``).
 
@@ -124,7 +124,7 @@ def execute_notebooks(timeout=120.0):
 
 def write_gallery():
     """Copy ``figures/*.png`` (and their JSON data) to ``docs/gallery/`` and write ``docs/gallery.md``."""
-    from smr_stability.gallery import FIGURES as FUNCTIONS
+    from smr_stability.experiments.gallery import FIGURES as FUNCTIONS
 
     if GALLERY.exists():
         shutil.rmtree(GALLERY)
@@ -133,7 +133,7 @@ def write_gallery():
              "The figures as committed in `figures/`. `make figures` (or `smr-stability figures`) rebuilds",
              "them; each one is also saved as PDF, with its data as CSV or JSON next to it, so no number",
              "has to be read off a picture. The text under each figure is the docstring of the function",
-             "that draws it, in `smr_stability.gallery` and the modules it lists.", ""]
+             "that draws it, in `smr_stability.experiments.gallery` and the modules it lists.", ""]
     missing = []
     pngs = {p.stem: p for p in sorted(FIGURES.glob("*.png"))}
     names = [n for n in FUNCTIONS if n in pngs] + [n for n in pngs if n not in FUNCTIONS]

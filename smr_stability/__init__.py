@@ -1,6 +1,6 @@
 """smr_stability: stability of deep state space models under perturbed sampling.
 
-The public surface, one screen long. Conventions: THEORY.md §0 (``docs/``); errors live in
+The public surface, one screen long. Conventions: docs/theory.md §0 (``docs/``); errors live in
 :mod:`smr_stability.errors`.
 """
 

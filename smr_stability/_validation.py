@@ -4,7 +4,20 @@ import numbers
 
 import numpy as np
 
-from .errors import InputTypeError, NonFiniteError, ShapeError, StepSizeError
+from .errors import (
+    AlphaError,
+    InputTypeError,
+    MethodError,
+    NonFiniteError,
+    ParameterError,
+    ShapeError,
+    StepSizeError,
+    UnstableSystemError,
+)
+
+#: Accepted discretization method names (aliases included).
+METHODS = ("zoh", "bilinear", "tustin", "euler", "forward_diff", "backward_diff", "gbt", "selective")
+_GBT_ALPHA = {"bilinear": 0.5, "tustin": 0.5, "euler": 0.0, "forward_diff": 0.0, "backward_diff": 1.0}
 
 
 def as_array(x, name, *, ndim=None, allow_complex=True, finite=True):
@@ -83,3 +96,158 @@ def as_seed_rng(seed):
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
+
+
+def readonly(a, dtype=None):
+    """A read-only copy of ``a`` (as ``dtype`` when given): containers hand out no mutable state."""
+    a = np.array(a, dtype=dtype, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def as_scalar_step(dt, name="dt"):
+    """Return ``dt`` as a positive finite Python float; an array raises :class:`ShapeError`."""
+    arr = as_step(dt, name)
+    if arr.ndim:
+        raise ShapeError(f"{name}: expected a positive scalar step; found an array of shape {arr.shape}.")
+    return float(arr)
+
+
+def check_int(x, name, minimum=1, *, error=None):
+    """Return ``x`` as an int ``>= minimum``; bools and non-integers are refused.
+
+    Raises :class:`InputTypeError` for a non-integer and :class:`ParameterError` below ``minimum``,
+    or ``error`` for both when given (e.g. :class:`ShapeError` for a dimension).
+    """
+    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+        raise (error or InputTypeError)(
+            f"{name}: expected an integer >= {minimum}; found {x!r} ({type(x).__name__})."
+        )
+    if x < minimum:
+        raise (error or ParameterError)(f"{name}: expected an integer >= {minimum}; found {x!r}.")
+    return int(x)
+
+
+def check_real(x, name, lo=None, hi=None, open_lo=False, *, open_hi=False, error=None):
+    """Return ``x`` as a finite Python float in ``[lo, hi]`` (``open_lo``/``open_hi`` exclude the ends).
+
+    Raises :class:`InputTypeError` for a non-real (bools included) and :class:`ParameterError`
+    for NaN, infinity or a value outside the range, or ``error`` for all of them when given.
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise (error or InputTypeError)(f"{name}: expected a real number; found {x!r} ({type(x).__name__}).")
+    x = float(x)
+    if not np.isfinite(x):
+        raise (error or ParameterError)(f"{name}: expected a finite number; found {x!r}.")
+    below = lo is not None and (x < lo or (open_lo and x == lo))
+    above = hi is not None and (x > hi or (open_hi and x == hi))
+    if below or above:
+        raise (error or ParameterError)(f"{name}: expected {_interval(lo, hi, open_lo, open_hi)}; found {x!r}.")
+    return x
+
+
+def _interval(lo, hi, open_lo, open_hi):
+    if hi is None:
+        return f"a number {'>' if open_lo else '>='} {lo}"
+    if lo is None:
+        return f"a number {'<' if open_hi else '<='} {hi}"
+    return f"a number in {'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}"
+
+
+def resolve_method(method, alpha):
+    """Validate a discretization method and its ``alpha``; return ``(kind, alpha)``.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    alpha : float or None
+        Required for, and only for, ``method='gbt'``.
+
+    Returns
+    -------
+    kind : {'zoh', 'selective', 'gbt'}
+    alpha : float or None
+        The gbt parameter (0 Euler, 0.5 bilinear, 1 backward Euler); None for zoh and selective.
+
+    Raises
+    ------
+    MethodError, AlphaError
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise MethodError(f"method must be one of {', '.join(map(repr, METHODS))}; found {method!r}.")
+    if method == "gbt":
+        return "gbt", _gbt_alpha(alpha)
+    if alpha is not None:
+        raise AlphaError(f"alpha applies only to method='gbt'; found alpha={alpha!r} with method={method!r}. Drop alpha or use method='gbt'.")
+    if method in _GBT_ALPHA:
+        return "gbt", _GBT_ALPHA[method]
+    return method, None
+
+
+def _gbt_alpha(alpha):
+    if alpha is None:
+        raise AlphaError("method='gbt' needs alpha in [0, 1] (0 forward Euler, 0.5 bilinear, 1 backward Euler); found None.")
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise AlphaError(f"alpha must be a real number in [0, 1]; found {alpha!r}.") from None
+    if not 0.0 <= a <= 1.0:
+        raise AlphaError(f"alpha must lie in [0, 1]; found {alpha!r}. Use 0 (Euler), 0.5 (bilinear) or 1 (backward Euler).")
+    return a
+
+
+def state_matrix(A, name="A"):
+    """Return ``A`` as a finite array of shape (N, N), or (N,) for a diagonal; else :class:`ShapeError`."""
+    A = as_array(A, name, ndim=(1, 2))
+    if A.ndim == 2 and A.shape[0] != A.shape[1]:
+        raise ShapeError(
+            f"{name} must be square, shape (N, N), or the vector (N,) of a diagonal; found shape {A.shape}."
+        )
+    return A
+
+
+def input_matrix(B, N, name="B"):
+    """Return ``B`` as a finite array of shape (N, P); a vector (N,) becomes one column."""
+    B = as_array(B, name, ndim=(1, 2))
+    if B.shape[0] != N:
+        raise ShapeError(
+            f"{name} must have shape ({N}, P) or ({N},), with N = {N} rows as the state matrix; found {B.shape}."
+        )
+    return B[:, None] if B.ndim == 1 else B
+
+
+# What require_stable expects, what it reports and the fix: discrete (True) or continuous (False).
+_STABILITY = {
+    True: (
+        "a stable discrete system, spectral radius rho(Ab) < 1", "rho(Ab)",
+        "Check dt and the discretization method (forward Euler needs dt < -2 Re(lambda)/|lambda|^2).",
+    ),
+    False: (
+        "a Hurwitz A, every Re(lambda) < 0", "max Re(lambda)",
+        "A mode with Re(lambda) >= 0 never decays: use a stable continuous model.",
+    ),
+}
+
+
+def require_stable(ev, discrete, what=None):
+    """Raise :class:`UnstableSystemError` unless the eigenvalues ``ev`` are those of a stable system.
+
+    Parameters
+    ----------
+    ev : ndarray, shape (N,)
+        Eigenvalues; N = 0 passes.
+    discrete : bool
+        Stable means ``max |ev| < 1`` (discrete) or ``max Re(ev) < 0`` (continuous, Hurwitz).
+    what : str, optional
+        The quantity that needs stability, named at the start of the message.
+    """
+    if ev.size == 0:
+        return
+    k = int(np.argmax(np.abs(ev) if discrete else ev.real))
+    value = float(np.abs(ev[k]) if discrete else ev[k].real)
+    if value < (1.0 if discrete else 0.0):
+        return
+    expected, found, fix = _STABILITY[bool(discrete)]
+    lead = "expected" if what is None else f"{what} exists only for a stable system; expected"
+    raise UnstableSystemError(f"{lead} {expected}; found {found} = {value!r} (eigenvalue {complex(ev[k])!r}). {fix}")

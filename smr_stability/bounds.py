@@ -1,4 +1,4 @@
-"""Eigenvalue, transient and Theorem 1 bounds (THEORY.md §4, §6).
+"""Eigenvalue, transient and Theorem 1 bounds (docs/theory.md §4, §6).
 
 * where the eigenvalues go: :func:`spectral_radius`, :func:`discrete_eigenvalues`,
   :func:`discrete_spectral_radius` (vectorised over dt), :func:`euler_dt_limit`;
@@ -18,16 +18,23 @@ from :func:`smr_stability.lyapunov.lyapunov_matrix` (``Ab^H P Ab - P = -Q``, or
 ``A^H P + P A = -Q``).
 """
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
 
-from ._validation import as_array, as_step
-from .discretization import _resolve_method, eigenvalue_map
+from ._validation import (
+    as_step,
+    check_int,
+    check_real,
+    input_matrix,
+    require_stable,
+    resolve_method,
+    state_matrix,
+)
+from .discretization import eigenvalue_map
 from .errors import ParameterError, ShapeError
-from .lyapunov import _state_matrix, check_weight, lyapunov_matrix, require_stable
+from .lyapunov import check_weight, lyapunov_matrix
 
 __all__ = [
     "spectral_radius",
@@ -44,31 +51,20 @@ __all__ = [
 ]
 
 
-def _eigenvalues(A):
+def eigenvalues(A):
+    """The eigenvalues (N,) of a validated state matrix: ``A`` itself if diagonal (N,), else of (N, N)."""
     return A if A.ndim == 1 else (np.linalg.eigvals(A) if A.shape[0] else np.zeros(0, complex))
 
 
 def _sigma(sigma):
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise ParameterError(f"sigma must be a real number in (0, 1); found {sigma!r}.")
-    s = float(sigma)
-    if not 0.0 < s < 1.0:
-        raise ParameterError(
-            f"sigma must lie in (0, 1) (the fraction of the decrease the disturbance may use); found {sigma!r}."
-        )
-    return s
+    """Theorem 1's sigma in (0, 1), checked; ParameterError otherwise."""
+    name = "sigma (the fraction of the decrease the disturbance may use)"
+    return check_real(sigma, name, 0.0, 1.0, open_lo=True, open_hi=True, error=ParameterError)
 
 
 def _nonempty(A, name):
     if A.shape[0] == 0:
         raise ShapeError(f"{name} must have at least one state (N >= 1); found shape {A.shape}.")
-
-
-def _input_matrix(B, N, name):
-    B = as_array(B, name, ndim=(1, 2))
-    if B.shape[0] != N:
-        raise ShapeError(f"{name} must have shape ({N}, P) or ({N},), with N = {N} rows as the state matrix; found {B.shape}.")
-    return B[:, None] if B.ndim == 1 else B
 
 
 def _lambda_min_Q(Q, N):
@@ -102,7 +98,7 @@ def spectral_radius(Ab):
     >>> spectral_radius([[0.5, 10.0], [0.0, -0.9]])
     0.9
     """
-    ev = _eigenvalues(_state_matrix(Ab, "Ab"))
+    ev = eigenvalues(state_matrix(Ab, "Ab"))
     return float(np.max(np.abs(ev))) if ev.size else 0.0
 
 
@@ -126,8 +122,8 @@ def discrete_eigenvalues(A, dt, method="zoh", alpha=None):
     -------
     mu : ndarray, shape S + (N,)
     """
-    _resolve_method(method, alpha)
-    lam = _eigenvalues(_state_matrix(A, "A"))
+    resolve_method(method, alpha)
+    lam = eigenvalues(state_matrix(A, "A"))
     dt = as_step(dt)
     return eigenvalue_map(dt[..., None] * lam, method, alpha)
 
@@ -166,7 +162,7 @@ def discrete_spectral_radius(A, dt, method="zoh", alpha=None):
 def euler_dt_limit(A):
     """Largest stable forward-Euler step: ``min_i -2 Re(lambda_i) / |lambda_i|^2`` for Hurwitz A.
 
-    ``|1 + dt lambda| < 1`` iff ``0 < dt < -2 Re(lambda)/|lambda|^2`` (THEORY.md §1), so
+    ``|1 + dt lambda| < 1`` iff ``0 < dt < -2 Re(lambda)/|lambda|^2`` (docs/theory.md §1), so
     ``rho(I + dt A) < 1`` exactly for dt below the returned value.
 
     Parameters
@@ -189,9 +185,9 @@ def euler_dt_limit(A):
     >>> euler_dt_limit([-1.0 + 1.0j, -4.0])
     0.5
     """
-    A = _state_matrix(A, "A")
+    A = state_matrix(A, "A")
     _nonempty(A, "A")
-    lam = _eigenvalues(A)
+    lam = eigenvalues(A)
     require_stable(lam, discrete=False)
     return float(np.min(-2.0 * lam.real / np.abs(lam) ** 2))
 
@@ -206,7 +202,7 @@ def transient_bound(Ab, Q=None):
     ----------
     Ab : array, shape (N, N), or (N,) for a diagonal; ``rho(Ab) < 1``
     Q : array, shape (N, N), optional
-        Hermitian positive definite; the identity (THEORY.md §6) if None. Any such Q gives a
+        Hermitian positive definite; the identity (docs/theory.md §6) if None. Any such Q gives a
         valid bound.
 
     Returns
@@ -236,7 +232,7 @@ def transient_bound(Ab, Q=None):
     >>> float(transient_bound([0.0, 0.8]))  # sqrt(1 / (1 - 0.64))
     1.6666666666666667
     """
-    Ab = _state_matrix(Ab, "Ab")
+    Ab = state_matrix(Ab, "Ab")
     _nonempty(Ab, "Ab")
     if Ab.ndim == 1 and Q is None:
         r = np.abs(Ab)
@@ -347,11 +343,10 @@ def kreiss_constant(Ab, *, n_radii=40, n_angles=96, refine=4, return_info=False)
     1.0
     """
     for name, v, lo in (("n_radii", n_radii, 2), ("n_angles", n_angles, 1), ("refine", refine, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ParameterError(f"{name} must be an integer >= {lo}; found {v!r}.")
-    Ab = _state_matrix(Ab, "Ab")
+        check_int(v, name, lo, error=ParameterError)
+    Ab = state_matrix(Ab, "Ab")
     _nonempty(Ab, "Ab")
-    ev = _eigenvalues(Ab)
+    ev = eigenvalues(Ab)
     require_stable(ev, discrete=True)
     if Ab.ndim == 1:
         res = KreissResult(1.0, complex(np.inf, 0.0), 0)
@@ -432,7 +427,7 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
     For ``e_{k+1} = Ab e_k + Bb w_k`` (control convention), ``Ab^H P Ab - P = -Q``,
     ``a = ||Ab^H P Bb||_2``, ``b = ||Bb^H P Bb||_2``: if ``||w_k|| <= gamma ||e_k||`` with
     ``gamma <= gamma*``, then ``L_e(k+1) - L_e(k) <= -(1 - sigma) lambda_min(Q) ||e_k||^2``
-    (THEORY.md §4), where ``gamma*`` is the positive root of
+    (docs/theory.md §4), where ``gamma*`` is the positive root of
     ``b g^2 + 2 a g = sigma lambda_min(Q)``.
 
     Parameters
@@ -474,9 +469,9 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
     True
     """
     s = _sigma(sigma)
-    Ab = _state_matrix(Ab, "Ab")
+    Ab = state_matrix(Ab, "Ab")
     N = Ab.shape[0]
-    Bb = _input_matrix(Bb, N, "Bb")
+    Bb = input_matrix(Bb, N, "Bb")
     lmin = _lambda_min_Q(Q, N)
     P = lyapunov_matrix(Ab, Q, discrete=True)
     PB = P @ Bb
@@ -495,7 +490,7 @@ def continuous_threshold(A, B, sigma, Q=None):
 
     For ``de/dt = A e + B w``, ``A^H P + P A = -Q``: if
     ``||w(t)|| <= continuous_threshold(A, B, sigma, Q) ||e(t)||`` for all t, then
-    ``dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2`` (THEORY.md §4).
+    ``dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2`` (docs/theory.md §4).
 
     Parameters
     ----------
@@ -523,9 +518,9 @@ def continuous_threshold(A, B, sigma, Q=None):
     1.0
     """
     s = _sigma(sigma)
-    A = _state_matrix(A, "A")
+    A = state_matrix(A, "A")
     N = A.shape[0]
-    B = _input_matrix(B, N, "B")
+    B = input_matrix(B, N, "B")
     lmin = _lambda_min_Q(Q, N)
     P = lyapunov_matrix(A, Q, discrete=False)
     nPB = float(np.linalg.norm(P @ B, 2)) if B.size else 0.0
@@ -574,7 +569,7 @@ def envelope_rate(Ab, sigma, Q=None, discrete=True):
     2.0
     """
     s = _sigma(sigma)
-    Ab = _state_matrix(Ab, "Ab" if discrete else "A")
+    Ab = state_matrix(Ab, "Ab" if discrete else "A")
     _nonempty(Ab, "Ab" if discrete else "A")
     lmin = _lambda_min_Q(Q, Ab.shape[0])
     lmax = _lambda_max_P(lyapunov_matrix(Ab, Q, discrete=discrete))

@@ -8,7 +8,7 @@ from ._version import __version__
 
 
 def _figures(args):
-    from .gallery import FIGURES, make_figures
+    from .experiments.gallery import FIGURES, make_figures
 
     if args.list:
         print("\n".join(FIGURES))
@@ -20,15 +20,12 @@ def _figures(args):
 
 def _verify_theorem1(args):
     if args.checkpoint:
-        from .nn.v4 import format_v4, verify_checkpoint
+        from .nn.v4 import verify_checkpoint
 
-        rows = verify_checkpoint(args.checkpoint, sigma=args.sigma)
-        print(format_v4(rows))
+        report = verify_checkpoint(args.checkpoint, sigma=args.sigma)
+        print(report.table())
         if args.json:
-            import json
-
-            with open(args.json, "w") as f:
-                json.dump(rows, f, indent=1)
+            report.to_json(args.json)
             print(f"wrote {args.json}")
         return 0
     from .theorem1 import verify_theorem1
@@ -58,7 +55,8 @@ def _analyze(args):
 
 
 def _train(args):
-    from .nn.train import TrainConfig, train
+    from .nn.config import TrainConfig
+    from .nn.train import train
 
     config = TrainConfig(task=args.task, layer=args.layer, smr=args.smr, tau=args.tau, epochs=args.epochs, seed=args.seed,
                          small=args.small, use_timestamps=args.use_timestamps)
@@ -96,7 +94,7 @@ def build_parser():
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     f.set_defaults(func=_figures)
 
-    v = sub.add_parser("verify-theorem1", help="verify Theorem 1 numerically (V1-V3 of THEORY.md §4)")
+    v = sub.add_parser("verify-theorem1", help="verify Theorem 1 numerically (V1-V3 of docs/theory.md §4)")
     v.add_argument("--systems", type=int, default=10_000, help="random stable systems for V1 (default 10000)")
     v.add_argument("--continuous", type=int, default=100, help="systems for the continuous form V3 (default 100)")
     v.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,4 @@
-"""Discretization of continuous SSMs: ``(A, B, dt) -> (Ab, Bb)`` (THEORY.md §1).
+"""Discretization of continuous SSMs: ``(A, B, dt) -> (Ab, Bb)`` (docs/theory.md §1).
 
 =================  ====================================  ===================================
 method             Ab                                    Bb
@@ -18,35 +18,10 @@ C and D are not transformed (the deep-SSM convention).
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_array, as_step, check_shape
-from .errors import AlphaError, MethodError, NonFiniteError, ShapeError, SingularSystemError
+from ._validation import METHODS, as_array, as_step, check_shape, resolve_method, state_matrix
+from .errors import NonFiniteError, SingularSystemError
 
 __all__ = ["discretize", "eigenvalue_map", "METHODS"]
-
-#: Accepted method names (aliases included).
-METHODS = ("zoh", "bilinear", "tustin", "euler", "forward_diff", "backward_diff", "gbt", "selective")
-_GBT_ALPHA = {"bilinear": 0.5, "tustin": 0.5, "euler": 0.0, "forward_diff": 0.0, "backward_diff": 1.0}
-
-
-def _resolve_method(method, alpha):
-    """Return ``(kind, alpha)`` with kind in {'zoh', 'selective', 'gbt'}."""
-    if not isinstance(method, str) or method not in METHODS:
-        raise MethodError(f"method must be one of {', '.join(map(repr, METHODS))}; found {method!r}.")
-    if method == "gbt":
-        if alpha is None:
-            raise AlphaError("method='gbt' needs alpha in [0, 1] (0 forward Euler, 0.5 bilinear, 1 backward Euler); found None.")
-        try:
-            a = float(alpha)
-        except (TypeError, ValueError):
-            raise AlphaError(f"alpha must be a real number in [0, 1]; found {alpha!r}.") from None
-        if not 0.0 <= a <= 1.0:
-            raise AlphaError(f"alpha must lie in [0, 1]; found {alpha!r}. Use 0 (Euler), 0.5 (bilinear) or 1 (backward Euler).")
-        return "gbt", a
-    if alpha is not None:
-        raise AlphaError(f"alpha applies only to method='gbt'; found alpha={alpha!r} with method={method!r}. Drop alpha or use method='gbt'.")
-    if method in _GBT_ALPHA:
-        return "gbt", _GBT_ALPHA[method]
-    return method, None
 
 
 def _expm1(z):
@@ -59,8 +34,18 @@ def _expm1(z):
     return re + 1j * im
 
 
-def _phi1(z):
-    """``(exp(z) - 1) / z``; a Taylor series for ``|z| < 1e-5`` (error < 1e-26, no 1/z overflow)."""
+def phi1(z):
+    """``phi1(z) = (exp(z) - 1) / z``, elementwise, accurate at and near ``z = 0``.
+
+    Parameters
+    ----------
+    z : ndarray, real or complex
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``z``
+        A Taylor series for ``|z| < 1e-5`` (error < 1e-26, no 1/z overflow).
+    """
     out = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
     big = np.abs(z) >= 1e-5
     out[big] = _expm1(z[big]) / z[big]
@@ -98,15 +83,33 @@ def eigenvalue_map(z, method="zoh", alpha=None):
     >>> bool(np.isclose(eigenvalue_map(z, "bilinear"), (1 + z / 2) / (1 - z / 2)))
     True
     """
-    kind, a = _resolve_method(method, alpha)
+    kind, a = resolve_method(method, alpha)
     z = np.asarray(z)
     if kind in ("zoh", "selective"):
         return np.exp(z)
-    den = _gbt_denominator(z, a)
+    den = gbt_denominator(z, a)
     return (1.0 + (1.0 - a) * z) / den
 
 
-def _gbt_denominator(z, a):
+def gbt_denominator(z, a):
+    """``1 - a z``, the denominator of the gbt family, after checking that it is not zero.
+
+    Parameters
+    ----------
+    z : array_like
+        The products ``dt * lambda``.
+    a : float
+        The gbt ``alpha``.
+
+    Returns
+    -------
+    ndarray, shape of ``z``
+
+    Raises
+    ------
+    SingularSystemError
+        If ``|1 - a z|`` is at rounding level for some entry (``dt * lambda = 1/alpha``).
+    """
     den = 1.0 - a * z
     if np.any(np.abs(den) <= 8 * np.finfo(float).eps * np.maximum(1.0, np.abs(a * z))):
         raise SingularSystemError(
@@ -150,7 +153,7 @@ def discretize(A, B, dt, method="zoh", alpha=None):
     ``A`` works. Dense gbt solves with ``I - alpha dt A`` (LU). Cost: O(N^3) per step dense,
     O(N P) diagonal. ``Ab, Bb`` agree with ``scipy.signal.cont2discrete`` and
     ``control.sample_system``; those two also transform C and D for bilinear/gbt (here C and D
-    are left unchanged, THEORY.md §0).
+    are left unchanged, docs/theory.md §0).
 
     Examples
     --------
@@ -165,10 +168,8 @@ def discretize(A, B, dt, method="zoh", alpha=None):
     >>> Ab.shape, Bb.shape
     ((2, 2), (2, 2))
     """
-    kind, a = _resolve_method(method, alpha)
-    A = as_array(A, "A", ndim=(1, 2))
-    if A.ndim == 2 and A.shape[0] != A.shape[1]:
-        raise ShapeError(f"A must be square (N, N) or a vector (N,) of eigenvalues; found shape {A.shape}.")
+    kind, a = resolve_method(method, alpha)
+    A = state_matrix(A)
     N = A.shape[0]
     B = as_array(B, "B", ndim=(1, 2))
     check_shape(B, (N,) + (None,) * (B.ndim - 1), f"B (N = {N} rows, as A)")
@@ -182,11 +183,11 @@ def _discretize_diagonal(lam, B, dt, kind, a):
     d = dt[..., None]  # S + (1,)
     z = d * lam  # S + (N,)
     if kind == "zoh":
-        Ab, scale = np.exp(z), d * _phi1(z)
+        Ab, scale = np.exp(z), d * phi1(z)
     elif kind == "selective":
         Ab, scale = np.exp(z), np.broadcast_to(d, z.shape)
     else:
-        den = _gbt_denominator(z, a)
+        den = gbt_denominator(z, a)
         Ab, scale = (1.0 + (1.0 - a) * z) / den, d / den
     Bb = scale[..., None] * B if B.ndim == 2 else scale * B
     return _check_overflow(Ab, Bb, z)

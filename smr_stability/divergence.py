@@ -1,7 +1,7 @@
 """Divergence experiments: how far a fixed-step model's state drifts under perturbed sampling.
 
 A model trained on the grid ``t_k = k dt`` keeps its ``(Ab, Bb)``. Run nominally it sees
-``u(t_k)``; under a schedule it sees ``u(t~_k)`` (THEORY.md §2). Optionally both runs go
+``u(t_k)``; under a schedule it sees ``u(t~_k)`` (docs/theory.md §2). Optionally both runs go
 through an SMR gate first (§5). The state error ``e_k = x~_k - x_k`` obeys the error system
 ``e_k = Ab e_{k-1} + Bb w_k`` with ``w_k = u~(t~_k) - u~(t_k)`` (the gated inputs), so one run of
 the error system per draw gives every error metric; the nominal run is shared by all draws.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _scan
+from ._scan import divergence_moments
 from .discretization import discretize
 from .bounds import spectral_radius
 from .errors import InputTypeError, ParameterError, ShapeError
@@ -283,7 +283,7 @@ def _error_moments(Ab, Bb, sys, w, Pl):
         acc = np.zeros((B, n_chunks, 8, L))
         C = np.asarray(sys.C, dtype=complex)
         pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
-        _scan.divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc)
+        divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc)
         counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
         e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
         y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)

@@ -15,6 +15,7 @@ __all__ = [
     "UnstableSystemError",
     "InputTypeError",
     "ParameterError",
+    "NonFiniteTrainingError",
 ]
 
 
@@ -56,3 +57,7 @@ class InputTypeError(SMRStabilityError, TypeError):
 
 class ParameterError(SMRStabilityError, ValueError):
     """A scalar parameter is outside its valid range (e.g. a decay-rate interval)."""
+
+
+class NonFiniteTrainingError(SMRStabilityError, ValueError):
+    """A loss, gradient or parameter became NaN or infinite in training; the last good checkpoint is kept."""

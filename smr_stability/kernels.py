@@ -10,16 +10,25 @@ carries its input axis, S + (N, P), except that a 1-D ``Ab`` (N,) may come with 
 import numpy as np
 import scipy.fft
 
-from ._validation import as_array
+from ._validation import as_array, check_int
 from .errors import NonFiniteError, ShapeError
 
 __all__ = ["ssm_kernel", "causal_conv"]
 
 
-def _system_arrays(Ab, Bb, C):
-    """Validate and normalise ``(Ab, Bb, C)``; return them with ``diagonal``.
+def system_arrays(Ab, Bb, C):
+    """Validate and normalise a discrete system ``(Ab, Bb, C)`` (shapes as in the module legend).
 
-    Returns ``Ab`` S+(N,) or S+(N, N), ``Bb`` S+(N, P), ``C`` S'+(Q, N) and the flag.
+    Returns
+    -------
+    Ab : ndarray, shape S + (N,) (diagonal) or S + (N, N) (dense)
+    Bb : ndarray, shape S + (N, P)
+    C : ndarray, shape S' + (Q, N)
+    diagonal : bool
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, InputTypeError
     """
     Ab = as_array(Ab, "Ab")
     Bb = as_array(Bb, "Bb")
@@ -76,11 +85,10 @@ def ssm_kernel(Ab, Bb, C, L):
     >>> K[:, 0, 0]
     array([2.  , 1.  , 0.5 , 0.25])
     """
-    if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 0:
-        raise ShapeError(f"L must be a non-negative integer; found {L!r}.")
-    Ab, Bb, C, diagonal = _system_arrays(Ab, Bb, C)
+    L = check_int(L, "L", 0, error=ShapeError)
+    Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     with np.errstate(over="ignore", invalid="ignore"):
-        K = (_kernel_diagonal if diagonal else _kernel_dense)(Ab, Bb, C, int(L))
+        K = (_kernel_diagonal if diagonal else _kernel_dense)(Ab, Bb, C, L)
     if not np.all(np.isfinite(K)):
         k = int(np.argwhere(~np.isfinite(K))[0][-3])
         raise NonFiniteError(
@@ -150,11 +158,23 @@ def causal_conv(K, u):
         raise ShapeError(f"K must have shape (..., L, Q, P); found {K.shape}.")
     if u.ndim < 2 or u.shape[-1] != K.shape[-1]:
         raise ShapeError(f"u must have shape (..., L, P) with P = {K.shape[-1]} (as K); found {u.shape}.")
-    return _causal_conv(K, u)
+    return causal_conv_unchecked(K, u)
 
 
-def _causal_conv(K, u, keep_imag=False):
-    """:func:`causal_conv` on validated arrays; ``keep_imag`` convolves a complex K fully."""
+def causal_conv_unchecked(K, u, keep_imag=False):
+    """:func:`causal_conv` on arrays already validated, without the checks.
+
+    Parameters
+    ----------
+    K : ndarray, shape S + (L', Q, P)
+    u : ndarray, shape T + (L, P), real
+    keep_imag : bool
+        Convolve a complex ``K`` fully (real and imaginary parts) instead of its real part.
+
+    Returns
+    -------
+    y : ndarray, shape broadcast(S, T) + (L, Q), complex if ``keep_imag`` and ``K`` is complex
+    """
     L = u.shape[-2]
     K = K[..., :L, :, :]
     n = scipy.fft.next_fast_len(2 * L - 1, real=True) if L else 1

@@ -1,4 +1,4 @@
-"""Lyapunov equations: dense (scipy) and diagonal (closed form, THEORY.md §7).
+"""Lyapunov equations: dense (scipy) and diagonal (closed form, docs/theory.md §7).
 
 Two orientations meet in this module, and mixing them up is the classic bug:
 
@@ -12,7 +12,7 @@ Two orientations meet in this module, and mixing them up is the classic bug:
   ``q`` flipped, and ``solve_discrete_lyapunov(a, q)`` solves ``a X a^H - X + q = 0``;
   python-control writes ``A^T`` and, with slycot, drops the imaginary part of a complex A);
 
-* Theorem 1 (THEORY.md §4) uses the transposed orientation ``A^H P + P A = -Q`` and
+* Theorem 1 (docs/theory.md §4) uses the transposed orientation ``A^H P + P A = -Q`` and
   ``Ab^H P Ab - P = -Q``, so its P is ``lyap(A^H, Q)`` and ``dlyap(Ab^H, Q)``;
   :func:`lyapunov_matrix` returns it, with the checks Theorem 1 needs.
 
@@ -21,8 +21,8 @@ decouples, O(N^2) instead of O(N^3)::
 
     A X + X A^H + Q = 0      ->  X_ij = -Q_ij / (lam_i + conj(lam_j))
     A X A^H - X + Q = 0      ->  X_ij =  Q_ij / (1 - mu_i conj(mu_j))
-    A^H P + P A = -Q         ->  P_ij = -Q_ij / (conj(lam_i) + lam_j)       (THEORY.md §7)
-    Ab^H P Ab - P = -Q       ->  P_ij =  Q_ij / (1 - conj(mu_i) mu_j)       (THEORY.md §7)
+    A^H P + P A = -Q         ->  P_ij = -Q_ij / (conj(lam_i) + lam_j)       (docs/theory.md §7)
+    Ab^H P Ab - P = -Q       ->  P_ij =  Q_ij / (1 - conj(mu_i) mu_j)       (docs/theory.md §7)
 
 The last two are the first two with ``lam -> conj(lam)``: ``P = lyap(conj(lam), Q)`` and
 ``P = dlyap(conj(mu), Q)``.
@@ -36,8 +36,8 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_array, check_shape
-from .errors import ParameterError, ShapeError, SingularSystemError, UnstableSystemError
+from ._validation import as_array, check_real, check_shape, require_stable, state_matrix
+from .errors import ParameterError, SingularSystemError, UnstableSystemError
 
 __all__ = ["lyap", "dlyap", "lyapunov_matrix"]
 
@@ -53,15 +53,6 @@ RTOL_HERMITIAN = 1e-10
 
 
 # -- validation ---------------------------------------------------------------------------
-
-
-def _state_matrix(A, name="A"):
-    A = as_array(A, name, ndim=(1, 2))
-    if A.ndim == 2 and A.shape[0] != A.shape[1]:
-        raise ShapeError(
-            f"{name} must be square, shape (N, N), or the vector (N,) of a diagonal; found shape {A.shape}."
-        )
-    return A
 
 
 def _weight(Q, N, a_shape, name="Q"):
@@ -158,10 +149,10 @@ def lyap(A, Q, *, rtol=RTOL_SINGULAR):
     >>> bool(np.allclose(lyap(lam, Q), lyap(np.diag(lam), Q), rtol=1e-13))
     True
     """
-    A = _state_matrix(A)
+    A = state_matrix(A)
     N = A.shape[0]
     Q = _weight(Q, N, A.shape)
-    rtol = _rtol(rtol)
+    rtol = check_real(rtol, "rtol", 0.0, 1.0, open_hi=True, error=ParameterError)
     if A.ndim == 1:
         return _diagonal(A, Q, discrete=False)
     lam = np.linalg.eigvals(A) if N else np.zeros(0)
@@ -234,10 +225,10 @@ def dlyap(A, Q, *, rtol=RTOL_SINGULAR):
     >>> bool(np.allclose(dlyap(mu, Q), dlyap(np.diag(mu), Q), rtol=1e-13))
     True
     """
-    A = _state_matrix(A)
+    A = state_matrix(A)
     N = A.shape[0]
     Q = _weight(Q, N, A.shape)
-    rtol = _rtol(rtol)
+    rtol = check_real(rtol, "rtol", 0.0, 1.0, open_hi=True, error=ParameterError)
     if A.ndim == 1:
         return _diagonal(A, Q, discrete=True)
     if N == 0:
@@ -412,16 +403,6 @@ def _scipy_solve(solver, a, q, residual, op_norm, kind, smallest):
     )
 
 
-def _rtol(rtol):
-    try:
-        r = float(rtol)
-    except (TypeError, ValueError):
-        raise ParameterError(f"rtol must be a real number in [0, 1); found {rtol!r}.") from None
-    if not 0.0 <= r < 1.0:
-        raise ParameterError(f"rtol must lie in [0, 1); found {rtol!r}.")
-    return r
-
-
 def _phase_away_from_minus_one(mu, real):
     """A unit factor ``s`` keeping the eigenvalues of ``s A`` at least 1/4 from -1, if it can.
 
@@ -448,7 +429,7 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
     """The P of Theorem 1: ``Ab^H P Ab - P = -Q`` (discrete) or ``A^H P + P A = -Q`` (continuous).
 
     P is Hermitian positive definite and ``L_e = e^H P e`` is a Lyapunov function of the error
-    system (THEORY.md §4).
+    system (docs/theory.md §4).
 
     Parameters
     ----------
@@ -480,7 +461,7 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
     Notes
     -----
     ``P = dlyap(Ab^H, Q)`` and ``P = lyap(A^H, Q)`` (for a diagonal, ``dlyap(conj(mu), Q)``
-    and ``lyap(conj(lam), Q)``: THEORY.md §7's ``Q_ij / (1 - conj(mu_i) mu_j)`` and
+    and ``lyap(conj(lam), Q)``: docs/theory.md §7's ``Q_ij / (1 - conj(mu_i) mu_j)`` and
     ``-Q_ij / (conj(lam_i) + lam_j)``). A diagonal Ab with a diagonal (or absent) Q gives a
     diagonal P in O(N^2); otherwise positive definiteness is checked by a Cholesky
     factorisation, O(N^3).
@@ -497,7 +478,7 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
     >>> np.diag(P).real  # 1 / (2 |Re lam|)
     array([0.5       , 0.16666667])
     """
-    Ab = _state_matrix(Ab, "Ab" if discrete else "A")
+    Ab = state_matrix(Ab, "Ab" if discrete else "A")
     N = Ab.shape[0]
     Q = np.eye(N) if Q is None else check_weight(Q, N, Ab.shape)
     ev = Ab if Ab.ndim == 1 else (np.linalg.eigvals(Ab) if N else np.zeros(0))
@@ -542,26 +523,3 @@ def check_weight(Q, N, a_shape=None):
             f"Q must be positive definite; found lambda_min(Q) = {lmin!r}. Use e.g. Q = I or M^H M + eps I."
         )
     return Q
-
-
-def require_stable(ev, discrete):
-    """Raise UnstableSystemError unless ``max |ev| < 1`` (discrete) or ``max Re(ev) < 0`` (continuous)."""
-    if ev.size == 0:
-        return
-    if discrete:
-        k = int(np.argmax(np.abs(ev)))
-        rho = float(np.abs(ev[k]))
-        if not rho < 1.0:
-            raise UnstableSystemError(
-                f"expected a stable discrete system, spectral radius rho(Ab) < 1; found rho(Ab) = {rho!r} "
-                f"(eigenvalue {complex(ev[k])!r}). Check dt and the discretization method "
-                "(forward Euler needs dt < -2 Re(lambda)/|lambda|^2)."
-            )
-    else:
-        k = int(np.argmax(ev.real))
-        alpha = float(ev[k].real)
-        if not alpha < 0.0:
-            raise UnstableSystemError(
-                f"expected a Hurwitz A, every Re(lambda) < 0; found max Re(lambda) = {alpha!r} "
-                f"(eigenvalue {complex(ev[k])!r})."
-            )

@@ -1,6 +1,6 @@
-"""Proposition 1: transmission and accumulation of sampling errors (THEORY.md §3).
+"""Proposition 1: transmission and accumulation of sampling errors (docs/theory.md §3).
 
-Error system, deep-SSM convention (THEORY.md §0, §2)::
+Error system, deep-SSM convention (docs/theory.md §0, §2)::
 
     e_k = Ab e_{k-1} + Bb w_k,   e_{-1} = 0,   so   e_k = sum_{i=0..k} Ab^{k-i} Bb w_i.     (E)
 
@@ -26,8 +26,18 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_array, as_step
-from .discretization import _resolve_method, discretize
+from ._validation import (
+    as_array,
+    as_step,
+    check_int,
+    check_real,
+    input_matrix,
+    require_stable,
+    resolve_method,
+    state_matrix,
+)
+from .bounds import eigenvalues, spectral_radius
+from .discretization import discretize
 from .errors import ParameterError, ShapeError, SingularSystemError, UnstableSystemError
 
 __all__ = ["ErrorGain", "error_gain", "error_gain_bound", "iss_error_bound", "mode_gain", "long_memory_limit"]
@@ -67,43 +77,12 @@ class ErrorGain:
 
 def _system(Ab, Bb):
     """Return ``(Ab, Bb (N, P), diagonal)`` after checking shapes and finiteness."""
-    Ab = as_array(Ab, "Ab", ndim=(1, 2))
-    if Ab.ndim == 2 and Ab.shape[0] != Ab.shape[1]:
-        raise ShapeError(f"Ab must be square (N, N) or the vector (N,) of a diagonal; found shape {Ab.shape}.")
-    N = Ab.shape[0]
-    Bb = as_array(Bb, "Bb", ndim=(1, 2))
-    if Bb.shape[0] != N:
-        raise ShapeError(
-            f"Bb must have shape ({N}, P) or ({N},), with N = {N} rows as Ab {Ab.shape}; found {Bb.shape}."
-        )
-    return Ab, (Bb[:, None] if Bb.ndim == 1 else Bb), Ab.ndim == 1
+    Ab = state_matrix(Ab, "Ab")
+    return Ab, input_matrix(Bb, Ab.shape[0], "Bb"), Ab.ndim == 1
 
 
-def _spectral_radius(Ab, diagonal):
-    if Ab.size == 0:
-        return 0.0
-    mu = Ab if diagonal else np.linalg.eigvals(Ab)
-    return float(np.max(np.abs(mu)))
-
-
-def _require_stable(rho, what="G_inf"):
-    if not rho < 1.0:
-        raise UnstableSystemError(
-            f"{what} exists only for a stable discrete system: expected spectral radius rho(Ab) < 1, "
-            f"found rho(Ab) = {rho!r}. With rho >= 1 bounded sampling errors can make the state error "
-            "grow without bound (THEORY.md §3(b)); check dt and the discretization method."
-        )
-
-
-def _positive(x, name, upper=np.inf):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a real number; found {x!r}.") from None
-    if not (0.0 < v < upper):
-        rng = "positive and finite" if upper == np.inf else f"in (0, {upper:g})"
-        raise ParameterError(f"{name} must be {rng}; found {x!r}.")
-    return v
+# Why Proposition 1 needs rho(Ab) < 1, for the messages of require_stable.
+_UNSTABLE = "(bounded sampling errors can grow without bound when rho >= 1, docs/theory.md §3(b))"
 
 
 def _reduce_inputs(Bb):
@@ -205,12 +184,12 @@ def error_gain(Ab, Bb, rtol=1e-10, *, max_terms=10**8, return_info=False):
     >>> bool(info.value <= info.upper <= info.value * (1 + 1e-10)), info.spectral_radius
     (True, 0.5)
     """
-    rtol = _positive(rtol, "rtol", upper=1.0)
-    if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
-        raise ParameterError(f"max_terms must be a positive integer; found {max_terms!r}.")
+    rtol = check_real(rtol, "rtol", 0.0, 1.0, open_lo=True, open_hi=True, error=ParameterError)
+    check_int(max_terms, "max_terms", error=ParameterError)
     Ab, Bb, diagonal = _system(Ab, Bb)
-    rho = _spectral_radius(Ab, diagonal)
-    _require_stable(rho)
+    ev = eigenvalues(Ab)
+    require_stable(ev, True, f"G_inf {_UNSTABLE}")
+    rho = spectral_radius(ev)
     C = _reduce_inputs(Bb)
     scale = float(np.max(np.abs(C))) if C.size else 0.0
     if scale == 0.0:  # no input (P = 0, N = 0 or Bb = 0): e_k = 0
@@ -312,7 +291,7 @@ def _lyapunov_certificate(Ab):
             if out is not None:
                 R, lmin, omq = out
                 return (R, lmin, omq) if t is None else (R / t, lmin / np.max(t) ** 2, omq)
-    rho = _spectral_radius(Ab, False)
+    rho = spectral_radius(Ab)
     raise UnstableSystemError(
         f"could not certify stability of Ab: the computed spectral radius is {rho!r} < 1, but no "
         "positive definite P with Ab^H P Ab - P = -I was found to working accuracy (expected a "
@@ -422,7 +401,7 @@ def error_gain_bound(Ab, Bb):
 
     For a diagonal ``Ab = diag(mu)``, ``Ab^j Bb = sum_n e_n mu_n^j Bb_n`` (``Bb_n`` the n-th
     row), so ``||Ab^j Bb||_2 <= sum_n |mu_n|^j ||Bb_n||`` and summing the geometric series over
-    j bounds :func:`error_gain` (THEORY.md §3(a)). Each term is the exact gain of mode n alone.
+    j bounds :func:`error_gain` (docs/theory.md §3(a)). Each term is the exact gain of mode n alone.
 
     For a dense ``Ab = V diag(mu) V^{-1}`` (eigenvectors of unit 2-norm, as
     ``numpy.linalg.eig`` returns them) the same argument in the eigenbasis gives
@@ -459,7 +438,7 @@ def error_gain_bound(Ab, Bb):
     True
     """
     Ab, Bb, diagonal = _system(Ab, Bb)
-    _require_stable(_spectral_radius(Ab, diagonal), "the per-mode bound")
+    require_stable(eigenvalues(Ab), True, f"the per-mode bound {_UNSTABLE}")
     if diagonal:
         mu, scale, Ct = Ab, 1.0, Bb
     else:
@@ -516,7 +495,7 @@ def iss_error_bound(Ab, Bb, w_bound, rtol=1e-10):
     >>> bool(e <= radius), bool(np.isclose(e, radius, rtol=1e-9))
     (True, True)
     """
-    W = _positive(w_bound, "w_bound")
+    W = check_real(w_bound, "w_bound", 0.0, open_lo=True, error=ParameterError)
     return error_gain(Ab, Bb, rtol, return_info=True).upper * W
 
 
@@ -574,7 +553,7 @@ def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
     >>> mode_gain([-2.0], [0.1, 1.0, 10.0])[:, 0]  # real mode, zoh: |B|/a at every dt
     array([0.5, 0.5, 0.5])
     """
-    kind, a = _resolve_method(method, alpha)
+    kind, a = resolve_method(method, alpha)
     lam = as_array(lam, "lam")
     dt = as_step(dt)
     B = as_array(B, "B")
@@ -606,7 +585,7 @@ def long_memory_limit(lam, B=1.0):
     """The ``dt -> 0`` limit ``|B| / a`` of the zoh per-mode gain, ``a = -Re(lam) > 0``.
 
     It is the continuous-time gain ``int_0^inf |e^{lam t} B| dt`` of the mode: the slower the
-    decay (the longer the memory), the larger the accumulated sampling error (THEORY.md §3(c)).
+    decay (the longer the memory), the larger the accumulated sampling error (docs/theory.md §3(c)).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Sampling schedules: the times at which a model trained on a grid sees its input (THEORY.md §2).
+"""Sampling schedules: the times at which a model trained on a grid sees its input (docs/theory.md §2).
 
 The model is trained on the nominal grid ``t_k = k dt``, ``k = 0..L-1``, and keeps its fixed
 ``(Ab, Bb)`` at test time, when the observations arrive at the times of a :class:`Schedule`:
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_array, as_seed_rng, as_step, check_shape
+from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, check_shape, readonly
 from .errors import InputTypeError, MethodError, ParameterError, ShapeError, StepSizeError
 
 __all__ = ["Schedule", "uniform", "jitter", "rate_change", "irregular", "drops", "timestamps"]
@@ -34,38 +34,6 @@ __all__ = ["Schedule", "uniform", "jitter", "rate_change", "irregular", "drops",
 FILLS = ("zeros", "noise")
 JITTER_DISTS = ("uniform", "normal")
 DROP_MODES = ("remove",) + FILLS
-
-
-def _readonly(a):
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
-
-
-def _count(x, name, minimum=1):
-    """Return ``x`` as an int ``>= minimum`` (bools refused)."""
-    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
-        raise InputTypeError(f"{name}: expected an integer >= {minimum}; found {x!r} ({type(x).__name__}).")
-    if x < minimum:
-        raise ParameterError(f"{name}: expected an integer >= {minimum}; found {x!r}.")
-    return int(x)
-
-
-def _real(x, name):
-    """Return ``x`` as a finite Python float."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise InputTypeError(f"{name}: expected a real number; found {x!r} ({type(x).__name__}).")
-    x = float(x)
-    if not np.isfinite(x):
-        raise ParameterError(f"{name}: expected a finite number; found {x!r}.")
-    return x
-
-
-def _scalar_step(dt):
-    arr = as_step(dt, "dt")
-    if arr.ndim:
-        raise ShapeError(f"dt: expected a scalar nominal step; found an array of shape {arr.shape}.")
-    return float(arr)
 
 
 def _check_increasing(times, name):
@@ -135,7 +103,7 @@ class Schedule:
         if times.shape[1] < 1:
             raise ShapeError(f"times: expected shape (M, L) with L >= 1; found {times.shape}.")
         _check_increasing(times, "times")
-        dt = _scalar_step(self.dt)
+        dt = as_scalar_step(self.dt)
         if not isinstance(self.name, str):
             raise InputTypeError(f"name: expected a str; found {self.name!r}.")
         if self.fill is not None and self.fill not in FILLS:
@@ -151,13 +119,13 @@ class Schedule:
             if replaced.dtype != bool:
                 raise InputTypeError(f"replaced: expected a bool array; found dtype {replaced.dtype}.")
             check_shape(replaced, times.shape, "replaced")
-            replaced = _readonly(replaced)
-        noise_std = _real(self.noise_std, "noise_std")
+            replaced = readonly(replaced)
+        noise_std = check_real(self.noise_std, "noise_std")
         if noise_std < 0:
             raise ParameterError(f"noise_std: expected a number >= 0; found {noise_std!r}.")
         if self.seed is not None and (not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool)):
             raise InputTypeError(f"seed: expected an int or None; found {self.seed!r}.")
-        object.__setattr__(self, "times", _readonly(times))
+        object.__setattr__(self, "times", readonly(times))
         object.__setattr__(self, "dt", dt)
         object.__setattr__(self, "replaced", replaced)
         object.__setattr__(self, "noise_std", noise_std)
@@ -240,7 +208,7 @@ def uniform(L, dt, draws=1):
     Schedule
         ``times`` of shape (draws, L).
     """
-    L, draws, dt = _count(L, "L"), _count(draws, "draws"), _scalar_step(dt)
+    L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
     return Schedule(_grid(L, dt, draws), dt, name="uniform")
 
 
@@ -300,8 +268,8 @@ def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
     >>> bool(np.all(np.abs(s.times - 0.1 * np.arange(8)) <= 0.2 * 0.1))
     True
     """
-    L, draws, dt = _count(L, "L"), _count(draws, "draws"), _scalar_step(dt)
-    j = _real(magnitude, "magnitude")
+    L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    j = check_real(magnitude, "magnitude")
     if j < 0:
         raise ParameterError(f"magnitude: expected a number >= 0 (in units of dt); found {j!r}.")
     if dist not in JITTER_DISTS:
@@ -334,8 +302,8 @@ def rate_change(L, dt, scale, draws=1):
 
     ``scale > 0`` finite; ``scale > 1`` samples more slowly than in training.
     """
-    L, draws, dt = _count(L, "L"), _count(draws, "draws"), _scalar_step(dt)
-    s = _real(scale, "scale")
+    L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    s = check_real(scale, "scale")
     if s <= 0:
         raise ParameterError(f"scale: expected a number > 0; found {s!r}.")
     return Schedule(_grid(L, s * dt, draws), dt, name=f"rate_change({s:g})")
@@ -347,7 +315,7 @@ def irregular(L, dt, draws=1, seed=None):
     The gaps have mean ``dt``, so ``E[t_k] = k dt`` (a Poisson process started at ``-dt``).
     ``Schedule.gaps[..., 0]`` is ``dt`` by convention; the drawn ``g_0`` is ``t_0 + dt``.
     """
-    L, draws, dt = _count(L, "L"), _count(draws, "draws"), _scalar_step(dt)
+    L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
     g = as_seed_rng(seed).exponential(dt, (draws, L))
     return Schedule(np.cumsum(g, axis=-1) - dt, dt, name="irregular(exponential)")
 
@@ -375,8 +343,8 @@ def drops(L, dt, fraction, mode="remove", draws=1, seed=None, noise_std=1.0):
     -------
     Schedule
     """
-    L, draws, dt = _count(L, "L"), _count(draws, "draws"), _scalar_step(dt)
-    f = _real(fraction, "fraction")
+    L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    f = check_real(fraction, "fraction")
     if not 0.0 <= f < 1.0:
         raise ParameterError(f"fraction: expected a number in [0, 1); found {f!r}.")
     if mode not in DROP_MODES:

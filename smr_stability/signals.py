@@ -1,4 +1,4 @@
-"""Continuous-time input signals that can be evaluated at any time (THEORY.md §2).
+"""Continuous-time input signals that can be evaluated at any time (docs/theory.md §2).
 
 A sampling schedule (:mod:`smr_stability.sampling`) says *when* a model sees its input; a
 signal says *what* it sees then. Every signal is a batch of ``B`` independent signals with
@@ -24,9 +24,8 @@ signal              definition
 
 import numpy as np
 
-from ._validation import as_array, as_seed_rng, as_step
+from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, readonly
 from .errors import MethodError, ParameterError, ShapeError, StepSizeError
-from .sampling import _count, _readonly, _real
 
 __all__ = ["Signal", "SumOfSines", "Pendulum", "ArraySignal", "PENDULUM_OBSERVATIONS", "INTERPOLATIONS"]
 
@@ -94,21 +93,21 @@ class SumOfSines(Signal):
     """
 
     def __init__(self, B=1, P=1, n_terms=4, freq=(0.2, 2.0), seed=None):
-        self.B, self.P = _count(B, "B"), _count(P, "P")
-        self.n_terms = _count(n_terms, "n_terms")
+        self.B, self.P = check_int(B, "B"), check_int(P, "P")
+        self.n_terms = check_int(n_terms, "n_terms")
         try:
             lo, hi = freq
         except (TypeError, ValueError):
             raise ParameterError(f"freq: expected a pair (lo, hi) with 0 < lo <= hi; found {freq!r}.") from None
-        lo, hi = _real(lo, "freq[0]"), _real(hi, "freq[1]")
+        lo, hi = check_real(lo, "freq[0]"), check_real(hi, "freq[1]")
         if not 0 < lo <= hi:
             raise ParameterError(f"freq: expected a pair (lo, hi) with 0 < lo <= hi; found ({lo!r}, {hi!r}).")
         self.freq = (lo, hi)
         rng = as_seed_rng(seed)
         shape = (self.B, self.P, self.n_terms)
-        self.amplitude = _readonly(rng.uniform(0.5, 1.5, shape) / self.n_terms)
-        self.frequency = _readonly(rng.uniform(lo, hi, shape))
-        self.phase = _readonly(rng.uniform(0.0, 2.0 * np.pi, shape))
+        self.amplitude = readonly(rng.uniform(0.5, 1.5, shape) / self.n_terms)
+        self.frequency = readonly(rng.uniform(lo, hi, shape))
+        self.phase = readonly(rng.uniform(0.0, 2.0 * np.pi, shape))
 
     def _evaluate(self, t):
         out = np.empty((self.B, t.size, self.P))
@@ -244,14 +243,11 @@ class Pendulum(Signal):
         observe="angle",
         max_init_velocity=1.0,
     ):
-        self.B = _count(B, "B")
-        self.duration = _real(duration, "duration")
+        self.B = check_int(B, "B")
+        self.duration = check_real(duration, "duration")
         if self.duration <= self.t_start:
             raise ParameterError(f"duration: expected a number > {self.t_start}; found {self.duration!r}.")
-        sim_dt = as_step(sim_dt, "sim_dt")
-        if sim_dt.ndim:
-            raise ShapeError(f"sim_dt: expected a scalar; found shape {sim_dt.shape}.")
-        self.sim_dt = h = float(sim_dt)
+        self.sim_dt = h = as_scalar_step(sim_dt, "sim_dt")
         params = {}
         for name, value, positive in (
             ("friction", friction, False),
@@ -260,7 +256,7 @@ class Pendulum(Signal):
             ("length", length, True),
             ("max_init_velocity", max_init_velocity, False),
         ):
-            x = _real(value, name)
+            x = check_real(value, name)
             if x < 0 or (positive and x == 0):
                 raise ParameterError(f"{name}: expected a number {'>' if positive else '>='} 0; found {x!r}.")
             params[name] = x
@@ -276,8 +272,8 @@ class Pendulum(Signal):
         n_steps = max(int(np.ceil(span / h - 1e-9)), 1)
         if self.t_start + n_steps * h < self.duration:
             n_steps += 1
-        self.sim_times = _readonly(self.t_start + h * np.arange(n_steps + 1))
-        self.theta, self.omega = (_readonly(x) for x in self._simulate(as_seed_rng(seed), n_steps))
+        self.sim_times = readonly(self.t_start + h * np.arange(n_steps + 1))
+        self.theta, self.omega = (readonly(x) for x in self._simulate(as_seed_rng(seed), n_steps))
 
     def _simulate(self, rng, n_steps):
         B, h, c, fr = self.B, self.sim_dt, self.g / self.length, self.friction
@@ -370,7 +366,7 @@ class ArraySignal(Signal):
                 f"times: expected strictly increasing sample times; found {what} time at index {k}: "
                 f"times[{k}] = {times[k]!r} after {times[k - 1]!r}. Sort the samples and remove duplicates."
             )
-        self.values, self.times, self.interp = _readonly(values), _readonly(times), interp
+        self.values, self.times, self.interp = readonly(values), readonly(times), interp
         self.B, self.P = values.shape[0], values.shape[2]
 
     def _evaluate(self, t):

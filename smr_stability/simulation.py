@@ -1,6 +1,6 @@
 """Simulation of discretized SSMs: reference loop, FFT convolution and compiled scans.
 
-Every function uses the deep-SSM convention (THEORY.md §0):
+Every function uses the deep-SSM convention (docs/theory.md §0):
 
     x_k = Ab x_{k-1} + Bb u_k,   y_k = Re(C x_k) + D u_k,   x_{-1} = x0 (default 0).
 
@@ -10,11 +10,11 @@ Shape legend: S system batch, T trajectory batch, L length, N state, P inputs, Q
 
 import numpy as np
 
-from . import _scan
-from ._validation import as_array, as_step, check_shape
-from .discretization import _gbt_denominator, _resolve_method, discretize
+from ._scan import GBT, SELECTIVE, ZOH, scan_dense, scan_diagonal, scan_diagonal_steps
+from ._validation import as_array, as_step, check_shape, resolve_method
+from .discretization import discretize, gbt_denominator
 from .errors import MethodError, NonFiniteError, ShapeError
-from .kernels import _causal_conv, _system_arrays, ssm_kernel
+from .kernels import causal_conv_unchecked, ssm_kernel, system_arrays
 from .ssm import as_ssm
 
 __all__ = ["simulate", "simulate_reference", "simulate_tv", "simulate_variable_step"]
@@ -68,7 +68,7 @@ def simulate_reference(Ab, Bb, C, D, u, x0=None):
     x : ndarray, shape (L, N)
         ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k``.
     """
-    Ab, Bb, C, diagonal = _system_arrays(Ab, Bb, C)
+    Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     N, P, Q = Bb.shape[-2], Bb.shape[-1], C.shape[-2]
     u = _as_input(u, P)
     check_shape(u, (None, P), "u")
@@ -130,7 +130,7 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     """
     if mode not in ("auto", "fft", "scan"):
         raise MethodError(f"mode must be 'auto', 'fft' or 'scan'; found {mode!r}.")
-    Ab, Bb, C, diagonal = _system_arrays(Ab, Bb, C)
+    Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     P, Q = Bb.shape[-1], C.shape[-2]
     u = _as_input(u, P)
     D = _as_D(D, Q, P)
@@ -155,11 +155,11 @@ def _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal):
         Ab_M = np.broadcast_to(Ab, Ax0.shape[:-1] + Ab.shape[Ab.ndim - (1 if diagonal else 2) :])
         free = ssm_kernel(Ab_M, Ax0[..., None], np.eye(N), L)[..., 0]  # Ab^{k+1} x0: M + (L, N)
     if not return_states:
-        y = _causal_conv(ssm_kernel(Ab, Bb, C, L), u)  # M + (L, Q)
+        y = causal_conv_unchecked(ssm_kernel(Ab, Bb, C, L), u)  # M + (L, Q)
         if free is not None:
             y = y + np.einsum("...qn,...ln->...lq", C, free).real
     else:
-        x = _causal_conv(ssm_kernel(Ab, Bb, np.eye(N), L), u, keep_imag=True)  # M + (L, N)
+        x = causal_conv_unchecked(ssm_kernel(Ab, Bb, np.eye(N), L), u, keep_imag=True)  # M + (L, N)
         x = x if free is None else x + free
         y = np.einsum("...qn,...ln->...lq", C, x).real
     y = y if Du is None else y + Du
@@ -184,7 +184,7 @@ def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
     y : ndarray, shape M + (L, Q)
     x : ndarray, shape M + (L, N), only if ``return_states``
     """
-    Ab, Bb, C, diagonal = _system_arrays(Ab, Bb, C)
+    Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     if Bb.ndim < 3:
         raise ShapeError(f"Bb must have shape (..., L, N, P) for a time-varying system; found {Bb.shape}.")
     P, Q = Bb.shape[-1], C.shape[-2]
@@ -214,7 +214,7 @@ def _run_scan(Ab, Bb, C, D, u, x0, return_states, diagonal):
     x0 = _initial_state(x0, batch, N, dtype).reshape(M, N)
     y = np.empty((M, L, Q))
     xs = np.empty((M, L if return_states else 0, N), dtype=dtype)
-    kernel = _scan.scan_diagonal if diagonal else _scan.scan_dense
+    kernel = scan_diagonal if diagonal else scan_dense
     kernel(Ab, Bb, u, C, D, x0, y, xs)
     _finite(y, xs)
     y = y.reshape(batch + (L, Q))
@@ -262,7 +262,7 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
     :func:`simulate_tv`.
     """
     sys = as_ssm(system)
-    kind, a = _resolve_method(method, alpha)
+    kind, a = resolve_method(method, alpha)
     u = _as_input(u, sys.P)
     dt = as_step(dt)
     if dt.ndim < 1 or dt.shape[-1] != u.shape[-2]:
@@ -271,7 +271,7 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
         Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
         return simulate_tv(Ab, Bb, sys.C, sys.D, u, x0=x0, return_states=return_states)
     if kind == "gbt":
-        _gbt_denominator(dt[..., None] * sys.A, a)
+        gbt_denominator(dt[..., None] * sys.A, a)
     batch = np.broadcast_shapes(u.shape[:-2], dt.shape[:-1])
     M, L, N = int(np.prod(batch)), u.shape[-2], sys.N
     dtv = np.broadcast_to(dt, batch + (L,)).reshape(M, L)
@@ -279,9 +279,9 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
     x0 = _initial_state(x0, batch, N, np.complex128).astype(np.complex128).reshape(M, N)
     y = np.empty((M, L, sys.Q))
     xs = np.empty((M, L if return_states else 0, N), dtype=np.complex128)
-    code = {"zoh": _scan.ZOH, "selective": _scan.SELECTIVE, "gbt": _scan.GBT}[kind]
+    code = {"zoh": ZOH, "selective": SELECTIVE, "gbt": GBT}[kind]
     lam, Bc, C = (m.astype(np.complex128) for m in (sys.A, sys.B, sys.C))
-    _scan.scan_diagonal_steps(lam, Bc, C, sys.D, dtv, uv, code, float(a or 0.0), x0, y, xs)
+    scan_diagonal_steps(lam, Bc, C, sys.D, dtv, uv, code, float(a or 0.0), x0, y, xs)
     _finite(y, xs)
     y = y.reshape(batch + (L, sys.Q))
     if not return_states:

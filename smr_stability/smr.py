@@ -1,4 +1,4 @@
-"""State Memory Replay (SMR): the reference numpy gate (THEORY.md §5).
+"""State Memory Replay (SMR): the reference numpy gate (docs/theory.md §5).
 
 Per channel h, with kernel ``m_h`` in R^tau and bias ``b_h``:
 

@@ -1,6 +1,6 @@
 """The continuous-time state space model container :class:`SSM` and its interop.
 
-Convention (THEORY.md §0): ``dx/dt = A x + B u``, ``y = Re(C x) + D u`` with ``x`` in C^N or
+Convention (docs/theory.md §0): ``dx/dt = A x + B u``, ``y = Re(C x) + D u`` with ``x`` in C^N or
 R^N, ``u`` in R^P and ``y`` in R^Q. A diagonal ``A = diag(lam)`` is stored as the vector
 ``lam`` of shape ``(N,)``; every routine of the package takes the O(N) fast path for it.
 """
@@ -9,16 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_array, check_shape
+from ._validation import as_array, check_shape, readonly, state_matrix
 from .errors import InputTypeError, ShapeError
 
 __all__ = ["SSM", "as_ssm"]
-
-
-def _readonly(a):
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,9 +52,7 @@ class SSM:
     name: str = ""
 
     def __post_init__(self):
-        A = as_array(self.A, "A", ndim=(1, 2))
-        if A.ndim == 2 and A.shape[0] != A.shape[1]:
-            raise ShapeError(f"A must be square (N, N) or a vector (N,) of eigenvalues; found shape {A.shape}.")
+        A = state_matrix(self.A)
         N = A.shape[0]
         if N == 0:
             raise ShapeError("A must have at least one state (N >= 1); found N = 0.")
@@ -81,7 +73,7 @@ class SSM:
                 D = D.reshape(Q, P)  # a vector for a single input or a single output
             check_shape(D, (Q, P), "D")
         for key, val in zip("ABCD", (A, B, C, D)):
-            object.__setattr__(self, key, _readonly(val))
+            object.__setattr__(self, key, readonly(val))
 
     # -- shapes and flags -------------------------------------------------------------
     @property

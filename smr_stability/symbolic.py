@@ -1,4 +1,4 @@
-"""Symbolic derivations (sympy) of the discretizations and of Theorem 1 (THEORY.md §1, §4).
+"""Symbolic derivations (sympy) of the discretizations and of Theorem 1 (docs/theory.md §1, §4).
 
 Every function returns a :class:`Derivation`: the sympy result ``expr``, the ``symbols`` it
 depends on (in the argument order of :meth:`Derivation.lambdify`), the intermediate steps in
@@ -36,8 +36,8 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-from .discretization import METHODS, _resolve_method
-from .errors import AlphaError, MethodError, ParameterError, ShapeError
+from ._validation import check_int, resolve_method
+from .errors import AlphaError, ParameterError, ShapeError
 
 __all__ = [
     "Derivation",
@@ -164,16 +164,14 @@ def _resolve(method, alpha_value):
     Validates as :func:`smr_stability.discretize` (MethodError, AlphaError), and also accepts a
     sympy ``alpha`` (None: the symbol ``alpha``) for ``method='gbt'``.
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise MethodError(f"method must be one of {', '.join(map(repr, METHODS))}; found {method!r}.")
-    if method == "gbt" and (alpha_value is None or isinstance(alpha_value, sp.Basic)):
+    if isinstance(method, str) and method == "gbt" and (alpha_value is None or isinstance(alpha_value, sp.Basic)):
         a = alpha if alpha_value is None else alpha_value
         if a.is_number and not (a.is_real and 0 <= a <= 1):
             raise AlphaError(
                 f"alpha must lie in [0, 1]; found {alpha_value!r}. Use 0 (Euler), 1/2 (bilinear) or 1 (backward Euler)."
             )
         return "gbt", a
-    kind, a = _resolve_method(method, alpha_value)
+    kind, a = resolve_method(method, alpha_value)
     return kind, (None if a is None else sp.nsimplify(a, rational=True))
 
 
@@ -189,7 +187,7 @@ def _mu_of(kind, a, arg):
 
 
 def eigenvalue_map_expr(method="zoh", alpha=None):
-    """Symbolic eigenvalue map ``mu = phi(z)``, ``z = dt * lambda`` (THEORY.md §1).
+    """Symbolic eigenvalue map ``mu = phi(z)``, ``z = dt * lambda`` (docs/theory.md §1).
 
     .. math::
 
@@ -239,7 +237,7 @@ def _eigenvalue_map_expr(method, kind, a):
 
 
 def input_matrix_expr(method="zoh", alpha=None):
-    """Symbolic ``Bb`` of a scalar mode ``dx/dt = lambda x + b u`` (THEORY.md §1).
+    """Symbolic ``Bb`` of a scalar mode ``dx/dt = lambda x + b u`` (docs/theory.md §1).
 
     .. math::
 
@@ -320,7 +318,7 @@ def _phi1_2x2(M):
 
 
 def discretize_2x2(method="zoh", alpha=None, A=None, B=None, simplify=True):
-    """Symbolic ``(Ab, Bb)`` of a 2 x 2 system ``dx/dt = A x + B u`` (THEORY.md §1).
+    """Symbolic ``(Ab, Bb)`` of a 2 x 2 system ``dx/dt = A x + B u`` (docs/theory.md §1).
 
     .. math::
 
@@ -448,7 +446,7 @@ def _discretize_2x2(method, kind, a, A, B, simplify):
 
 @lru_cache(maxsize=None)
 def bilinear_stability_identity():
-    """The bilinear map's stability region: ``|mu| < 1  <=>  Re z < 0`` (THEORY.md §1).
+    """The bilinear map's stability region: ``|mu| < 1  <=>  Re z < 0`` (docs/theory.md §1).
 
     With ``mu = (1 + z/2)/(1 - z/2)`` and ``z = x + i y`` (``x, y`` real):
 
@@ -570,7 +568,7 @@ def _abstract(names):
 
 @lru_cache(maxsize=None)
 def lyapunov_difference_expr(n=1, m=1):
-    """Theorem 1, discrete form: the one-step change of ``L_e = e^H P e`` (THEORY.md §4).
+    """Theorem 1, discrete form: the one-step change of ``L_e = e^H P e`` (docs/theory.md §4).
 
     Along ``e_{k+1} = Ab e_k + Bb w_k`` (control convention), with ``P = P^H`` and
     ``Q = P - Ab^H P Ab`` (i.e. ``Ab^H P Ab - P = -Q``):
@@ -615,7 +613,7 @@ def lyapunov_difference_expr(n=1, m=1):
     >>> d.details["residual"]
     0
     """
-    n, m = _positive_int(n, "n"), _positive_int(m, "m")
+    n, m = check_int(n, "n", error=ParameterError), check_int(m, "m", error=ParameterError)
     if n == 1 and m == 1:
         Ab, Bb, e, w = sp.symbols("Abar Bbar e w")
         P, Q = sp.symbols("P Q", positive=True)
@@ -638,7 +636,7 @@ def lyapunov_difference_expr(n=1, m=1):
         expr = -(e.H * Q * e)[0] + 2 * sp.re(X, evaluate=False) + (w.H * Bb.H * P * Bb * w)[0]
         subs = {Q[i, j]: Q_lyap[i, j] for i in range(n) for j in range(i, n)}
         residual = sp.expand(direct - _re_to_conj(expr).subs(subs))
-    # display: the abstract (noncommutative) form, which reads as THEORY.md writes it
+    # display: the abstract (noncommutative) form, which reads as docs/theory.md writes it
     eH, Qs, es, wH, AH, Ps, Bs, ws, BH = _abstract(["e^H", "Q", "e", "w^H", "Abar^H", "P", "Bbar", "w", "Bbar^H"])
     rhs = -eH * Qs * es + 2 * _Re(eH * AH * Ps * Bs * ws) + wH * BH * Ps * Bs * ws
     display = sp.Eq(sp.Symbol(r"\Delta L_e"), rhs, evaluate=False)
@@ -702,7 +700,7 @@ def gamma_star_expr():
 
 @lru_cache(maxsize=None)
 def continuous_derivative_expr(n=1, m=1):
-    """Theorem 1, continuous form: ``dL_e/dt`` along ``de/dt = A e + B w`` (THEORY.md §4).
+    """Theorem 1, continuous form: ``dL_e/dt`` along ``de/dt = A e + B w`` (docs/theory.md §4).
 
     With ``P = P^H`` and ``Q = -(A^H P + P A)``:
 
@@ -742,7 +740,7 @@ def continuous_derivative_expr(n=1, m=1):
     >>> d.details["residual"], d.details["bound_at_threshold"]
     (0, Q*(sigma - 1)*Abs(e)**2)
     """
-    n, m = _positive_int(n, "n"), _positive_int(m, "m")
+    n, m = check_int(n, "n", error=ParameterError), check_int(m, "m", error=ParameterError)
     details = {}
     if n == 1 and m == 1:
         A, B, e, w = sp.symbols("A B e w")
@@ -781,12 +779,6 @@ def continuous_derivative_expr(n=1, m=1):
         sp.Implies(sp.Le(W, sigma * lambda_min / (2 * PBn) * E), sp.Le(lhs, -(1 - sigma) * lambda_min * E**2), evaluate=False),
     )
     return _derivation("continuous_derivative", lhs, expr, symbols, details, display)
-
-
-def _positive_int(k, name):
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"{name} must be a positive integer (a dimension); found {k!r}.")
-    return k
 
 
 # -- LaTeX for notebooks ------------------------------------------------------------------

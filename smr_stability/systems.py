@@ -5,12 +5,10 @@ Mega run H independent copies; S5 is one MIMO system). Output matrices ``C`` are
 seeded generator, as the models initialise them; ``D = 0``.
 """
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_seed_rng, as_step
-from .discretization import _phi1
+from ._validation import as_scalar_step, as_seed_rng, check_int
+from .discretization import phi1
 from .errors import ParameterError, ShapeError
 from .ssm import SSM
 
@@ -23,12 +21,6 @@ __all__ = [
     "mega_ema",
     "random_stable",
 ]
-
-
-def _check_N(N, name="N"):
-    if not isinstance(N, numbers.Integral) or isinstance(N, bool) or N < 1:
-        raise ShapeError(f"{name} must be a positive integer; found {N!r}.")
-    return int(N)
 
 
 def _hippo_legs_AB(N):
@@ -65,7 +57,7 @@ def hippo_legs(N, *, seed=0):
     >>> sys.A[1, 0], sys.A[1, 1], sys.B[1, 0]  # -sqrt(3), -2, sqrt(3)
     (np.float64(-1.7320508075688772), np.float64(-2.0), np.float64(1.7320508075688772))
     """
-    N = _check_N(N)
+    N = check_int(N, "N", error=ShapeError)
     A, B = _hippo_legs_AB(N)
     C = as_seed_rng(seed).standard_normal((1, N))
     return SSM(A, B, C, name="hippo-legs")
@@ -87,7 +79,7 @@ def s4d_lin(N, *, seed=0):
     Gu, Gupta, Goel, Re, "On the Parameterization and Initialization of Diagonal State Space
     Models" (S4D), NeurIPS 2022.
     """
-    N = _check_N(N)
+    N = check_int(N, "N", error=ShapeError)
     lam = -0.5 + 1j * np.pi * np.arange(N)
     return SSM(lam, np.ones(N), _complex_C(N, seed), name="s4d-lin")
 
@@ -100,7 +92,7 @@ def s4d_inv(N, *, seed=0):
     Gu, Gupta, Goel, Re, "On the Parameterization and Initialization of Diagonal State Space
     Models" (S4D), NeurIPS 2022.
     """
-    N = _check_N(N)
+    N = check_int(N, "N", error=ShapeError)
     n = np.arange(N)
     lam = -0.5 + 1j * (N / np.pi) * (N / (2 * n + 1.0) - 1.0)
     return SSM(lam, np.ones(N), _complex_C(N, seed), name="s4d-inv")
@@ -114,7 +106,7 @@ def s4d_real(N, *, seed=0):
     Gu, Gupta, Goel, Re, "On the Parameterization and Initialization of Diagonal State Space
     Models" (S4D), NeurIPS 2022.
     """
-    N = _check_N(N)
+    N = check_int(N, "N", error=ShapeError)
     lam = -(np.arange(N) + 1.0)
     return SSM(lam, np.ones(N), as_seed_rng(seed).standard_normal(N), name="s4d-real")
 
@@ -142,7 +134,7 @@ def s5_hippo(N, P=1, Q=1, *, seed=0):
     Smith, Warrington, Linderman, "Simplified State Space Layers for Sequence Modeling" (S5),
     ICLR 2023.
     """
-    N, P, Q = _check_N(N), _check_N(P, "P"), _check_N(Q, "Q")
+    N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
     rng = as_seed_rng(seed)
     A, b = _hippo_legs_AB(N)
     p = np.sqrt(np.arange(N) + 0.5)
@@ -184,11 +176,8 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     Ma, Zhou, Kong, He, Gui, Neubig, May, Zettlemoyer, "Mega: Moving Average Equipped Gated
     Attention", ICLR 2023.
     """
-    N = _check_N(N)
-    dt = as_step(dt)
-    if dt.ndim != 0:
-        raise ShapeError(f"dt must be a positive scalar; found an array of shape {dt.shape}.")
-    dt = float(dt)
+    N = check_int(N, "N", error=ShapeError)
+    dt = as_scalar_step(dt)
     rng = as_seed_rng(seed)
     sign = np.where(np.arange(N) % 2 == 1, -1.0, 1.0)
     raw = {
@@ -212,7 +201,7 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
             f"{vals['delta'].max():.3g}). Use smaller alpha/delta."
         )
     lam = np.log1p(-damping) / dt  # q = exp(lam dt)
-    B = p * vals["beta"] / (dt * _phi1(lam * dt))  # zoh: Bb = dt phi1(lam dt) B = p beta
+    B = p * vals["beta"] / (dt * phi1(lam * dt))  # zoh: Bb = dt phi1(lam dt) B = p beta
     return SSM(lam, B, vals["eta"] / np.sqrt(N), name="mega-ema")
 
 
@@ -241,7 +230,7 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     >>> random_stable(8, seed=0).is_stable()
     True
     """
-    N, P, Q = _check_N(N), _check_N(P, "P"), _check_N(Q, "Q")
+    N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
     lo, hi = float(decay[0]), float(decay[1])
     if not 0 < lo <= hi:
         raise ParameterError(f"decay must be (lo, hi) with 0 < lo <= hi; found {decay!r}.")

@@ -1,4 +1,4 @@
-"""Numerical verification of Theorem 1 (THEORY.md §4): protocol V1 (implication), V2
+"""Numerical verification of Theorem 1 (docs/theory.md §4): protocol V1 (implication), V2
 (non-vacuity) and V3 (continuous form).
 
 Discrete form, control convention ``e_{k+1} = Ab e_k + Bb w_k``: with ``Ab^H P Ab - P = -Q``,
@@ -23,11 +23,14 @@ from .bounds import gamma_star, spectral_radius
 from .discretization import discretize
 from .errors import ParameterError
 from .lyapunov import lyapunov_matrix
+from .proposition1 import error_gain
+from .simulation import simulate
+from .smr import smr_gate
 from .systems import random_stable
 
-__all__ = ["Theorem1Report", "verify_theorem1"]
+__all__ = ["Theorem1Report", "channel_measures", "verify_theorem1"]
 
-RTOL = 1e-9  # relative to the size of the Lyapunov values compared (THEORY.md §4)
+RTOL = 1e-9  # relative to the size of the Lyapunov values compared (docs/theory.md §4)
 _SIZES = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256])
 _SIZE_P = np.array([12, 12, 10, 10, 8, 8, 8, 8, 6, 6, 2.0, 0.6, 0.2])  # mostly small, some large
 _METHODS = ("zoh", "bilinear", "euler", "backward_diff", "gbt", "selective")
@@ -274,7 +277,7 @@ def _merge(report, part):
 
 
 def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=1):
-    """Run the verification protocol V1-V3 of THEORY.md §4 and return a :class:`Theorem1Report`.
+    """Run the verification protocol V1-V3 of docs/theory.md §4 and return a :class:`Theorem1Report`.
 
     Parameters
     ----------
@@ -337,3 +340,67 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
         _merge(report, part)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=True):
+    """V4's measures of one discretized SISO channel fed nominal and perturbed inputs.
+
+    The channel runs ``x_k = Ab x_{k-1} + Bb u_k`` (deep-SSM convention) on the nominal inputs
+    and on the perturbed ones, through the SMR gate when one is given (docs/theory.md §5); the
+    sampling error ``w_k = u~_k - u_k`` drives the error ``e_k = Ab e_{k-1} + Bb w_k``.
+
+    Parameters
+    ----------
+    Ab : array, shape (N,) or (N, N)
+    Bb : array, shape (N,) or (N, 1)
+    u_nom, u_per : array, shape (n, L, 1)
+        Inputs on the training grid and on the perturbed schedule.
+    gate : None or (m, b)
+        The SMR kernel ``m`` (1, tau) and bias ``b`` (1,) applied to both inputs.
+    sigma : float in (0, 1)
+        Theorem 1's sigma (``Q = I``).
+    iss : bool
+        Also give Proposition 1's radius; ``False`` skips the series for ``G_inf``, the slow
+        part when ``rho(Ab)`` is close to 1.
+
+    Returns
+    -------
+    dict
+        ``holds`` (n, L-1) bool: the hypothesis ``|w_k| <= gamma* ||e_{k-1}||`` (docs/theory.md
+        §4, control-convention indexing) at steps ``k >= 1``; ``gamma``: gamma*(sigma);
+        ``max_L_e``: ``max_k e_k^H P e_k`` with ``Ab^H P Ab - P = -I``; ``final_abs_error`` and
+        ``final_rel_error`` (n,): ``||e_L||`` and ``||e_L|| / ||x_L||``; ``observed_sup``:
+        ``max_k ||e_k||``; with ``iss``, ``iss_bound``: ``G_inf max_k |w_k|`` (docs/theory.md §3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.sin(np.linspace(0, 3, 20))[None, :, None]
+    >>> found = channel_measures(np.array([0.9]), np.array([0.1]), u, u + 0.01, None, 0.5)
+    >>> bool(found["observed_sup"] <= found["iss_bound"])  # Proposition 1's ball holds
+    True
+    """
+    if gate is not None:
+        u_nom, u_per = smr_gate(u_nom, *gate), smr_gate(u_per, *gate)
+    w = u_per - u_nom  # (n, L, 1)
+    Bb = Bb if Bb.ndim == 2 else Bb[:, None]  # (N, 1)
+    N = Bb.shape[0]
+    _, e = simulate(Ab, Bb, np.eye(N), None, w, return_states=True)  # (n, L, N)
+    _, x = simulate(Ab, Bb, np.eye(N), None, u_nom, return_states=True)
+    info = gamma_star(Ab, Bb, sigma, return_info=True)  # Q = I; carries P
+    P, g = info.P, info.gamma
+    e_norm, w_norm = np.linalg.norm(e, axis=-1), np.abs(w[..., 0])  # (n, L)
+    holds = w_norm[:, 1:] <= g * e_norm[:, :-1]  # e_k = Ab e_{k-1} + Bb w_k
+    L_e = np.einsum("...n,nm,...m->...", e.conj(), P, e).real
+    x_final = np.maximum(np.linalg.norm(x[:, -1], axis=-1), np.finfo(float).tiny)
+    out = {
+        "holds": holds,
+        "gamma": g,
+        "max_L_e": float(L_e.max()),
+        "final_abs_error": e_norm[:, -1],
+        "final_rel_error": e_norm[:, -1] / x_final,
+        "observed_sup": float(e_norm.max()),
+    }
+    if iss:
+        out["iss_bound"] = float(error_gain(Ab, Bb, return_info=True).upper * w_norm.max())
+    return out

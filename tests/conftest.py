@@ -14,7 +14,7 @@ def quick_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def quick_figures(tmp_path_factory, quick_cache):
     """Every figure of the gallery with ``quick=True``, built into one folder."""
-    from smr_stability.gallery import make_figures
+    from smr_stability.experiments.gallery import make_figures
 
     out = tmp_path_factory.mktemp("figures")
     saved = os.environ.get("SMR_STABILITY_CACHE")

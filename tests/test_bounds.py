@@ -1,4 +1,4 @@
-"""Eigenvalue, transient and Theorem 1 bounds (THEORY.md §4, §6) against independent references.
+"""Eigenvalue, transient and Theorem 1 bounds (docs/theory.md §4, §6) against independent references.
 
 References: ``sup_k ||Ab^k||_2`` measured by repeated products over a long horizon, a
 brute-force polar grid of the Kreiss objective, closed forms for diagonal systems, scipy's

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from smr_stability.cost import build_step, measure, step_time, time_interleaved, training_cost
+from smr_stability.experiments.cost import build_step, measure, step_time, time_interleaved, training_cost
 from smr_stability.errors import ParameterError
 from smr_stability.nn.s5 import S5
-from smr_stability.nn.train import LAYERS, SequenceModel, TrainConfig
+from smr_stability.nn.config import TrainConfig
+from smr_stability.nn.model import LAYERS, SequenceModel
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`smr_stability.discretization` (THEORY.md §0-§1).
+"""Tests of :mod:`smr_stability.discretization` (docs/theory.md §0-§1).
 
 Every numerical check compares against an independent reference: ``scipy.signal.cont2discrete``,
 ``control.sample_system``, ``scipy.linalg.expm``, ``scipy.integrate.solve_ivp`` at tight
@@ -110,7 +110,7 @@ def test_diagonal_matches_scipy(method, alpha, ref_method, ref_alpha):
 def test_C_and_D_are_left_unchanged_unlike_scipy_and_control(method, alpha):
     """scipy/control also transform C and D for gbt-type methods; the toolkit does not.
 
-    Documented difference (THEORY.md §0): only Ab and Bb can be compared with them.
+    Documented difference (docs/theory.md §0): only Ab and Bb can be compared with them.
     """
     sys = random_stable(4, 2, 3, seed=5)
     a = {"bilinear": 0.5, "backward_diff": 1.0}.get(method, alpha)
@@ -168,7 +168,7 @@ def test_diagonal_path_equals_dense_path(method, alpha, cx, b_vector):
 
 @pytest.mark.parametrize(("method", "alpha"), ALL_METHODS, ids=ALL_IDS)
 def test_diagonal_path_matches_elementwise_closed_form(method, alpha):
-    """Diagonal rows against THEORY.md §1 evaluated entry by entry with cmath (a plain loop)."""
+    """Diagonal rows against docs/theory.md §1 evaluated entry by entry with cmath (a plain loop)."""
     sys = random_stable(7, 2, 1, diagonal=True, complex=True, seed=11)
     lam = np.concatenate([sys.A, [0.0]])  # an integrator eigenvalue too
     B = np.vstack([sys.B, [[1.0, -2.0]]])

@@ -12,7 +12,7 @@ import pytest
 
 import smr_stability as smr
 from smr_stability.cli import main
-from smr_stability.gallery import FIGURES
+from smr_stability.experiments.gallery import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_benchmark_smoke_run():
 
 
 def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
-    """analysis/discretization_accuracy.py runs, and its measured orders are those of THEORY.md §1."""
+    """analysis/discretization_accuracy.py runs, and its measured orders are those of docs/theory.md §1."""
     path = tmp_path / "orders.json"
     subprocess.run([sys.executable, str(ROOT / "analysis" / "discretization_accuracy.py"), "--json", str(path)], check=True, capture_output=True)
     res = json.loads(path.read_text())

@@ -1,4 +1,4 @@
-"""Lyapunov solvers (THEORY.md §7) against independent references.
+"""Lyapunov solvers (docs/theory.md §7) against independent references.
 
 References: the residual of each equation with the solution plugged back in, scipy's dense
 solvers (``solve_continuous_lyapunov``, ``solve_discrete_lyapunov``), python-control's
@@ -305,7 +305,7 @@ def test_lyapunov_matrix_solves_theorem1_equations(kind):
 
 
 def test_lyapunov_matrix_diagonal_matches_theory_closed_form():
-    """THEORY.md §7: P_ij = Q_ij / (1 - conj(mu_i) mu_j) and -Q_ij / (conj(lam_i) + lam_j)."""
+    """docs/theory.md §7: P_ij = Q_ij / (1 - conj(mu_i) mu_j) and -Q_ij / (conj(lam_i) + lam_j)."""
     rng = np.random.default_rng(15)
     mu = np.array([0.5 + 0.5j, -0.9, 0.1j, 0.95])
     lam = np.array([-1.0 + 2.0j, -0.1, -3.0 - 1.0j, -0.5j - 0.01])

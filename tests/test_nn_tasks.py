@@ -8,19 +8,10 @@ import torch
 from scipy.integrate import quad
 
 from smr_stability import errors
-from smr_stability.nn import tasks
-from smr_stability.nn.tasks import (
-    SINES_SCHEDULES,
-    PendulumConfig,
-    SinesConfig,
-    cache_path,
-    make_pendulum,
-    make_sines,
-    pendulum_physics,
-    render_pendulum,
-    sines_eval_set,
-    sines_signal,
-)
+from smr_stability.nn import pendulum as pendulum_mod
+from smr_stability.nn.data import cache_path
+from smr_stability.nn.pendulum import PendulumConfig, make_pendulum, pendulum_physics, render_pendulum
+from smr_stability.nn.sines import SINES_SCHEDULES, SinesConfig, make_sines, sines_eval_set, sines_signal
 
 SPLITS = ("train", "val", "test")
 
@@ -102,7 +93,7 @@ def test_second_call_loads_from_disk(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("regenerated instead of loading the cache")
 
-    monkeypatch.setattr(tasks, "pendulum_physics", boom)
+    monkeypatch.setattr(pendulum_mod, "pendulum_physics", boom)
     second = make_pendulum(cfg, cache_dir=tmp_path)
     assert path.stat().st_mtime_ns == mtime
     for s in SPLITS:

@@ -13,7 +13,11 @@ import smr_stability as smr
 from smr_stability import errors, sampling, signals
 from smr_stability.cli import main
 from smr_stability.nn import train as train_mod
-from smr_stability.nn.train import NonFiniteTrainingError, TrainConfig, load_run, train
+from smr_stability.errors import NonFiniteTrainingError
+from smr_stability.nn.checkpoint import load_run
+from smr_stability.nn.config import TrainConfig
+from smr_stability.nn.model import SequenceModel
+from smr_stability.nn.train import train
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +49,7 @@ def test_training_is_deterministic(tmp_path):
 def test_resume_after_interruption_loses_nothing(tmp_path, monkeypatch):
     full = train(small(epochs=3), tmp_path / "full", progress=False)
     calls = {"n": 0}
-    original = train_mod._evaluate
+    original = train_mod.split_mse
 
     def interrupted(*args, **kw):
         calls["n"] += 1
@@ -53,11 +57,11 @@ def test_resume_after_interruption_loses_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(*args, **kw)
 
-    monkeypatch.setattr(train_mod, "_evaluate", interrupted)
+    monkeypatch.setattr(train_mod, "split_mse", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train(small(epochs=3), tmp_path / "resumed", progress=False)
     assert json.loads((tmp_path / "resumed" / "state.json").read_text())["epoch"] == 1
-    monkeypatch.setattr(train_mod, "_evaluate", original)
+    monkeypatch.setattr(train_mod, "split_mse", original)
     resumed = train(small(epochs=3), tmp_path / "resumed", progress=False)
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
@@ -68,7 +72,7 @@ def test_resume_after_interruption_loses_nothing(tmp_path, monkeypatch):
 
 def test_non_finite_loss_stops_cleanly_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     saved = {}
-    original_save, original_forward = train_mod._save_checkpoint, train_mod.SequenceModel.forward
+    original_save, original_forward = train_mod.save_checkpoint, SequenceModel.forward
 
     def spy(run, *args):
         original_save(run, *args)
@@ -81,8 +85,8 @@ def test_non_finite_loss_stops_cleanly_and_keeps_the_last_checkpoint(tmp_path, m
         y = original_forward(self, u, t)
         return y * float("nan") if calls["n"] == 3 else y
 
-    monkeypatch.setattr(train_mod, "_save_checkpoint", spy)
-    monkeypatch.setattr(train_mod.SequenceModel, "forward", poisoned)
+    monkeypatch.setattr(train_mod, "save_checkpoint", spy)
+    monkeypatch.setattr(SequenceModel, "forward", poisoned)
     with pytest.raises(NonFiniteTrainingError, match="non-finite loss at step 1"):
         train(small(epochs=2), tmp_path, progress=False)
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
@@ -123,24 +127,26 @@ def test_cli_train_and_evaluate(tmp_path, capsys):
 
 def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
     """V4 measures on a trained model; one channel recomputed with plain loops, scipy's P and
-    THEORY.md's gamma* formula."""
+    the gamma* formula of docs/theory.md §4."""
     import scipy.linalg
 
-    from smr_stability.nn import tasks
-    from smr_stability.nn.v4 import _channel_measures, _layer_inputs, verify_checkpoint
+    from smr_stability.nn.sines import sines_eval_set
+    from smr_stability.nn.tasks import load_task
+    from smr_stability.nn.v4 import verify_checkpoint
+    from smr_stability.theorem1 import channel_measures
 
     train(small(smr=True, epochs=1), tmp_path, progress=False)
-    rows = verify_checkpoint(tmp_path, schedules=["jitter0.4", "rate1.25"])
+    rows = verify_checkpoint(tmp_path, schedules=["jitter0.4", "rate1.25"]).rows
     assert [(r["schedule"], r["smr"]) for r in rows] == [("jitter0.4", "on"), ("jitter0.4", "off"), ("rate1.25", "on"), ("rate1.25", "off")]
     for r in rows:
         assert 0 <= r["hypothesis_fraction"] <= 1 and r["observed_sup"] <= r["iss_bound"] and np.isfinite(r["max_L_e"])
 
     config, model = load_run(tmp_path)
-    data = train_mod._task(config)
-    x_nom = _layer_inputs(model, data.test.u)[..., :1]
-    x_per = _layer_inputs(model, tasks.sines_eval_set(data.config, "rate1.25").u)[..., :1]
+    data = load_task(config)
+    x_nom = model.layer_inputs(data.test.u)[..., :1]
+    x_per = model.layer_inputs(sines_eval_set(data.config, "rate1.25").u)[..., :1]
     ch = model.layers[0].export()[0]
-    got = _channel_measures(ch.Ab, ch.Bb, x_nom, x_per, ch.smr, 0.5)
+    got = channel_measures(ch.Ab, ch.Bb, x_nom, x_per, ch.smr, 0.5)
     A = np.diag(ch.Ab) if ch.Ab.ndim == 1 else ch.Ab
     Bb = ch.Bb.reshape(-1, 1)
     P = scipy.linalg.solve_discrete_lyapunov(A.conj().T, np.eye(len(A)))
@@ -161,6 +167,25 @@ def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
     assert "V4" in capsys.readouterr().out
 
 
+def test_v4_report_table_json_and_plot(tmp_path):
+    from smr_stability.nn.v4 import V4_KEYS, V4Report, verify_checkpoint
+
+    train(small(smr=True, epochs=1), tmp_path / "run", progress=False)
+    report = verify_checkpoint(tmp_path / "run", schedules=["uniform", "jitter0.2"], sigma=0.25)
+    assert isinstance(report, V4Report) and report.sigma == 0.25
+    assert [(r["schedule"], r["smr"]) for r in report.rows] == [("jitter0.2", "on"), ("jitter0.2", "off")]  # uniform is the grid
+    lines = report.table().splitlines()
+    assert "sigma = 0.25" in lines[0] and all(k in lines[1] for k in V4_KEYS) and len(lines) == 3 + len(report.rows)
+    report.to_json(tmp_path / "v4.json")
+    doc = json.loads((tmp_path / "v4.json").read_text())
+    assert doc == {"run": str(tmp_path / "run"), "sigma": 0.25, "rows": report.rows}
+    axes = report.plot()
+    heights = [p.get_height() for p in axes[0].patches]
+    assert sorted(heights) == sorted(r["hypothesis_fraction"] for r in report.rows)
+    with pytest.raises(errors.ParameterError, match="unknown schedule"):
+        verify_checkpoint(tmp_path / "run", schedules=["jitter9"])
+
+
 def test_v4_refuses_a_task_without_a_nominal_grid(tmp_path):
     from smr_stability.nn.v4 import verify_checkpoint
 
@@ -177,11 +202,11 @@ def test_true_gaps_are_measured_in_grid_steps(tmp_path):
     cfg = dict(task="pendulum", layer="s5", width=8, state=8, depth=1, epochs=1, small=True)
     train(TrainConfig(**cfg, use_timestamps=True), tmp_path / "gaps", progress=False)
     config, gaps = load_run(tmp_path / "gaps")
-    from smr_stability.nn.tasks import PendulumConfig
+    from smr_stability.nn.pendulum import PendulumConfig
 
     dt = PendulumConfig.small().dt
     assert float(gaps.time_unit) == pytest.approx(dt)
-    fixed = train_mod.SequenceModel(TrainConfig(**cfg), 576, 2)
+    fixed = SequenceModel(TrainConfig(**cfg), 576, 2)
     fixed.load_state_dict({k: v for k, v in gaps.state_dict().items() if k != "time_unit"})
     u = torch.rand(3, 20, 576)
     t = dt * torch.arange(20.0).expand(3, 20)

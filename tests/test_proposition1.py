@@ -1,4 +1,4 @@
-"""Proposition 1 (THEORY.md §3) against independent references.
+"""Proposition 1 (docs/theory.md §3) against independent references.
 
 References: geometric-series closed forms, brute-force partial sums computed here (numpy
 powers in float64, or matrix-vector loops in extended precision, each with its own tail

@@ -1,4 +1,4 @@
-"""The SMR reference gate against a plain loop of its definition (THEORY.md §5)."""
+"""The SMR reference gate against a plain loop of its definition (docs/theory.md §5)."""
 
 import numpy as np
 import pytest

@@ -8,9 +8,9 @@ import pytest
 
 from smr_stability.errors import NonFiniteError, ParameterError, ShapeError
 from smr_stability.nn.evaluate import evaluate_run
-from smr_stability.nn.train import TrainConfig
-from smr_stability.studies import NMSE_BREAK, breaking_point, sines_measures
-from smr_stability.sweeps import run_dir
+from smr_stability.experiments.studies import NMSE_BREAK, breaking_point, sines_measures
+from smr_stability.experiments.sweeps import run_dir
+from smr_stability.nn.config import TrainConfig
 
 
 def _load(folder, name):
@@ -97,9 +97,9 @@ def test_sines_measures_on_the_grid_match_evaluate_run(quick_figures, quick_cach
     config = _load(quick_figures, "sensitivity")["config"]
     (grid,) = sines_measures(config, [["jitter", 0.0]])
     rows = evaluate_run(run_dir(TrainConfig.from_dict(config)), schedules=["uniform"])
-    from smr_stability.nn.train import _task
+    from smr_stability.nn.tasks import load_task
 
-    y = _task(TrainConfig.from_dict(config)).test.y.astype(float)
+    y = load_task(TrainConfig.from_dict(config)).test.y.astype(float)
     assert grid["mse"] == pytest.approx(rows[0]["mse"], rel=1e-5)
     assert grid["nmse"] == pytest.approx(rows[0]["mse"] / np.var(y), rel=1e-5)
 

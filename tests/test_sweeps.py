@@ -6,7 +6,7 @@ import json
 import pytest
 
 from smr_stability.errors import InputTypeError, ParameterError
-from smr_stability.sweeps import cell_path, run_cells
+from smr_stability.experiments.sweeps import cell_path, run_cells
 
 CELLS = [{"x": x, "label": f"c{x}"} for x in range(5)]
 
@@ -98,8 +98,8 @@ def test_bad_input_gets_a_named_error(tmp_path, kwargs, error, text):
 
 
 def train_in_worker(config, cache):
-    from smr_stability.nn.train import TrainConfig
-    from smr_stability.sweeps import cached_run
+    from smr_stability.experiments.sweeps import cached_run
+    from smr_stability.nn.config import TrainConfig
 
     return str(cached_run(TrainConfig.from_dict(config), cache_dir=cache))
 
@@ -110,8 +110,8 @@ def test_a_cached_run_is_the_same_whichever_process_trains_it(tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from smr_stability.nn.train import TrainConfig
-    from smr_stability.sweeps import cached_run
+    from smr_stability.experiments.sweeps import cached_run
+    from smr_stability.nn.config import TrainConfig
 
     config = {"task": "sines", "layer": "s4d", "smr": True, "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1}
     threads = torch.get_num_threads()

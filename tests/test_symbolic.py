@@ -1,4 +1,4 @@
-"""Tests of :mod:`smr_stability.symbolic` (THEORY.md §1, §4).
+"""Tests of :mod:`smr_stability.symbolic` (docs/theory.md §1, §4).
 
 Every symbolic result is lambdified (``modules='numpy'``) and compared at random points with an
 independent numeric computation: :func:`smr_stability.discretize` and

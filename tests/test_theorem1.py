@@ -34,7 +34,7 @@ def scalar_case(mu=0.9 * np.exp(0.3j), b=0.7 + 0.2j, sigma=0.5):
     p = 1 / (1 - abs(mu) ** 2)  # P of |mu|^2 P - P = -1
     a, bb = abs(mu) * p * abs(b), p * abs(b) ** 2
     assert P[0, 0].real == pytest.approx(p, rel=1e-13)
-    assert gstar == pytest.approx((-a + np.sqrt(a * a + bb * sigma)) / bb, rel=1e-13)  # THEORY.md §4
+    assert gstar == pytest.approx((-a + np.sqrt(a * a + bb * sigma)) / bb, rel=1e-13)  # docs/theory.md §4
     return A, Bb, P, lmin_Q, lmax_P, gstar, sigma
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from smr_stability import threshold_map as tm
+from smr_stability.experiments import threshold_map as tm
 
 SIGMA = 0.5
 
@@ -74,13 +74,13 @@ def test_no_jitter_means_no_disturbance_so_the_hypothesis_holds_everywhere(quick
 
 
 def test_gamma_star_matches_an_independent_recomputation(quick_map, monkeypatch):
-    """zoh by the block exponential, P by scipy's solver, gamma* by THEORY §4's root, by hand."""
-    from smr_stability.gallery import _trained_smr_run
-    from smr_stability.nn.train import load_run
+    """zoh by the block exponential, P by scipy's solver, gamma* by the root of docs/theory.md §4, by hand."""
+    from smr_stability.experiments.studies import reference_run
+    from smr_stability.nn.checkpoint import load_run
 
     data = _data(quick_map)
     monkeypatch.setenv("SMR_STABILITY_CACHE", str(quick_map[1]))
-    _, model = load_run(_trained_smr_run(quick=True)[1])  # cached: no training
+    _, model = load_run(reference_run(quick=True)[1])  # cached: no training
     h, k = 1, len(data["scales"]) - 1
     ch = model.layers[0].export()[h]
     assert ch.method == "zoh" and data["dt_train"][h] == ch.dt

@@ -57,9 +57,10 @@ import torch
 
 import smr_stability as smr
 from smr_stability import sampling, signals
-from smr_stability.nn.train import TrainConfig, load_run
-from smr_stability.studies import sines_measures
-from smr_stability.sweeps import cached_run
+from smr_stability.experiments.studies import sines_measures
+from smr_stability.experiments.sweeps import cached_run
+from smr_stability.nn.checkpoint import load_run
+from smr_stability.nn.config import TrainConfig
 
 torch.set_num_threads(TORCH_THREADS)
 
@@ -269,7 +270,7 @@ plt.show()
 #   predicting the mean");
 # * `rel_state_error`: final $\|e\|/\|x\|$ of the first layer's channels on their actual inputs;
 # * `hypothesis_fraction`: how often Theorem 1's hypothesis $\|w_k\| \le \gamma^* \|e_{k-1}\|$
-#   holds (THEORY §4).
+#   holds (docs/theory.md §4).
 
 # %%
 schedules = [["jitter", 0.0]] + [["jitter", j] for j in JITTERS]

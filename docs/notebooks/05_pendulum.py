@@ -54,9 +54,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from smr_stability.nn.tasks import PendulumConfig, make_pendulum, render_pendulum
-from smr_stability.nn.train import TrainConfig, load_run
-from smr_stability.sweeps import cached_run
+from smr_stability.experiments.sweeps import cached_run
+from smr_stability.nn.checkpoint import load_run
+from smr_stability.nn.config import TrainConfig
+from smr_stability.nn.pendulum import PendulumConfig, make_pendulum, render_pendulum
 
 torch.set_num_threads(TORCH_THREADS)
 

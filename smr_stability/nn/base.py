@@ -9,7 +9,7 @@ from torch import nn
 from ..ssm import SSM
 from .smr import SMR
 
-__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "fft_conv"]
+__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "fft_conv", "param_groups"]
 
 
 @dataclass
@@ -83,14 +83,37 @@ class SSMLayer(nn.Module):
         return out
 
     def param_groups(self, weight_decay=0.01, ssm_lr=None):
-        """Optimiser groups: SSM parameters (no weight decay, optional own lr) and the rest."""
-        ssm, rest = [], []
-        for name, p in self.named_parameters():
-            (ssm if name.split(".")[-1] in self.ssm_parameter_names else rest).append(p)
-        group = {"params": ssm, "weight_decay": 0.0}
-        if ssm_lr is not None:
-            group["lr"] = ssm_lr
-        return [group, {"params": rest, "weight_decay": weight_decay}]
+        """Optimiser groups of this layer; see :func:`param_groups`."""
+        return param_groups(self, weight_decay, ssm_lr)
+
+
+def param_groups(module, weight_decay=0.01, ssm_lr=None):
+    """Optimiser groups of ``module``: its SSM parameters, then the rest.
+
+    The SSM parameters are those of every :class:`SSMLayer` inside ``module`` (itself
+    included) named in the layer's ``ssm_parameter_names`` (the step and the state matrix):
+    they get no weight decay and, when given, their own learning rate ``ssm_lr``. Both
+    groups keep the order of ``module.parameters()``.
+
+    Returns
+    -------
+    list of dict
+        ``[{"params": ssm, "weight_decay": 0.0[, "lr": ssm_lr]}, {"params": rest, "weight_decay": weight_decay}]``.
+    """
+    ssm_ids = {
+        id(p)
+        for layer in module.modules()
+        if isinstance(layer, SSMLayer)
+        for name, p in layer.named_parameters()
+        if name.split(".")[-1] in layer.ssm_parameter_names
+    }
+    ssm, rest = [], []
+    for p in module.parameters():
+        (ssm if id(p) in ssm_ids else rest).append(p)
+    group = {"params": ssm, "weight_decay": 0.0}
+    if ssm_lr is not None:
+        group["lr"] = ssm_lr
+    return [group, {"params": rest, "weight_decay": weight_decay}]
 
 
 def fft_conv(K, u):

@@ -1,48 +1,53 @@
-"""Test error of a trained run on every sampling schedule of its task."""
+"""Test error of a model: on one split, and of a trained run on every sampling schedule of its task."""
 
 import csv
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..errors import ParameterError
-from .train import load_run
+from .checkpoint import load_run
+from .sines import SINES_SCHEDULES, sines_eval_set
+from .tasks import load_task
 
-__all__ = ["evaluate_run"]
+__all__ = ["evaluate_run", "split_mse"]
+
+
+def split_mse(model, split, batch_size):
+    """Mean squared error of ``model`` over a :class:`~smr_stability.nn.data.Split`.
+
+    The sum of squared errors over batches of ``batch_size`` sequences (in order, no gradients,
+    the model in eval mode and put back in train mode), divided by the number of target entries.
+    """
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for u, y, t in split.batches(batch_size, shuffle=False, seed=0):
+            total += nn.functional.mse_loss(model(u, t), y, reduction="sum").item()
+            count += y.numel()
+    model.train()
+    return total / max(count, 1)
 
 
 def evaluate_run(run, schedules=None, batch_size=64):
     """MSE of the run's model on its task's test set under each schedule; writes ``evaluation.csv``.
 
-    Sines: the schedules of ``tasks.SINES_SCHEDULES`` (inputs and targets at the true times).
-    Pendulum: its test split (irregular by construction). Every row carries the MSE relative
-    to the uniform (or test) MSE next to the absolute value.
+    Sines: the schedules of :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (inputs and targets
+    at the true times). Pendulum: its test split (irregular by construction). Every row carries
+    the MSE relative to the uniform (or test) MSE next to the absolute value.
     """
-    from . import tasks
-    from .train import _task
-
     config, model = load_run(run)
-    data = _task(config)
+    data = load_task(config)
     if config.task == "sines":
-        names = list(schedules or tasks.SINES_SCHEDULES)
-        unknown = [n for n in names if n not in tasks.SINES_SCHEDULES]
+        names = list(schedules or SINES_SCHEDULES)
+        unknown = [n for n in names if n not in SINES_SCHEDULES]
         if unknown:
-            raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(tasks.SINES_SCHEDULES)}.")
-        sets = {n: tasks.sines_eval_set(data.config, n) for n in names}
+            raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(SINES_SCHEDULES)}.")
+        sets = {n: sines_eval_set(data.config, n) for n in names}
     else:
         sets = {"test": data.test}
-    rows = []
-    model.eval()
-    for name, split in sets.items():
-        total, count = 0.0, 0
-        with torch.no_grad():
-            for i in range(0, len(split.u), batch_size):
-                u, y, t = (torch.from_numpy(np.array(a[i : i + batch_size])) for a in (split.u, split.y, split.t))
-                total += nn.functional.mse_loss(model(u, t), y, reduction="sum").item()
-                count += y.numel()
-        rows.append({"schedule": name, "mse": total / count})
+    rows = [{"schedule": name, "mse": split_mse(model, split, batch_size)} for name, split in sets.items()]
     ref = next((r["mse"] for r in rows if r["schedule"] in ("uniform", "test")), rows[0]["mse"])
     for r in rows:
         r["relative_to_uniform"] = r["mse"] / ref

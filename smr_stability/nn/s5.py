@@ -1,4 +1,4 @@
-"""S5: one MIMO diagonal SSM over all H channels, zoh, fixed or per-step ``dt`` (THEORY.md §0-§2)."""
+"""S5: one MIMO diagonal SSM over all H channels, zoh, fixed or per-step ``dt`` (docs/theory.md §0-§2)."""
 
 import numpy as np
 import torch

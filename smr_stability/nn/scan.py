@@ -1,4 +1,4 @@
-"""Parallel associative scan for diagonal linear recurrences (THEORY.md §1, variable step).
+"""Parallel associative scan for diagonal linear recurrences (docs/theory.md §1, variable step).
 
 ``x_k = a_k * x_{k-1} + b_k`` with ``x_{-1} = 0`` is the prefix "sum" of the pairs ``(a_k, b_k)``
 under the associative operator

@@ -1,4 +1,4 @@
-"""The SMR gate as a torch layer (THEORY.md §5); the numpy reference is ``smr_stability.smr_gate``."""
+"""The SMR gate as a torch layer (docs/theory.md §5); the numpy reference is ``smr_stability.smr_gate``."""
 
 import numpy as np
 import torch

@@ -1,9 +1,10 @@
-"""V4 of THEORY.md §4: Theorem 1 on a trained model, with and without its learned SMR kernel.
+"""V4 of docs/theory.md §4: Theorem 1 on a trained model, with and without its learned SMR kernel.
 
 The first layer's channels of a trained sines model see the test signals on the training grid
 (nominal) and on each perturbed schedule (the inputs of the layer are the encoder's normalised
 outputs, computed by the model itself). For every channel, draw and step, with the gate
-(``smr='on'``, the learned ``(m, b)``) and without (``'off'``), it measures:
+(``smr='on'``, the learned ``(m, b)``) and without (``'off'``), it measures
+(:func:`smr_stability.theorem1.channel_measures`):
 
 - whether Theorem 1's hypothesis ``||w_k|| <= gamma* ||e_{k-1}||`` holds (control-convention
   indexing, ``sigma`` given, ``Q = I``), as a fraction of steps ``k >= 1``;
@@ -14,70 +15,97 @@ outputs, computed by the model itself). For every channel, draw and step, with t
 These are measurements: the report states what it finds, whichever way it goes.
 """
 
+import json
+from dataclasses import asdict, dataclass, field
+
 import numpy as np
-import torch
 
-from ..bounds import gamma_star
 from ..errors import ParameterError
-from ..proposition1 import error_gain
-from ..simulation import simulate
-from ..smr import smr_gate
+from ..theorem1 import channel_measures
+from .checkpoint import load_run
+from .sines import SINES_SCHEDULES, sines_eval_set
+from .tasks import load_task
 
-__all__ = ["verify_checkpoint", "format_v4"]
+__all__ = ["V4_KEYS", "V4Report", "verify_checkpoint"]
 
-
-def _layer_inputs(model, u):
-    """Inputs of the first SSM layer, (n, L, H) float64, for task inputs ``u`` (n, L, P)."""
-    with torch.no_grad():
-        x = model.norms[0](model.encoder(torch.as_tensor(np.array(u), dtype=torch.float32)))
-    return x.double().numpy()
+#: The measured columns of a V4 row, after ``schedule`` and ``smr``.
+V4_KEYS = ("hypothesis_fraction", "max_L_e", "final_rel_error", "observed_sup", "iss_bound")
 
 
-def _channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=True):
-    """Measures of one discretized channel for inputs (n, L, 1); ``gate`` None or (m, b).
+@dataclass
+class V4Report:
+    """What :func:`verify_checkpoint` measured on a trained run.
 
-    ``iss=False`` skips Proposition 1's radius (the series for ``G_inf`` is the slow part when
-    ``rho(Ab)`` is close to 1).
+    ``rows``: one dict per (schedule, gate) with ``schedule``, ``smr`` (``'on'`` or ``'off'``)
+    and the keys of :data:`V4_KEYS`. ``hypothesis_fraction`` is over all first-layer channels,
+    draws and steps ``k >= 1``; ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over
+    channels (the ball holds per channel, so ``observed_sup <= iss_bound``); ``final_rel_error``
+    is the mean over channels and draws. ``run`` and ``sigma`` say what was measured.
     """
-    if gate is not None:
-        u_nom, u_per = smr_gate(u_nom, *gate), smr_gate(u_per, *gate)
-    w = u_per - u_nom  # (n, L, 1)
-    Bb = Bb if Bb.ndim == 2 else Bb[:, None]  # (N, 1)
-    N = Bb.shape[0]
-    _, e = simulate(Ab, Bb, np.eye(N), None, w, return_states=True)  # (n, L, N)
-    _, x = simulate(Ab, Bb, np.eye(N), None, u_nom, return_states=True)
-    info = gamma_star(Ab, Bb, sigma, return_info=True)  # Q = I; carries P
-    P, g = info.P, info.gamma
-    e_norm, w_norm = np.linalg.norm(e, axis=-1), np.abs(w[..., 0])  # (n, L)
-    holds = w_norm[:, 1:] <= g * e_norm[:, :-1]  # e_k = Ab e_{k-1} + Bb w_k
-    L_e = np.einsum("...n,nm,...m->...", e.conj(), P, e).real
-    x_final = np.maximum(np.linalg.norm(x[:, -1], axis=-1), np.finfo(float).tiny)
-    out = {
-        "holds": holds,
-        "gamma": g,
-        "max_L_e": float(L_e.max()),
-        "final_abs_error": e_norm[:, -1],
-        "final_rel_error": e_norm[:, -1] / x_final,
-        "observed_sup": float(e_norm.max()),
-    }
-    if iss:
-        out["iss_bound"] = float(error_gain(Ab, Bb, return_info=True).upper * w_norm.max())
-    return out
+
+    run: str
+    sigma: float
+    rows: list = field(default_factory=list)
+
+    def table(self):
+        """The rows as a text table."""
+        head = f"{'schedule':12s} {'smr':4s}" + "".join(f" {k:>20s}" for k in V4_KEYS)
+        lines = [
+            f"V4: Theorem 1 on the trained model's first layer, sigma = {self.sigma:g} (measured, whichever way it goes)",
+            head,
+            "-" * len(head),
+        ]
+        lines += [f"{r['schedule']:12s} {r['smr']:4s}" + "".join(f" {r[k]:20.4g}" for k in V4_KEYS) for r in self.rows]
+        return "\n".join(lines)
+
+    def to_json(self, path):
+        """Write the report as JSON: ``{"run", "sigma", "rows"}``."""
+        with open(path, "w") as f:
+            json.dump(asdict(self), f, indent=1)
+
+    def plot(self, axes=None):
+        """Hypothesis fraction and final relative error per schedule, gate on and off (bars).
+
+        Draws on two Axes, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
+        show it with ``report.plot()[0].figure`` as a cell's last expression. Returns the Axes.
+        """
+        from ..plotting import new_figure
+
+        if axes is None:
+            _, grid = new_figure(1, 2, size=(4.2, 3.0))
+            axes = grid[0]
+        names = list(dict.fromkeys(r["schedule"] for r in self.rows))
+        x = np.arange(len(names))
+        for off, label, color in ((-0.2, "off", "tab:red"), (0.2, "on", "tab:blue")):
+            got = {r["schedule"]: r for r in self.rows if r["smr"] == label}
+            if not got:
+                continue
+            for ax, key in zip(axes, ("hypothesis_fraction", "final_rel_error")):
+                vals = [got[n][key] if n in got else np.nan for n in names]
+                ax.bar(x + off, vals, 0.4, color=color, alpha=0.8, label=f"SMR {label}")
+        for ax, ylabel in zip(axes, ("fraction of steps where the hypothesis holds", "final ||e|| / ||x||")):
+            ax.set_xticks(x, names, rotation=30, fontsize=7)
+            ax.set_ylabel(ylabel, fontsize=8)
+        axes[0].legend(fontsize=7)
+        return axes
 
 
 def verify_checkpoint(run, schedules=None, sigma=0.5):
-    """V4 on a trained sines run: rows ``{schedule, smr, hypothesis_fraction, max_L_e,
-    final_rel_error, observed_sup, iss_bound}`` for every schedule, gate on (if the model has
-    one) and off.
+    """V4 on a trained sines run, for every schedule, gate on (if the model has one) and off.
 
-    ``hypothesis_fraction`` is over all first-layer channels, draws and steps ``k >= 1``;
-    ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over channels (the ball holds per
-    channel, so ``observed_sup <= iss_bound``); ``final_rel_error`` is the mean over channels and
-    draws.
+    Parameters
+    ----------
+    run : str or Path
+        A run directory of :func:`smr_stability.nn.train.train` on the sines task.
+    schedules : list of str, optional
+        Names from :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (``uniform`` is skipped: it
+        is the nominal grid); default all.
+    sigma : float in (0, 1)
+
+    Returns
+    -------
+    V4Report
     """
-    from . import tasks
-    from .train import _task, load_run
-
     if not 0 < sigma < 1:
         raise ParameterError(f"sigma must lie in (0, 1); found {sigma!r}.")
     config, model = load_run(run)
@@ -86,31 +114,32 @@ def verify_checkpoint(run, schedules=None, sigma=0.5):
             f"V4 needs a nominal grid to compare with; the {config.task!r} task has none (its frames are "
             "kept at irregular times). Use a sines run."
         )
-    data = _task(config)
-    names = [n for n in (schedules or tasks.SINES_SCHEDULES) if n != "uniform"]
-    x_nom = _layer_inputs(model, data.test.u)
+    names = list(schedules or SINES_SCHEDULES)
+    unknown = [n for n in names if n not in SINES_SCHEDULES]
+    if unknown:
+        raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(SINES_SCHEDULES)}.")
+    data = load_task(config)
+    x_nom = model.layer_inputs(data.test.u)  # (n, L, H)
     channels = model.layers[0].export()
-    rows = []
-    for name in names:
-        x_per = _layer_inputs(model, tasks.sines_eval_set(data.config, name).u)
-        for label in (("on", "off") if channels[0].smr is not None else ("off",)):
-            found = [_channel_measures(ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr if label == "on" else None, sigma)
-                     for h, ch in enumerate(channels)]
-            rows.append({
-                "schedule": name, "smr": label,
-                "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
-                "max_L_e": max(f["max_L_e"] for f in found),
-                "final_rel_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
-                "observed_sup": max(f["observed_sup"] for f in found),
-                "iss_bound": max(f["iss_bound"] for f in found),
-            })
-    return rows
-
-
-def format_v4(rows):
-    """The V4 rows as a text table."""
-    keys = ("hypothesis_fraction", "max_L_e", "final_rel_error", "observed_sup", "iss_bound")
-    head = f"{'schedule':12s} {'smr':4s}" + "".join(f" {k:>20s}" for k in keys)
-    lines = ["V4: Theorem 1 on the trained model's first layer (measured, whichever way it goes)", head, "-" * len(head)]
-    lines += [f"{r['schedule']:12s} {r['smr']:4s}" + "".join(f" {r[k]:20.4g}" for k in keys) for r in rows]
-    return "\n".join(lines)
+    report = V4Report(run=str(run), sigma=float(sigma))
+    for name in (n for n in names if n != "uniform"):
+        x_per = model.layer_inputs(sines_eval_set(data.config, name).u)
+        for label in ("on", "off") if channels[0].smr is not None else ("off",):
+            found = [
+                channel_measures(
+                    ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr if label == "on" else None, sigma
+                )
+                for h, ch in enumerate(channels)
+            ]
+            report.rows.append(
+                {
+                    "schedule": name,
+                    "smr": label,
+                    "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
+                    "max_L_e": max(f["max_L_e"] for f in found),
+                    "final_rel_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
+                    "observed_sup": max(f["observed_sup"] for f in found),
+                    "iss_bound": max(f["iss_bound"] for f in found),
+                }
+            )
+    return report

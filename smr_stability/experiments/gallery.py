@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .discretization import discretize, eigenvalue_map
-from .simulation import simulate
+from ..discretization import discretize, eigenvalue_map
+from ..simulation import simulate
+from ..errors import ParameterError
 from . import cost, studies, threshold_map
-from .plotting import new_figure, save_figure, unit_circle
-from .systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
+from ..plotting import new_figure, save_figure, unit_circle
+from ..systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
 
 __all__ = ["FIGURES", "eigenvalues", "lyapunov_error", "nss", "smr_divergence", "stability_regions", "make_figures"]
 
@@ -133,9 +134,9 @@ def nss(out_dir, quick=False):
     Data: ``nss.csv`` with, per rate and step, ``||x_k||`` of the nominal and perturbed runs and
     the relative state error; ``nss.json`` with the final relative error per rate.
     """
-    from .divergence import divergence_experiment
-    from .sampling import rate_change
-    from .signals import SumOfSines
+    from ..divergence import divergence_experiment
+    from ..sampling import rate_change
+    from ..signals import SumOfSines
 
     out = Path(out_dir)
     dt, L = 0.01, (400 if quick else 2000)
@@ -177,15 +178,6 @@ def nss(out_dir, quick=False):
     return [str(out / "nss.csv"), str(out / "nss.json")] + save_figure(fig, out / "nss")
 
 
-def _trained_smr_run(quick):
-    """A sines S4D model trained with SMR, cached by a hash of its config (training resumes)."""
-    from .nn.train import TrainConfig
-    from .sweeps import cached_run
-
-    config = TrainConfig.from_dict(studies._sines_config(quick, 0))  # shared with figures 6-8
-    return config, cached_run(config)
-
-
 def smr_divergence(out_dir, quick=False):
     """Divergence of trained S4D channels with and without their learned SMR kernel.
 
@@ -196,13 +188,13 @@ def smr_divergence(out_dir, quick=False):
     Data: ``smr_divergence.json`` with, per schedule, the final and mean absolute and relative
     errors with and without SMR and their ratios (a ratio below 1 means SMR reduced it).
     """
-    from .divergence import divergence_experiment
-    from .nn.train import load_run
-    from .sampling import irregular, jitter
-    from .signals import SumOfSines
+    from ..divergence import divergence_experiment
+    from ..nn.checkpoint import load_run
+    from ..sampling import irregular, jitter
+    from ..signals import SumOfSines
 
     out = Path(out_dir)
-    config, run = _trained_smr_run(quick)
+    config, run = studies.reference_run(quick)
     _, model = load_run(run)
     channels = model.layers[0].export()[: (4 if quick else 16)]
     L, draws = (200, 16) if quick else (1000, 100)
@@ -254,15 +246,15 @@ def lyapunov_error(out_dir, quick=False):
     where ``L_e`` would go if the hypothesis ``||w|| <= gamma* ||e||`` held from ``k0`` on.
     Data: ``lyapunov_error.csv`` (the curves) and ``lyapunov_error.json`` (constants, maxima).
     """
-    from .divergence import divergence_experiment
-    from .lyapunov import lyapunov_matrix
-    from .nn.train import load_run
-    from .proposition1 import error_gain
-    from .sampling import jitter
-    from .signals import SumOfSines
+    from ..divergence import divergence_experiment
+    from ..lyapunov import lyapunov_matrix
+    from ..nn.checkpoint import load_run
+    from ..proposition1 import error_gain
+    from ..sampling import jitter
+    from ..signals import SumOfSines
 
     out = Path(out_dir)
-    _, run = _trained_smr_run(quick)
+    _, run = studies.reference_run(quick)
     _, model = load_run(run)
     channels = model.layers[0].export()
     ch = max(channels, key=lambda c: error_gain(c.Ab, c.Bb.reshape(-1, 1)))
@@ -314,7 +306,7 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True):
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
-        raise ValueError(f"unknown figure(s) {unknown}; choose from {sorted(FIGURES)}.")
+        raise ParameterError(f"unknown figure(s) {unknown}; expected names from {sorted(FIGURES)}. See smr-stability figures --list.")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for name in tqdm(names, desc="figures", unit="fig", disable=not progress):

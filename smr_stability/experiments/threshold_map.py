@@ -2,7 +2,7 @@
 
 The sweep has one cell per (step scale, jitter magnitude); :func:`threshold_cell` evaluates a
 cell for every channel, with and without the learned SMR gate, and :func:`threshold_map` runs
-the cells through :func:`smr_stability.sweeps.run_cells` (parallel, cached, resumable), then
+the cells through :func:`smr_stability.experiments.sweeps.run_cells` (parallel, cached, resumable), then
 saves and draws the map.
 """
 
@@ -12,30 +12,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .discretization import discretize
-from .errors import ParameterError, ShapeError
-from .plotting import new_figure, save_figure
-from .sampling import jitter, uniform
-from .signals import SumOfSines
+from ..discretization import discretize
+from ..errors import ParameterError, ShapeError
+from ..plotting import new_figure, save_figure
+from ..sampling import jitter, uniform
+from ..signals import SumOfSines
+from ..theorem1 import channel_measures
 
 __all__ = ["threshold_map", "threshold_cell"]
 
-SIGMA = 0.5  # the sigma of V4 (THEORY.md §4): gamma*(0.5) leaves half of the decrease margin
+SIGMA = 0.5  # the sigma of V4 (docs/theory.md §4): gamma*(0.5) leaves half of the decrease margin
 LEVEL = 0.5  # contour level of the drawn map: the hypothesis holds at half of the steps
 
 
 def _sines(seed, times):
     """Draw ``d`` of ``SumOfSines(B=draws, seed=seed)`` at its own times ``times[d]``: (draws, L, 1)."""
-    from .nn.tasks import _sines_values
+    from ..nn.sines import sines_values
 
-    return _sines_values(SumOfSines(B=times.shape[0], seed=seed), np.arange(times.shape[0]), times)[0]
+    return sines_values(SumOfSines(B=times.shape[0], seed=seed), np.arange(times.shape[0]), times)[0]
 
 
 def _measure(Ab, Bb, u_nom, u_per, gate, sigma):
     """Hypothesis fraction and errors of one discretized channel (V4's measures); inputs (draws, L, 1)."""
-    from .nn.v4 import _channel_measures
-
-    found = _channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=False)
+    found = channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=False)
     return {
         "fraction": float(found["holds"].mean()),
         "gamma": found["gamma"],
@@ -115,7 +114,7 @@ def threshold_map(out_dir, quick=False):
     ``L = 1000`` steps and 16 draws (quick: 200 and 8), one ``SumOfSines`` per draw
     (frequencies 0.2 to 2 per unit time, seed 0; the offsets, seed 1, are the same in units of
     ``dt`` in every cell).
-    With THEORY.md §4's indexing, ``w_k = u(t~_k) - u(k dt)`` (both gated first when the gate
+    With docs/theory.md §4's indexing, ``w_k = u(t~_k) - u(k dt)`` (both gated first when the gate
     is on) and
 
         ``e_k = Ab e_{k-1} + Bb w_k``,  hypothesis  ``||w_k|| <= gamma* ||e_{k-1}||``,
@@ -156,13 +155,13 @@ def threshold_map(out_dir, quick=False):
     jumps to 1 at ``j = 0``. Likewise a gate that is nearly constant scales ``w`` and ``e``
     alike and leaves the fraction unchanged; compare the absolute and relative errors too.
     """
-    from .gallery import _trained_smr_run
-    from .nn.train import load_run
+    from ..nn.checkpoint import load_run
+    from .studies import reference_run
     from .sweeps import run_cells
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    config, run = _trained_smr_run(quick)
+    config, run = reference_run(quick)
     _, model = load_run(run)
     exported = model.layers[0].export()[: (4 if quick else None)]
     if any(ch.smr is None for ch in exported):

@@ -3,7 +3,7 @@
 The paper claims that SMR does not sacrifice training speed: the gate is a depthwise causal
 convolution of length ``tau``, cost O(B L H tau), next to the SSM's O(B L H N log L). This module
 measures it. :func:`step_time` times one full training step (forward, MSE loss, backward,
-gradient clipping, AdamW step) of a depth-1 :class:`~smr_stability.nn.train.SequenceModel`;
+gradient clipping, AdamW step) of a depth-1 :class:`~smr_stability.nn.model.SequenceModel`;
 :func:`training_cost` draws figure 10 from those measurements.
 
 Timings are measurements, not tests: on a shared machine they move by tens of percent from
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["StepTime", "step_time", "training_cost"]
 
@@ -42,11 +42,11 @@ class StepTime:
 
 
 def _check_layer(layer):
-    from .nn.train import LAYERS
+    from ..nn.model import LAYERS
 
     if layer not in LAYERS:
         raise ParameterError(f"layer must be one of {', '.join(LAYERS)}; found {layer!r}. "
-                             "Pass a key of smr_stability.nn.train.LAYERS.")
+                             "Pass a key of smr_stability.nn.model.LAYERS.")
 
 
 def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
@@ -55,7 +55,7 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
     Parameters
     ----------
     layer : str
-        A key of ``smr_stability.nn.train.LAYERS``.
+        A key of ``smr_stability.nn.model.LAYERS``.
     smr : bool
         Gate the layer's input with SMR of length ``tau``.
     B, L, H, N : int
@@ -76,7 +76,8 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
     import torch
     from torch import nn
 
-    from .nn.train import SequenceModel, TrainConfig
+    from ..nn.config import TrainConfig
+    from ..nn.model import SequenceModel
 
     _check_layer(layer)
     for name, v in (("B", B), ("L", L), ("H", H), ("N", N), ("tau", tau)):
@@ -110,7 +111,7 @@ def step_time(layer, smr=False, *, B=16, L=1024, H=32, N=32, tau=4, repeats=5, w
     Parameters
     ----------
     layer : str
-        A key of ``smr_stability.nn.train.LAYERS`` ('s4d', 's4', 's5', 's6', 'mega', 'spade').
+        A key of ``smr_stability.nn.model.LAYERS`` ('s4d', 's4', 's5', 's6', 'mega', 'spade').
     smr : bool
         With the SMR gate (length ``tau``) in front of the SSM.
     B, L, H, N, tau : int
@@ -227,7 +228,7 @@ def measure(quick=False, layers=None, progress=None, threads=1):
     """
     import torch
 
-    from .nn.train import LAYERS
+    from ..nn.model import LAYERS
 
     s = _sizes(quick)
     layers = list(LAYERS) if layers is None else list(layers)
@@ -309,7 +310,7 @@ def training_cost(out_dir, quick=False, threads=1):
 
 
 def _draw(res, out):
-    from .plotting import new_figure, save_figure
+    from ..plotting import new_figure, save_figure
 
     s = res["sizes"]
     fig, axes = new_figure(1, 2, size=(4.4, 3.2))

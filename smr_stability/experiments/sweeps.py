@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import InputTypeError, ParameterError
+from ..errors import InputTypeError, ParameterError
 
 __all__ = ["run_cells", "cell_path", "cached_run", "run_dir"]
 
@@ -28,9 +28,9 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 
 
 def _cache_root(cache_dir=None):
-    from .nn.tasks import _cache_dir
+    from ..nn.data import cache_root
 
-    return Path(_cache_dir(cache_dir))
+    return Path(cache_root(cache_dir))
 
 
 def _digest(payload):
@@ -117,7 +117,7 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     Examples
     --------
     >>> import statistics, tempfile
-    >>> from smr_stability.sweeps import run_cells
+    >>> from smr_stability.experiments.sweeps import run_cells
     >>> cells = [{"data": [1, 2, 3, 4]}, {"data": [5.0]}]
     >>> run_cells("demo", statistics.fmean, cells, cache_dir=tempfile.mkdtemp(), workers=1, progress=False)
     [2.5, 5.0]
@@ -160,7 +160,7 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
 
 
 def run_dir(config, cache_dir=None):
-    """The run directory of a :class:`~smr_stability.nn.train.TrainConfig`: keyed by its hash."""
+    """The run directory of a :class:`~smr_stability.nn.config.TrainConfig`: keyed by its hash."""
     return _cache_root(cache_dir) / "runs" / _digest(config.to_dict())
 
 
@@ -173,7 +173,7 @@ def cached_run(config, cache_dir=None, progress=False):
     """
     import torch
 
-    from .nn.train import train
+    from ..nn.train import train
 
     run = run_dir(config, cache_dir)
     threads = torch.get_num_threads()

@@ -1,7 +1,7 @@
 """Studies of trained models, with and without SMR: figures 5-8 of the gallery.
 
-Every study trains its models through :func:`~smr_stability.sweeps.run_cells` (one cell per
-:class:`~smr_stability.nn.train.TrainConfig`, trained into a cached, resumable run directory),
+Every study trains its models through :func:`~smr_stability.experiments.sweeps.run_cells` (one cell per
+:class:`~smr_stability.nn.config.TrainConfig`, trained into a cached, resumable run directory),
 then evaluates them in a second sweep of cached cells. Both sweeps run in parallel processes and
 resume after an interruption without recomputing finished cells.
 
@@ -23,11 +23,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NonFiniteError, ParameterError, ShapeError
-from .plotting import new_figure, save_figure
-from .sweeps import run_cells, run_dir
+from ..errors import NonFiniteError, ParameterError, ShapeError
+from ..plotting import new_figure, save_figure
+from .sweeps import cached_run, run_cells, run_dir
 
-__all__ = ["pendulum_mse", "sensitivity", "tau_sweep", "state_size_sweep", "sines_measures", "breaking_point"]
+__all__ = [
+    "breaking_point",
+    "pendulum_cell",
+    "pendulum_mse",
+    "reference_config",
+    "reference_run",
+    "sensitivity",
+    "sines_measures",
+    "state_size_sweep",
+    "tau_sweep",
+    "train_cell",
+]
 
 SIGMA = 0.5  # Theorem 1's sigma for the hypothesis fraction (V4's default)
 NMSE_BREAK = 0.1  # a model "breaks" where its test NMSE exceeds this (R^2 below 0.9)
@@ -36,37 +47,57 @@ NMSE_BREAK = 0.1  # a model "breaks" where its test NMSE exceeds this (R^2 below
 # --------------------------------------------------------------------------- cells
 
 
-def _sines_config(quick, seed, smr=True, tau=4, state=16):
-    """The sines model of the studies (the model of figures 2 and 3 is seed 0, smr, tau 4).
+def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
+    """The sines S4D model of the studies, as a dict of TrainConfig fields.
 
+    The default (seed 0, SMR with tau 4, N = 16) is the reference model of figures 2, 3 and 9
+    (:func:`reference_run`); figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``.
     ``lr = ssm_lr = 0.01``: with the training defaults (3e-3, 1e-3) this model stops at a
     validation NMSE near 0.5 after 20 epochs; with 0.01 it reaches about 0.03 (measured).
+    ``quick`` trains 2 epochs on the task's small configuration.
     """
     return {"task": "sines", "layer": "s4d", "smr": smr, "tau": tau, "width": 16, "state": state, "depth": 1,
             "epochs": 2 if quick else 20, "small": quick, "seed": seed, "lr": 0.01, "ssm_lr": 0.01}
 
 
+def reference_run(quick=False):
+    """The reference model (:func:`reference_config`), trained once and cached by its config's hash.
+
+    Returns
+    -------
+    config : TrainConfig
+    run : Path
+        Its run directory (:func:`~smr_stability.experiments.sweeps.run_dir`); training resumes
+        per epoch if it was interrupted.
+    """
+    from ..nn.config import TrainConfig
+
+    config = TrainConfig.from_dict(reference_config(quick))
+    return config, cached_run(config)
+
+
 def train_cell(config):
     """Train one config (a dict of TrainConfig fields) into its cached run; return its summary."""
-    from .nn.train import TrainConfig, _read_metrics
-    from .sweeps import cached_run
+    from ..nn.checkpoint import read_metrics
+    from ..nn.config import TrainConfig
 
-    rows = _read_metrics(cached_run(TrainConfig.from_dict(config)))
+    rows = read_metrics(cached_run(TrainConfig.from_dict(config)))
     return {"val_loss": rows[-1]["val_loss"], "epochs": len(rows),
             "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows]))}
 
 
 def _train_all(configs, quick, progress):
-    from .nn.train import TrainConfig, _task
+    from ..nn.config import TrainConfig
+    from ..nn.tasks import load_task
 
     unique = [json.loads(s) for s in dict.fromkeys(json.dumps(c, sort_keys=True) for c in configs)]
     for data_cfg in {json.dumps({k: c[k] for k in ("task", "small", "seed")}, sort_keys=True) for c in unique}:
-        _task(TrainConfig.from_dict(json.loads(data_cfg)))  # generate each data set once, before the workers
+        load_task(TrainConfig.from_dict(json.loads(data_cfg)))  # generate each data set once, before the workers
     return run_cells("train", train_cell, [{"config": c} for c in unique], workers=1 if quick else None, progress=progress)
 
 
 def _schedule(kind, value, L, dt, draws, seed):
-    from .sampling import jitter, rate_change
+    from ..sampling import jitter, rate_change
 
     if kind == "jitter":
         return jitter(L, dt, value, draws=draws, seed=np.random.default_rng([seed, 7, int(round(value * 1000))]),
@@ -94,9 +125,11 @@ def sines_measures(config, schedules):
     """
     import torch
 
-    from .nn.tasks import _sines_values, sines_signal
-    from .nn.train import TrainConfig, _task, load_run
-    from .nn.v4 import _channel_measures, _layer_inputs
+    from ..nn.checkpoint import load_run
+    from ..nn.config import TrainConfig
+    from ..nn.sines import sines_signal, sines_values
+    from ..nn.tasks import load_task
+    from ..theorem1 import channel_measures
 
     for kind, _ in schedules:
         if kind not in ("jitter", "rate"):
@@ -104,21 +137,21 @@ def sines_measures(config, schedules):
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(run_dir(cfg))
     model.eval()
-    data = _task(cfg)
+    data = load_task(cfg)
     tc = data.config
     rows = tc.n_train + tc.n_val + np.arange(tc.n_test)
     signal = sines_signal(tc)
-    x_nom = _layer_inputs(model, data.test.u)  # (n, L, H)
+    x_nom = model.layer_inputs(data.test.u)  # (n, L, H)
     channels = model.layers[0].export()
     out = []
     for kind, value in schedules:
         t = _schedule(kind, value, tc.L, tc.dt, tc.n_test, tc.seed).times  # (n, L)
-        u, y = _sines_values(signal, rows, t)  # (n, L, 1) each
+        u, y = sines_values(signal, rows, t)  # (n, L, 1) each
         with torch.no_grad():
             pred = model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32)).double().numpy()
         mse = float(np.mean((pred - y) ** 2))
-        x_per = _layer_inputs(model, u.astype(np.float32))
-        found = [_channel_measures(ch.Ab, ch.Bb, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA, iss=False)
+        x_per = model.layer_inputs(u.astype(np.float32))
+        found = [channel_measures(ch.Ab, ch.Bb, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA, iss=False)
                  for h, ch in enumerate(channels)]
         out.append({"kind": kind, "value": value, "mse": mse, "nmse": mse / float(np.var(y)),
                     "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
@@ -128,11 +161,14 @@ def sines_measures(config, schedules):
 
 def pendulum_cell(config):
     """Test MSE of the trained pendulum run of ``config`` (its test split, irregular by construction)."""
-    from .nn.train import TrainConfig, _evaluate, _task, load_run
+    from ..nn.checkpoint import load_run
+    from ..nn.config import TrainConfig
+    from ..nn.evaluate import split_mse
+    from ..nn.tasks import load_task
 
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(run_dir(cfg))
-    return {"test_mse": _evaluate(model, _task(cfg), "test", 100)}
+    return {"test_mse": split_mse(model, load_task(cfg).test, 100)}
 
 
 def _evaluate(configs, schedules, quick, progress):
@@ -254,11 +290,11 @@ def sensitivity(out_dir, quick=False, progress=True):
     out = Path(out_dir)
     seeds, (jit, rates) = _seeds(quick), _sensitivity_grid(quick)
     schedules = [["jitter", j] for j in jit] + [["rate", s] for s in rates]
-    configs = {(smr, s): _sines_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
+    configs = {(smr, s): reference_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
     _train_all(list(configs.values()), quick, progress)
     found = dict(zip(configs, _evaluate(list(configs.values()), schedules, quick, progress)))
     data = {"seeds": list(seeds), "nmse_break": NMSE_BREAK, "jitter": jit, "rate": rates,
-            "config": _sines_config(quick, 0), "models": {}}
+            "config": reference_config(quick, 0), "models": {}}
     for smr in (False, True):
         label = "with_smr" if smr else "without_smr"
         per = {"jitter": {}, "rate": {}, "breaking_point": {"jitter": [], "rate_below_1": [], "rate_above_1": []}}
@@ -368,8 +404,8 @@ def tau_sweep(out_dir, quick=False, progress=True):
     """
     seeds = _seeds(quick)
     taus = [1, 4] if quick else [1, 2, 4, 8, 16]
-    configs = {tau: [_sines_config(quick, s, tau=tau) for s in seeds] for tau in taus}
-    baseline = {"none": [_sines_config(quick, s, smr=False) for s in seeds]}
+    configs = {tau: [reference_config(quick, s, tau=tau) for s in seeds] for tau in taus}
+    baseline = {"none": [reference_config(quick, s, smr=False) for s in seeds]}
     return _sweep_figure(Path(out_dir), "tau_sweep", taus, "SMR kernel length tau", configs, baseline, seeds, quick, progress,
                          f"tau sweep: S4D (N=16) on sines, median (line) and seeds (dots), {len(seeds)} seeds; red: no SMR (median, band: range over seeds)")
 
@@ -383,8 +419,8 @@ def state_size_sweep(out_dir, quick=False, progress=True):
     """
     seeds = _seeds(quick)
     Ns = [4, 16] if quick else [4, 8, 16, 32, 64]
-    configs = {N: [_sines_config(quick, s, state=N) for s in seeds] for N in Ns}
-    baseline = {N: [_sines_config(quick, s, smr=False, state=N) for s in seeds] for N in Ns}
+    configs = {N: [reference_config(quick, s, state=N) for s in seeds] for N in Ns}
+    baseline = {N: [reference_config(quick, s, smr=False, state=N) for s in seeds] for N in Ns}
     paths = _sweep_figure(Path(out_dir), "state_size_sweep", Ns, "state size N", configs, baseline, seeds, quick, progress,
                           f"N sweep: S4D (tau=4) on sines, median (line) and seeds (dots), {len(seeds)} seeds")
     path = Path(out_dir) / "state_size_sweep.json"
