@@ -55,10 +55,26 @@ def main(argv=None):
     q = np.ascontiguousarray(Q[:2, :2])
     dlyap(mu[:2], q), lyap(lam[:2], q)  # compile (or load) the kernels, not timed
     t_jit = time.perf_counter() - t0
-    print(f"diagonal Lyapunov equations, N={a.N} complex modes, complex Hermitian Q (kernel load/compile {t_jit:.2f} s, not timed)")
+    print(
+        f"diagonal Lyapunov equations, N={a.N} complex modes, complex Hermitian Q (kernel load/compile {t_jit:.2f} s, not timed)"
+    )
     rows = [
-        ("dlyap", dlyap, mu, lambda: scipy.linalg.solve_discrete_lyapunov(np.diag(mu), Q), "solve_discrete_lyapunov", True),
-        ("lyap", lyap, lam, lambda: scipy.linalg.solve_continuous_lyapunov(np.diag(lam), -Q), "solve_continuous_lyapunov", False),
+        (
+            "dlyap",
+            dlyap,
+            mu,
+            lambda: scipy.linalg.solve_discrete_lyapunov(np.diag(mu), Q),
+            "solve_discrete_lyapunov",
+            True,
+        ),
+        (
+            "lyap",
+            lyap,
+            lam,
+            lambda: scipy.linalg.solve_continuous_lyapunov(np.diag(lam), -Q),
+            "solve_continuous_lyapunov",
+            False,
+        ),
     ]
     ok = True
     for name, solve, ev, baseline, bname, discrete in rows:
@@ -70,8 +86,10 @@ def main(argv=None):
         print(f"  {name}(diag), compiled closed form: {t_fast * 1e3:10.3f} ms")
         print(f"  {name}, numpy closed form:          {t_np * 1e3:10.3f} ms")
         print(f"  scipy.linalg.{bname} on np.diag: {t_base * 1e3:10.1f} ms")
-        print(f"  speed-up: {t_base / t_fast:8.0f}x (numpy closed form {t_base / t_np:.0f}x; target >= 1000x); "
-              f"max relative difference {diff:.1e} (must be <= 1e-12)")
+        print(
+            f"  speed-up: {t_base / t_fast:8.0f}x (numpy closed form {t_base / t_np:.0f}x; target >= 1000x); "
+            f"max relative difference {diff:.1e} (must be <= 1e-12)"
+        )
     if not ok:
         raise SystemExit("closed form and scipy disagree beyond 1e-12 relative")
 

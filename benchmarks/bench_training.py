@@ -28,8 +28,10 @@ def main(argv=None):
     t0 = time.perf_counter()
     res = measure(quick=a.quick, layers=a.layers, progress=print, threads=a.threads or None)
     s = res["sizes"]
-    print(f"sizes B={s['B']} L={s['L']} H={s['H']} N={s['N']} tau={s['tau']}; torch {res['torch']}, "
-          f"{res['threads']} thread(s); medians of up to {s['repeats']} interleaved steps")
+    print(
+        f"sizes B={s['B']} L={s['L']} H={s['H']} N={s['N']} tau={s['tau']}; torch {res['torch']}, "
+        f"{res['threads']} thread(s); medians of up to {s['repeats']} interleaved steps"
+    )
     ratios = [v["ratio"] for v in res["layers"].values()]
     if ratios:
         print(f"SMR overhead (with/without): min {min(ratios):.2f}x, max {max(ratios):.2f}x over {len(ratios)} layers")

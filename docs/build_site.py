@@ -100,8 +100,9 @@ def execute_notebooks(timeout=120.0):
         for script in scripts:
             nb = jupytext.read(script)
             nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                    resources={"metadata": {"path": str(ROOT)}})
+            client = NotebookClient(
+                nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+            )
             start = time.perf_counter()
             try:
                 client.execute(env=env)
@@ -129,11 +130,15 @@ def write_gallery():
     if GALLERY.exists():
         shutil.rmtree(GALLERY)
     GALLERY.mkdir(parents=True)
-    lines = ["# Figure gallery", "",
-             "The figures as committed in `figures/`. `make figures` (or `smr-stability figures`) rebuilds",
-             "them; each one is also saved as PDF, with its data as CSV or JSON next to it, so no number",
-             "has to be read off a picture. The text under each figure is the docstring of the function",
-             "that draws it, in `smr_stability.experiments.gallery` and the modules it lists.", ""]
+    lines = [
+        "# Figure gallery",
+        "",
+        "The figures as committed in `figures/`. `make figures` (or `smr-stability figures`) rebuilds",
+        "them; each one is also saved as PDF, with its data as CSV or JSON next to it, so no number",
+        "has to be read off a picture. The text under each figure is the docstring of the function",
+        "that draws it, in `smr_stability.experiments.gallery` and the modules it lists.",
+        "",
+    ]
     missing = []
     pngs = {p.stem: p for p in sorted(FIGURES.glob("*.png"))}
     names = [n for n in FUNCTIONS if n in pngs] + [n for n in pngs if n not in FUNCTIONS]
@@ -149,9 +154,16 @@ def write_gallery():
             lines += [f"Data: [`{data.name}`](gallery/{data.name}).", ""]
     missing = [n for n in FUNCTIONS if n not in pngs]
     if missing:
-        lines += ["## Not yet in `figures/`", "",
-                  "Run `smr-stability figures --only " + " ".join(missing) + "` to build: "
-                  + ", ".join(f"`{n}`" for n in missing) + ".", ""]
+        lines += [
+            "## Not yet in `figures/`",
+            "",
+            "Run `smr-stability figures --only "
+            + " ".join(missing)
+            + "` to build: "
+            + ", ".join(f"`{n}`" for n in missing)
+            + ".",
+            "",
+        ]
     (DOCS / "gallery.md").write_text("\n".join(lines))
     print(f"gallery: {len(names)} figures")
 
@@ -164,10 +176,17 @@ def write_cli():
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    lines = ["# Command line", "",
-             "The console script `smr-stability` (also `python -m smr_stability`). This page is",
-             "generated from its argument parser, `smr_stability.cli.build_parser()`.", "",
-             "```text", parser.format_help().rstrip(), "```", ""]
+    lines = [
+        "# Command line",
+        "",
+        "The console script `smr-stability` (also `python -m smr_stability`). This page is",
+        "generated from its argument parser, `smr_stability.cli.build_parser()`.",
+        "",
+        "```text",
+        parser.format_help().rstrip(),
+        "```",
+        "",
+    ]
     helps = {a.dest: a.help for a in sub._choices_actions}
     for name, p in sub.choices.items():
         lines += [f"## `smr-stability {name}`", ""]
@@ -180,8 +199,18 @@ def write_cli():
 
 def build(site, config=None):
     """``mkdocs build --strict`` into ``site``; return its exit code."""
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-           "--config-file", str(config or ROOT / "mkdocs.yml"), "--site-dir", str(site)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "--config-file",
+        str(config or ROOT / "mkdocs.yml"),
+        "--site-dir",
+        str(site),
+    ]
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # material's end-of-life banner is not our news
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
@@ -190,8 +219,9 @@ def main(argv=None):
     """Run the four steps; return the exit code (1 with the reason printed when one fails)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: site/)")
-    p.add_argument("--skip-notebooks", action="store_true",
-                   help="keep docs/tutorials/ as it is instead of executing the notebooks")
+    p.add_argument(
+        "--skip-notebooks", action="store_true", help="keep docs/tutorials/ as it is instead of executing the notebooks"
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per notebook and per cell (default 120)")
     args = p.parse_args(argv)
     start = time.perf_counter()

@@ -20,10 +20,10 @@ from .bounds import kreiss_constant as kreiss_constant
 from .bounds import spectral_radius as spectral_radius
 from .bounds import transient_bound as transient_bound
 from .discretization import METHODS as METHODS
-from .divergence import DivergenceResult as DivergenceResult
-from .divergence import divergence_experiment as divergence_experiment
 from .discretization import discretize as discretize
 from .discretization import eigenvalue_map as eigenvalue_map
+from .divergence import DivergenceResult as DivergenceResult
+from .divergence import divergence_experiment as divergence_experiment
 from .kernels import causal_conv as causal_conv
 from .kernels import ssm_kernel as ssm_kernel
 from .lyapunov import dlyap as dlyap
@@ -36,15 +36,13 @@ from .proposition1 import iss_error_bound as iss_error_bound
 from .proposition1 import long_memory_limit as long_memory_limit
 from .proposition1 import mode_gain as mode_gain
 from .simulation import simulate as simulate
-from .stability import stability_report as stability_report
-from .theorem1 import Theorem1Report as Theorem1Report
-from .theorem1 import verify_theorem1 as verify_theorem1
 from .simulation import simulate_reference as simulate_reference
 from .simulation import simulate_tv as simulate_tv
 from .simulation import simulate_variable_step as simulate_variable_step
 from .smr import smr_gate as smr_gate
 from .ssm import SSM as SSM
 from .ssm import as_ssm as as_ssm
+from .stability import stability_report as stability_report
 from .systems import hippo_legs as hippo_legs
 from .systems import mega_ema as mega_ema
 from .systems import random_stable as random_stable
@@ -52,6 +50,8 @@ from .systems import s4d_inv as s4d_inv
 from .systems import s4d_lin as s4d_lin
 from .systems import s4d_real as s4d_real
 from .systems import s5_hippo as s5_hippo
+from .theorem1 import Theorem1Report as Theorem1Report
+from .theorem1 import verify_theorem1 as verify_theorem1
 
 __all__ = [
     "DivergenceResult",

@@ -201,4 +201,3 @@ def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no 
                 delta = sl - a_[6, k]
                 a_[6, k] += delta / count
                 a_[7, k] += delta * (sl - a_[6, k])
-

@@ -31,14 +31,11 @@ def as_array(x, name, *, ndim=None, allow_complex=True, finite=True):
         raise InputTypeError(f"{name} must be array-like of numbers; could not convert it: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InputTypeError(
-            f"{name} must hold real or complex numbers; found dtype {arr.dtype}. "
-            "Pass a numeric numpy array."
+            f"{name} must hold real or complex numbers; found dtype {arr.dtype}. Pass a numeric numpy array."
         )
     if np.iscomplexobj(arr):
         if not allow_complex:
-            raise InputTypeError(
-                f"{name} must be real; found a complex array. Pass its real part if that is meant."
-            )
+            raise InputTypeError(f"{name} must be real; found a complex array. Pass its real part if that is meant.")
         arr = arr.astype(np.complex128, copy=False)
     else:
         arr = arr.astype(np.float64, copy=False)
@@ -120,9 +117,7 @@ def check_int(x, name, minimum=1, *, error=None):
     or ``error`` for both when given (e.g. :class:`ShapeError` for a dimension).
     """
     if not isinstance(x, numbers.Integral) or isinstance(x, bool):
-        raise (error or InputTypeError)(
-            f"{name}: expected an integer >= {minimum}; found {x!r} ({type(x).__name__})."
-        )
+        raise (error or InputTypeError)(f"{name}: expected an integer >= {minimum}; found {x!r} ({type(x).__name__}).")
     if x < minimum:
         raise (error or ParameterError)(f"{name}: expected an integer >= {minimum}; found {x!r}.")
     return int(x)
@@ -179,7 +174,9 @@ def resolve_method(method, alpha):
     if method == "gbt":
         return "gbt", _gbt_alpha(alpha)
     if alpha is not None:
-        raise AlphaError(f"alpha applies only to method='gbt'; found alpha={alpha!r} with method={method!r}. Drop alpha or use method='gbt'.")
+        raise AlphaError(
+            f"alpha applies only to method='gbt'; found alpha={alpha!r} with method={method!r}. Drop alpha or use method='gbt'."
+        )
     if method in _GBT_ALPHA:
         return "gbt", _GBT_ALPHA[method]
     return method, None
@@ -187,13 +184,17 @@ def resolve_method(method, alpha):
 
 def _gbt_alpha(alpha):
     if alpha is None:
-        raise AlphaError("method='gbt' needs alpha in [0, 1] (0 forward Euler, 0.5 bilinear, 1 backward Euler); found None.")
+        raise AlphaError(
+            "method='gbt' needs alpha in [0, 1] (0 forward Euler, 0.5 bilinear, 1 backward Euler); found None."
+        )
     try:
         a = float(alpha)
     except (TypeError, ValueError):
         raise AlphaError(f"alpha must be a real number in [0, 1]; found {alpha!r}.") from None
     if not 0.0 <= a <= 1.0:
-        raise AlphaError(f"alpha must lie in [0, 1]; found {alpha!r}. Use 0 (Euler), 0.5 (bilinear) or 1 (backward Euler).")
+        raise AlphaError(
+            f"alpha must lie in [0, 1]; found {alpha!r}. Use 0 (Euler), 0.5 (bilinear) or 1 (backward Euler)."
+        )
     return a
 
 
@@ -220,11 +221,13 @@ def input_matrix(B, N, name="B"):
 # What require_stable expects, what it reports and the fix: discrete (True) or continuous (False).
 _STABILITY = {
     True: (
-        "a stable discrete system, spectral radius rho(Ab) < 1", "rho(Ab)",
+        "a stable discrete system, spectral radius rho(Ab) < 1",
+        "rho(Ab)",
         "Check dt and the discretization method (forward Euler needs dt < -2 Re(lambda)/|lambda|^2).",
     ),
     False: (
-        "a Hurwitz A, every Re(lambda) < 0", "max Re(lambda)",
+        "a Hurwitz A, every Re(lambda) < 0",
+        "max Re(lambda)",
         "A mode with Re(lambda) >= 0 never decays: use a stable continuous model.",
     ),
 }

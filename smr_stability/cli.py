@@ -30,8 +30,14 @@ def _verify_theorem1(args):
         return 0
     from .theorem1 import verify_theorem1
 
-    report = verify_theorem1(args.systems, seed=args.seed, n_continuous=args.continuous, quick=args.quick,
-                             progress=not args.no_progress, workers=args.workers)
+    report = verify_theorem1(
+        args.systems,
+        seed=args.seed,
+        n_continuous=args.continuous,
+        quick=args.quick,
+        progress=not args.no_progress,
+        workers=args.workers,
+    )
     print(report.table())
     if args.json:
         report.to_json(args.json)
@@ -58,8 +64,16 @@ def _train(args):
     from .nn.config import TrainConfig
     from .nn.train import train
 
-    config = TrainConfig(task=args.task, layer=args.layer, smr=args.smr, tau=args.tau, epochs=args.epochs, seed=args.seed,
-                         small=args.small, use_timestamps=args.use_timestamps)
+    config = TrainConfig(
+        task=args.task,
+        layer=args.layer,
+        smr=args.smr,
+        tau=args.tau,
+        epochs=args.epochs,
+        seed=args.seed,
+        small=args.small,
+        use_timestamps=args.use_timestamps,
+    )
     rows = train(config, args.out, progress=not args.no_progress)
     last = rows[-1]
     print(f"{args.out}: epoch {last['epoch']}, train loss {last['train_loss']:.4g}, val loss {last['val_loss']:.4g}")
@@ -100,14 +114,20 @@ def build_parser():
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     v.add_argument("--quick", action="store_true", help="500 systems, 20 continuous: a smoke run")
-    v.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)")
-    v.add_argument("--checkpoint", metavar="RUN", help="V4 instead: Theorem 1 on a trained sines run, with and without its SMR")
+    v.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)"
+    )
+    v.add_argument(
+        "--checkpoint", metavar="RUN", help="V4 instead: Theorem 1 on a trained sines run, with and without its SMR"
+    )
     v.add_argument("--sigma", type=float, default=0.5, help="sigma of V4 (default 0.5)")
     v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     v.set_defaults(func=_verify_theorem1)
 
     a = sub.add_parser("analyze", help="stability report of one discretized model")
-    a.add_argument("--model", choices=("hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"), required=True)
+    a.add_argument(
+        "--model", choices=("hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"), required=True
+    )
     a.add_argument("--N", type=int, default=64, help="state size (default 64)")
     a.add_argument("--dt", type=float, default=0.01, help="step (default 0.01)")
     a.add_argument("--method", default="bilinear", help="discretization (default bilinear)")

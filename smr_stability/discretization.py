@@ -211,7 +211,9 @@ def _discretize_dense(A, B, dt, kind, a):
     else:
         I = np.eye(N)
         lhs = I - a * d * A
-        rhs = np.concatenate([np.broadcast_to(I + (1.0 - a) * d * A, lhs.shape), np.broadcast_to(d * B2, dt.shape + (N, P))], axis=-1)
+        rhs = np.concatenate(
+            [np.broadcast_to(I + (1.0 - a) * d * A, lhs.shape), np.broadcast_to(d * B2, dt.shape + (N, P))], axis=-1
+        )
         _check_conditioning(lhs, a)
         sol = np.linalg.solve(lhs, rhs)
         Ab, Bb = sol[..., :N], sol[..., N:]

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._scan import divergence_moments
-from .discretization import discretize
 from .bounds import spectral_radius
+from .discretization import discretize
 from .errors import InputTypeError, ParameterError, ShapeError
 from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
@@ -140,7 +140,9 @@ class DivergenceResult:
         arrays = {f"metric__{k}": v for k, v in self.metrics.items()}
         arrays |= {f"spread__{k}": v for k, v in self.spread.items()}
         arrays |= {f"bound__{k}": v for k, v in self.bounds.items()}
-        np.savez_compressed(path, t=self.t, nominal_state_norm=self.nominal_state_norm, meta=json.dumps(self._meta()), **arrays)
+        np.savez_compressed(
+            path, t=self.t, nominal_state_norm=self.nominal_state_norm, meta=json.dumps(self._meta()), **arrays
+        )
 
     @classmethod
     def from_npz(cls, path):
@@ -152,7 +154,16 @@ class DivergenceResult:
             metrics = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("metric__")}
             spread = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("spread__")}
             bounds = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("bound__")}
-            return cls(z["t"], meta["systems"], meta["schedules"], metrics, spread, z["nominal_state_norm"], meta["config"], bounds)
+            return cls(
+                z["t"],
+                meta["systems"],
+                meta["schedules"],
+                metrics,
+                spread,
+                z["nominal_state_norm"],
+                meta["config"],
+                bounds,
+            )
 
     def to_json(self, path):
         """Save the metadata, the summary and the mean curves (as lists) to ``path`` (.json)."""
@@ -197,7 +208,10 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     -------
     DivergenceResult
     """
-    systems = [as_ssm(s) for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])]
+    systems = [
+        as_ssm(s)
+        for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])
+    ]
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else [schedules]
     if exact not in (None, "variable_step", "continuous"):
         raise ParameterError(f"exact must be None, 'variable_step' or 'continuous'; found {exact!r}.")
@@ -208,7 +222,9 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         )
     for s in systems:
         if s.P != signal.P:
-            raise ShapeError(f"the signal has P = {signal.P} channels but a system has P = {s.P} inputs; they must match.")
+            raise ShapeError(
+                f"the signal has P = {signal.P} channels but a system has P = {s.P} inputs; they must match."
+            )
     L = min(c.L for c in schedules)
     t = dt * np.arange(L)
     gate = (lambda u: u) if smr is None else (lambda u: smr_gate(u, smr[0], smr[1]))
@@ -222,7 +238,9 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     metrics = {k: np.empty(shape) for k in names}
     spread = {k: np.empty(shape) for k in names if k != "state_variance"}
     xnorm = np.empty((len(systems), signal.B, L))
-    bounds = {"error_gain": np.empty(len(systems))} | {k: np.empty(shape[:3]) for k in ("w_sup", "iss_bound", "observed_sup")}
+    bounds = {"error_gain": np.empty(len(systems))} | {
+        k: np.empty(shape[:3]) for k in ("w_sup", "iss_bound", "observed_sup")
+    }
     path = set()
     for i, sys in enumerate(systems):
         (Ab, Bb), gain = discretized[i], gains[i]
@@ -251,8 +269,14 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
                 if k in spread:
                     spread[k][i, j] = std
     config = {
-        "dt": float(dt), "method": method, "alpha": alpha, "draws": [c.M for c in schedules], "L": L,
-        "signals": signal.B, "exact": exact, "refine": refine if exact == "continuous" else None,
+        "dt": float(dt),
+        "method": method,
+        "alpha": alpha,
+        "draws": [c.M for c in schedules],
+        "L": L,
+        "signals": signal.B,
+        "exact": exact,
+        "refine": refine if exact == "continuous" else None,
         "smr": None if smr is None else {"m": np.asarray(smr[0]).tolist(), "b": np.asarray(smr[1]).tolist()},
         "error_path": sorted(path),
     }
@@ -283,7 +307,9 @@ def _error_moments(Ab, Bb, sys, w, Pl):
         acc = np.zeros((B, n_chunks, 8, L))
         C = np.asarray(sys.C, dtype=complex)
         pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
-        divergence_moments(Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc)
+        divergence_moments(
+            Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc
+        )
         counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
         e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
         y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)
@@ -352,7 +378,7 @@ def _continuous_states(sys, signal, times, gaps, refine):
     each holding the signal's value at the substep midpoint. Returns (B, M, L, N)."""
     M, L = times.shape
     h = gaps / refine  # (M, L)
-    offsets = (np.arange(refine) + 0.5 - refine)  # substep midpoints before each t~_k, in units of h
+    offsets = np.arange(refine) + 0.5 - refine  # substep midpoints before each t~_k, in units of h
     t_fine = (times[..., None] + offsets * h[..., None]).reshape(M, L * refine)
     u_fine = signal(t_fine)  # (B, M, L*refine, P)
     h_fine = np.repeat(h, refine, axis=-1)  # (M, L*refine)

@@ -34,7 +34,9 @@ def system_arrays(Ab, Bb, C):
     Bb = as_array(Bb, "Bb")
     C = as_array(C, "C", ndim=None)
     if Ab.ndim == 0:
-        raise ShapeError("Ab must be (..., N) for a diagonal or (..., N, N) for a dense system; found a scalar. Use Ab=[a] for N = 1.")
+        raise ShapeError(
+            "Ab must be (..., N) for a diagonal or (..., N, N) for a dense system; found a scalar. Use Ab=[a] for N = 1."
+        )
     if Ab.ndim == 1 and Bb.ndim == 1:
         Bb = Bb[:, None]
     diagonal = Bb.ndim == Ab.ndim + 1
@@ -179,8 +181,15 @@ def causal_conv_unchecked(K, u, keep_imag=False):
     K = K[..., :L, :, :]
     n = scipy.fft.next_fast_len(2 * L - 1, real=True) if L else 1
     if K.shape[:-3] == () and K.shape[-2:] == (1, 1) and L:  # one SISO kernel for the whole batch
-        conv = lambda k: _conv_rows(k, u[..., 0].reshape(-1, L), n).reshape(u.shape[:-1] + (1,))
-        return conv(K.real[:, 0, 0]) + 1j * conv(K.imag[:, 0, 0]) if keep_imag and np.iscomplexobj(K) else conv(K.real[:, 0, 0])
+
+        def conv(k):
+            return _conv_rows(k, u[..., 0].reshape(-1, L), n).reshape(u.shape[:-1] + (1,))
+
+        return (
+            conv(K.real[:, 0, 0]) + 1j * conv(K.imag[:, 0, 0])
+            if keep_imag and np.iscomplexobj(K)
+            else conv(K.real[:, 0, 0])
+        )
     uf = scipy.fft.rfft(u, n=n, axis=-2, workers=-1)  # T + (F, P)
     parts = [K.real, K.imag] if keep_imag and np.iscomplexobj(K) else [K.real]
     ys = []

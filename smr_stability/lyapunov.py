@@ -161,8 +161,13 @@ def lyap(A, Q, *, rtol=RTOL_SINGULAR):
     if np.any(bad):
         _raise_pairs("continuous", lam, bad, gap)
     X = _scipy_solve(
-        scipy.linalg.solve_continuous_lyapunov, A, -Q, lambda X: A @ X + X @ A.conj().T + Q,
-        2 * np.linalg.norm(A), "continuous", f"|lam_i + conj(lam_j)| = {np.min(np.abs(gap)) if N else 0:.3g}",
+        scipy.linalg.solve_continuous_lyapunov,
+        A,
+        -Q,
+        lambda X: A @ X + X @ A.conj().T + Q,
+        2 * np.linalg.norm(A),
+        "continuous",
+        f"|lam_i + conj(lam_j)| = {np.min(np.abs(gap)) if N else 0:.3g}",
     )
     return _finite_or_raise(X, "continuous", lam, gap) if N else X
 
@@ -242,8 +247,13 @@ def dlyap(A, Q, *, rtol=RTOL_SINGULAR):
     real = not (np.iscomplexobj(A) or np.iscomplexobj(Q))
     As = A if N < 10 else A * _phase_away_from_minus_one(mu, real)
     X = _scipy_solve(
-        scipy.linalg.solve_discrete_lyapunov, As, Q, lambda X: A @ X @ A.conj().T - X + Q,
-        1 + np.linalg.norm(A) ** 2, "discrete", f"|1 - mu_i conj(mu_j)| = {np.min(np.abs(gap)):.3g}",
+        scipy.linalg.solve_discrete_lyapunov,
+        As,
+        Q,
+        lambda X: A @ X @ A.conj().T - X + Q,
+        1 + np.linalg.norm(A) ** 2,
+        "discrete",
+        f"|1 - mu_i conj(mu_j)| = {np.min(np.abs(gap)):.3g}",
     )
     if real:
         X = X.real  # A and Q real: X is real; a rotation only made the arithmetic complex

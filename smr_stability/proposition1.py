@@ -97,7 +97,11 @@ def _reduce_inputs(Bb):
 def _spec_norms(Y):
     """Spectral norms of a stack (K, N, m) of matrices (vector norms when m = 1)."""
     if Y.shape[-1] == 1:
-        return np.sqrt(np.sum(Y.real**2 + Y.imag**2, axis=(-2, -1))) if np.iscomplexobj(Y) else np.linalg.norm(Y[..., 0], axis=-1)
+        return (
+            np.sqrt(np.sum(Y.real**2 + Y.imag**2, axis=(-2, -1)))
+            if np.iscomplexobj(Y)
+            else np.linalg.norm(Y[..., 0], axis=-1)
+        )
     return np.sqrt(_lambda_max(np.swapaxes(Y.conj(), -1, -2) @ Y))
 
 

@@ -179,7 +179,9 @@ class Schedule:
         ((1, 2, 6, 1), 6)
         """
         if not callable(signal):
-            raise InputTypeError(f"signal: expected a callable t -> (B,) + t.shape + (P,); found {type(signal).__name__}.")
+            raise InputTypeError(
+                f"signal: expected a callable t -> (B,) + t.shape + (P,); found {type(signal).__name__}."
+            )
         u = np.asarray(signal(self.times))
         if u.ndim != 4 or u.shape[1:3] != self.times.shape:
             raise ShapeError(

@@ -32,7 +32,9 @@ def _as_D(D, Q, P):
 def _as_input(u, P):
     u = as_array(u, "u", allow_complex=False)
     if u.ndim < 2 or u.shape[-1] != P:
-        raise ShapeError(f"u must have shape (..., L, P) with P = {P} (columns of Bb); found {u.shape}. For one input use u[..., None].")
+        raise ShapeError(
+            f"u must have shape (..., L, P) with P = {P} (columns of Bb); found {u.shape}. For one input use u[..., None]."
+        )
     return u
 
 
@@ -192,7 +194,9 @@ def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
     D = _as_D(D, Q, P)
     L = u.shape[-2]
     if Bb.shape[-3] != L or Ab.shape[-2 if diagonal else -3] != L:
-        raise ShapeError(f"Ab and Bb must have one step per input, L = {L} (u {u.shape}); found Ab {Ab.shape}, Bb {Bb.shape}.")
+        raise ShapeError(
+            f"Ab and Bb must have one step per input, L = {L} (u {u.shape}); found Ab {Ab.shape}, Bb {Bb.shape}."
+        )
     return _run_scan(Ab, Bb, C, D, u, x0, return_states, diagonal)
 
 

@@ -55,7 +55,14 @@ def stability_report(model, N=64, dt=0.01, method="bilinear", sigma=0.5, seed=0)
         name = sys.name or "custom"
     Ab, Bb = discretize(sys.A, sys.B, dt, method=method)
     rho = float(spectral_radius(Ab))
-    report = {"model": name, "N": sys.N, "dt": float(dt), "method": method, "sigma": float(sigma), "spectral_radius": rho}
+    report = {
+        "model": name,
+        "N": sys.N,
+        "dt": float(dt),
+        "method": method,
+        "sigma": float(sigma),
+        "spectral_radius": rho,
+    }
     stable = rho < 1
     if stable:
         P = lyapunov_matrix(Ab, np.eye(sys.N))
@@ -68,4 +75,3 @@ def stability_report(model, N=64, dt=0.01, method="bilinear", sigma=0.5, seed=0)
     report["kreiss_lower_bound"] = float(kreiss_constant(Ab)) if stable else None
     report["euler_dt_limit"] = float(euler_dt_limit(sys.A)) if sys.is_stable() else None
     return report
-

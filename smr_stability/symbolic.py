@@ -29,10 +29,11 @@ Shapes in ``lambdify``: a sympy ``Matrix`` of symbols in ``symbols`` is one argu
 array of the same shape, or ``(n,)`` for a one-column matrix (``e``, ``w``, ``B``).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import sympy as sp
 
@@ -230,7 +231,7 @@ def eigenvalue_map_expr(method="zoh", alpha=None):
     return _eigenvalue_map_expr(method, *_resolve(method, alpha))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _eigenvalue_map_expr(method, kind, a):
     mu = _mu_of(kind, a, z)
     return _derivation(f"mu_{method}", sp.Symbol("mu"), mu, (z,) + _alpha_symbols(a))
@@ -275,7 +276,7 @@ def input_matrix_expr(method="zoh", alpha=None):
     return _input_matrix_expr(method, *_resolve(method, alpha))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _input_matrix_expr(method, kind, a):
     Ab = _mu_of(kind, a, dt * lam)
     details = {"Ab": Ab}
@@ -293,7 +294,9 @@ def _input_matrix_expr(method, kind, a):
 
 
 def _generic(name, rows, cols):
-    return sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}" if cols > 1 else f"{name}_{i + 1}"))
+    return sp.ImmutableMatrix(
+        rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}" if cols > 1 else f"{name}_{i + 1}")
+    )
 
 
 def _exp_2x2(M):
@@ -402,7 +405,7 @@ def discretize_2x2(method="zoh", alpha=None, A=None, B=None, simplify=True):
     return _discretize_2x2(method, kind, a, A, B, bool(simplify))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _discretize_2x2(method, kind, a, A, B, simplify):
     generic, generic_B = A is None, B is None
     A = _generic("a", 2, 2) if generic else A
@@ -444,7 +447,7 @@ def _discretize_2x2(method, kind, a, A, B, simplify):
 # -- stability regions --------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def bilinear_stability_identity():
     """The bilinear map's stability region: ``|mu| < 1  <=>  Re z < 0`` (docs/theory.md §1).
 
@@ -493,7 +496,7 @@ def bilinear_stability_identity():
     return _derivation("bilinear_stability", difference, expr, (x, y), details, display)
 
 
-@lru_cache(maxsize=None)
+@cache
 def euler_step_limit_expr():
     """Forward Euler's step limit: ``|1 + dt lambda| < 1  <=>  dt < -2 Re(lambda)/|lambda|^2``.
 
@@ -566,7 +569,7 @@ def _abstract(names):
     return [sp.Symbol(s, commutative=False) for s in names]
 
 
-@lru_cache(maxsize=None)
+@cache
 def lyapunov_difference_expr(n=1, m=1):
     """Theorem 1, discrete form: the one-step change of ``L_e = e^H P e`` (docs/theory.md §4).
 
@@ -645,7 +648,7 @@ def lyapunov_difference_expr(n=1, m=1):
     return _derivation("lyapunov_difference", sp.Symbol(r"\Delta L_e"), expr, symbols, details, display)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gamma_star_expr():
     """Theorem 1's gain ``gamma*(sigma)``: the positive root of ``b g^2 + 2 a g = sigma lambda_min(Q)``.
 
@@ -698,7 +701,7 @@ def gamma_star_expr():
     return _derivation("gamma_star", sp.Symbol("gamma^*"), root, (a, bb, sigma, lambda_min), details)
 
 
-@lru_cache(maxsize=None)
+@cache
 def continuous_derivative_expr(n=1, m=1):
     """Theorem 1, continuous form: ``dL_e/dt`` along ``de/dt = A e + B w`` (docs/theory.md §4).
 
@@ -776,7 +779,9 @@ def continuous_derivative_expr(n=1, m=1):
     E, W, PBn = sp.symbols(r"\|e\| \|w\| \|PB\|", positive=True)
     display = (
         sp.Eq(lhs, -eH * Qs * es + 2 * _Re(eH * Ps * Bs * ws), evaluate=False),
-        sp.Implies(sp.Le(W, sigma * lambda_min / (2 * PBn) * E), sp.Le(lhs, -(1 - sigma) * lambda_min * E**2), evaluate=False),
+        sp.Implies(
+            sp.Le(W, sigma * lambda_min / (2 * PBn) * E), sp.Le(lhs, -(1 - sigma) * lambda_min * E**2), evaluate=False
+        ),
     )
     return _derivation("continuous_derivative", lhs, expr, symbols, details, display)
 

@@ -72,14 +72,31 @@ class Theorem1Report:
     def table(self):
         """The report as a text table."""
         rows = [
-            ("V1 implication (discrete)", f"{self.v1_systems} systems, {self.v1_steps} steps", self.v1_violations, f"{self.v1_worst_margin:.3e}"),
-            ("V2 non-vacuity", f"{self.v2_systems} systems at {self.v2_factor:g} gamma*", f"L increased on {self.v2_increases}", "-"),
-            ("V3 continuous (solve_ivp)", f"{self.v3_systems} systems, {self.v3_points} points", self.v3_violations, f"{self.v3_worst_margin:.3e}"),
+            (
+                "V1 implication (discrete)",
+                f"{self.v1_systems} systems, {self.v1_steps} steps",
+                self.v1_violations,
+                f"{self.v1_worst_margin:.3e}",
+            ),
+            (
+                "V2 non-vacuity",
+                f"{self.v2_systems} systems at {self.v2_factor:g} gamma*",
+                f"L increased on {self.v2_increases}",
+                "-",
+            ),
+            (
+                "V3 continuous (solve_ivp)",
+                f"{self.v3_systems} systems, {self.v3_points} points",
+                self.v3_violations,
+                f"{self.v3_worst_margin:.3e}",
+            ),
         ]
         head = f"{'check':28s} {'checked':34s} {'violations':>22s} {'worst margin':>14s}"
         lines = [head, "-" * len(head)] + [f"{a:28s} {b:34s} {str(c):>22s} {d:>14s}" for a, b, c, d in rows]
-        lines.append(f"skipped (rho(Ab) >= 1 after discretization): {self.v1_skipped_unstable}; time {self.seconds:.1f} s; "
-                     f"{'PASSED' if self.passed else 'FAILED'}")
+        lines.append(
+            f"skipped (rho(Ab) >= 1 after discretization): {self.v1_skipped_unstable}; time {self.seconds:.1f} s; "
+            f"{'PASSED' if self.passed else 'FAILED'}"
+        )
         return "\n".join(lines)
 
     def to_json(self, path):
@@ -197,7 +214,13 @@ def _v1_v2(report, n_systems, steps, rng, progress):
             report.v1_violations += int(np.sum(margins < -RTOL))
             report.v1_worst_margin = min(report.v1_worst_margin, float(margins.min()))
             if worst and len(report.examples) < 4:
-                report.examples.append({"label": "V1 " + label, "L": L.tolist(), "envelope": (L[0] * rate ** np.arange(steps + 1)).tolist()})
+                report.examples.append(
+                    {
+                        "label": "V1 " + label,
+                        "L": L.tolist(),
+                        "envelope": (L[0] * rate ** np.arange(steps + 1)).tolist(),
+                    }
+                )
         report.v1_systems += 1
         if i % 5 == 0:  # V2 on a subset: well above gamma*, worst direction
             L, _, _ = _run_discrete(A, Bb, P, lmin_Q, lmax_P, report.v2_factor * gstar, sigma, e0, steps, rng, True)
@@ -205,7 +228,9 @@ def _v1_v2(report, n_systems, steps, rng, progress):
             increased = bool(np.any(np.diff(L) > RTOL * L[:-1]))
             report.v2_increases += increased
             if increased and sum(ex["label"].startswith("V2") for ex in report.examples) < 2:
-                report.examples.append({"label": f"V2 {report.v2_factor:g} gamma* " + label, "L": L.tolist(), "envelope": None})
+                report.examples.append(
+                    {"label": f"V2 {report.v2_factor:g} gamma* " + label, "L": L.tolist(), "envelope": None}
+                )
 
 
 def _v3(report, n_systems, rng, progress):
@@ -230,7 +255,9 @@ def _v3(report, n_systems, rng, progress):
 
         e0 = _random_unit(rng, N, True)
         T = 5.0 / (-np.max(np.linalg.eigvals(A).real))
-        sol = solve_ivp(lambda t, e: A @ e + B @ w_of(e), (0.0, T), e0, rtol=1e-11, atol=1e-14, t_eval=np.linspace(0, T, 200))
+        sol = solve_ivp(
+            lambda t, e: A @ e + B @ w_of(e), (0.0, T), e0, rtol=1e-11, atol=1e-14, t_eval=np.linspace(0, T, 200)
+        )
         L0 = float(np.real(e0.conj() @ P @ e0))
         rate = (1 - sigma) * lmin_Q / lmax_P
         for t, e in zip(sol.t, sol.y.T):
@@ -263,13 +290,24 @@ def _chunk(args):
 
 
 def _merge(report, part):
-    for name in ("v1_systems", "v1_steps", "v1_violations", "v1_skipped_unstable", "v2_systems", "v2_increases",
-                 "v3_systems", "v3_points", "v3_violations"):
+    for name in (
+        "v1_systems",
+        "v1_steps",
+        "v1_violations",
+        "v1_skipped_unstable",
+        "v2_systems",
+        "v2_increases",
+        "v3_systems",
+        "v3_points",
+        "v3_violations",
+    ):
         setattr(report, name, getattr(report, name) + getattr(part, name))
     report.v1_worst_margin = min(report.v1_worst_margin, part.v1_worst_margin)
     report.v3_worst_margin = min(report.v3_worst_margin, part.v3_worst_margin)
-    keep = {"V1": 4 - sum(ex["label"].startswith("V1") for ex in report.examples),
-            "V2": 2 - sum(ex["label"].startswith("V2") for ex in report.examples)}
+    keep = {
+        "V1": 4 - sum(ex["label"].startswith("V1") for ex in report.examples),
+        "V2": 2 - sum(ex["label"].startswith("V2") for ex in report.examples),
+    }
     for ex in part.examples:
         if keep[ex["label"][:2]] > 0:
             report.examples.append(ex)
@@ -311,13 +349,19 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
     if quick:
         n_systems, n_continuous = min(n_systems, 500), min(n_continuous, 20)
     if n_systems < 1 or steps < 1 or n_continuous < 0:
-        raise ParameterError(f"expected n_systems >= 1, steps >= 1, n_continuous >= 0; found {n_systems}, {steps}, {n_continuous}.")
+        raise ParameterError(
+            f"expected n_systems >= 1, steps >= 1, n_continuous >= 0; found {n_systems}, {steps}, {n_continuous}."
+        )
     import os
 
     seeds = np.random.SeedSequence(seed).spawn(_CHUNKS + 1)
     sizes = np.diff(np.arange(_CHUNKS + 1) * n_systems // _CHUNKS)
-    jobs = [("v1", int(n), steps, sq, progress) for n, sq in zip(sizes, seeds) if n] + [("v3", n_continuous, steps, seeds[-1], progress)]
-    report = Theorem1Report(config={"n_systems": n_systems, "seed": seed, "steps": steps, "n_continuous": n_continuous, "rtol": RTOL})
+    jobs = [("v1", int(n), steps, sq, progress) for n, sq in zip(sizes, seeds) if n] + [
+        ("v3", n_continuous, steps, seeds[-1], progress)
+    ]
+    report = Theorem1Report(
+        config={"n_systems": n_systems, "seed": seed, "steps": steps, "n_continuous": n_continuous, "rtol": RTOL}
+    )
     t0 = time.perf_counter()
     if workers > 1:
         import multiprocessing

@@ -243,7 +243,9 @@ def theorem1_reference(Ab, Bb, Q):
 SYSTEMS = {
     "hippo-bilinear": lambda: smr.discretize(smr.hippo_legs(8).A, smr.hippo_legs(8).B, 0.1, "bilinear"),
     "s4d-zoh": lambda: smr.discretize(smr.s4d_lin(16).A, smr.s4d_lin(16).B, 0.05, "zoh"),
-    "random-mimo": lambda: smr.discretize(*(lambda s: (s.A, s.B))(smr.random_stable(6, P=3, complex=True, seed=26)), 0.2),
+    "random-mimo": lambda: smr.discretize(
+        *(lambda s: (s.A, s.B))(smr.random_stable(6, P=3, complex=True, seed=26)), 0.2
+    ),
 }
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from smr_stability.experiments.cost import build_step, measure, step_time, time_interleaved, training_cost
 from smr_stability.errors import ParameterError
-from smr_stability.nn.s5 import S5
+from smr_stability.experiments.cost import build_step, measure, step_time, time_interleaved, training_cost
 from smr_stability.nn.config import TrainConfig
 from smr_stability.nn.model import LAYERS, SequenceModel
+from smr_stability.nn.s5 import S5
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_every_layer_timed_with_and_without_smr(cost_dir):
     out, _ = cost_dir
     data = json.loads((out / "training_cost.json").read_text())
     assert set(data["layers"]) == set(LAYERS)
-    for name, v in data["layers"].items():
+    for _name, v in data["layers"].items():
         for side in ("without", "with"):
             t = v[side]
             assert all(math.isfinite(x) and x > 0 for x in t["times"] + [t["median"], t["min"], t["max"]])
@@ -128,20 +128,28 @@ def test_time_interleaved_counts_and_budget():
     assert len(res[0].times) == 3
 
 
-@pytest.mark.parametrize("call", [
-    lambda: step_time("lstm", repeats=1),
-    lambda: measure(quick=True, layers=["s4d", "S5"]),
-    lambda: step_time("s4d", repeats=0),
-    lambda: build_step("s4d", False, B=0, L=8, H=4, N=4),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: step_time("lstm", repeats=1),
+        lambda: measure(quick=True, layers=["s4d", "S5"]),
+        lambda: step_time("s4d", repeats=0),
+        lambda: build_step("s4d", False, B=0, L=8, H=4, N=4),
+    ],
+)
 def test_bad_arguments_raise_parameter_error(call):
     with pytest.raises(ParameterError, match="found"):
         call()
 
 
 def test_benchmark_quick_prints_ratios():
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_training.py"), "--quick", "--layers", "s4d", "mega"],
-                       capture_output=True, text=True, timeout=300, check=True)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_training.py"), "--quick", "--layers", "s4d", "mega"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert re.search(r"s4d .*ratio\s+\d+\.\d+x", r.stdout)
     assert re.search(r"mega .*ratio\s+\d+\.\d+x", r.stdout)
     assert re.search(r"ratio scan/conv\s+\d+\.\d+x", r.stdout)

@@ -16,8 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from smr_stability import METHODS, discretize, eigenvalue_map, random_stable
-from smr_stability import errors
+from smr_stability import METHODS, discretize, eigenvalue_map, errors, random_stable
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -71,7 +70,9 @@ def test_dense_real_matches_scipy_and_control(method, alpha, ref_method, ref_alp
     for seed in (0, 1):
         sys = random_stable(N, P, 2, diagonal=False, complex=False, seed=seed)
         Ab, Bb = discretize(sys.A, sys.B, dt, method=method, alpha=alpha)
-        Ad_s, Bd_s, *_ = scipy.signal.cont2discrete((sys.A, sys.B, sys.C, sys.D), dt, method=ref_method, alpha=ref_alpha)
+        Ad_s, Bd_s, *_ = scipy.signal.cont2discrete(
+            (sys.A, sys.B, sys.C, sys.D), dt, method=ref_method, alpha=ref_alpha
+        )
         sysd = control.sample_system(control.ss(sys.A, sys.B, sys.C, sys.D), dt, method=ref_method, alpha=ref_alpha)
         assert Ab.dtype == np.float64 and Bb.dtype == np.float64
         assert rel_err(Ab, Ad_s) <= 1e-10
@@ -100,7 +101,9 @@ def test_diagonal_matches_scipy(method, alpha, ref_method, ref_alpha):
     for cx in (False, True):
         sys = random_stable(6, 2, 1, diagonal=True, complex=cx, seed=3)
         Ab, Bb = discretize(sys.A, sys.B, 0.3, method=method, alpha=alpha)
-        Ad, Bd, *_ = scipy.signal.cont2discrete((np.diag(sys.A), sys.B, sys.C, sys.D), 0.3, method=ref_method, alpha=ref_alpha)
+        Ad, Bd, *_ = scipy.signal.cont2discrete(
+            (np.diag(sys.A), sys.B, sys.C, sys.D), 0.3, method=ref_method, alpha=ref_alpha
+        )
         assert Ab.shape == (6,)
         assert rel_err(np.diag(Ab), Ad) <= 1e-10
         assert rel_err(Bb, Bd) <= 1e-10
@@ -276,7 +279,10 @@ def _zoh_cases():
     return {
         "dense_random": (sys_dense.A, sys_dense.B),
         # integrator eigenvalue 0 (singular A)
-        "dense_integrator": (np.array([[0.0, 1.0, 0.0], [0.0, -1.0, 2.0], [0.0, -2.0, -0.5]]), np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])),
+        "dense_integrator": (
+            np.array([[0.0, 1.0, 0.0], [0.0, -1.0, 2.0], [0.0, -2.0, -0.5]]),
+            np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]),
+        ),
         # double integrator: nilpotent A = doubly singular
         "dense_double_integrator": (np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[0.0], [1.0]])),
         "diagonal_complex_with_zero": (np.concatenate([sys_diag.A, [0.0]]), np.vstack([sys_diag.B, [[1.0, -1.0]]])),
@@ -343,14 +349,21 @@ def forced_reference():
     """x(t) for dx/dt = A x + B sin(3t), x(0) = 0, on the finest grid (solve_ivp, tight tol)."""
     t = np.linspace(0.0, T_CONV, N_STEPS[-1] + 1)
     sol = solve_ivp(
-        lambda s, y: A_CONV @ y + B_CONV * np.sin(3.0 * s), (0.0, T_CONV), np.zeros(2), method="DOP853",
-        t_eval=t, rtol=1e-13, atol=1e-14,
+        lambda s, y: A_CONV @ y + B_CONV * np.sin(3.0 * s),
+        (0.0, T_CONV),
+        np.zeros(2),
+        method="DOP853",
+        t_eval=t,
+        rtol=1e-13,
+        atol=1e-14,
     )
     assert sol.success
     return sol.y.T
 
 
-@pytest.mark.parametrize(("method", "order"), [("zoh", None), ("selective", None), ("bilinear", 2.0), ("euler", 1.0), ("backward_diff", 1.0)])
+@pytest.mark.parametrize(
+    ("method", "order"), [("zoh", None), ("selective", None), ("bilinear", 2.0), ("euler", 1.0), ("backward_diff", 1.0)]
+)
 def test_homogeneous_convergence_order(method, order):
     dts, errs = [], []
     for n in N_STEPS:
@@ -359,7 +372,11 @@ def test_homogeneous_convergence_order(method, order):
         x, err = X0_CONV.copy(), 0.0
         for k in range(1, n + 1):
             x = Ab @ x
-            err = max(err, np.linalg.norm(x - scipy.linalg.expm(k * dt * A_CONV) @ X0_CONV)) if k % (n // 40) == 0 else err
+            err = (
+                max(err, np.linalg.norm(x - scipy.linalg.expm(k * dt * A_CONV) @ X0_CONV))
+                if k % (n // 40) == 0
+                else err
+            )
         dts.append(dt)
         errs.append(err)
     if order is None:  # exact up to rounding
@@ -410,7 +427,9 @@ def _closed_form(z, method, alpha):
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(re=st.floats(-20.0, 5.0, **finite), im=st.floats(-50.0, 50.0, **finite), mi=st.sampled_from(range(len(ALL_METHODS))))
+@given(
+    re=st.floats(-20.0, 5.0, **finite), im=st.floats(-50.0, 50.0, **finite), mi=st.sampled_from(range(len(ALL_METHODS)))
+)
 def test_eigenvalue_map_matches_closed_forms(re, im, mi):
     method, alpha = ALL_METHODS[mi]
     z = complex(re, im)
@@ -492,40 +511,150 @@ A_SING_DENSE = np.array([[2.0, 1.0], [0.0, -1.0]])  # dt = 0.5, alpha = 1: I - d
 
 BAD_INPUTS = {
     "B_rows_mismatch_dense": (dict(A=A3, B=np.ones((2, 1)), dt=0.1), errors.ShapeError, ValueError, ["3", "(2, 1)"]),
-    "B_rows_mismatch_diagonal": (dict(A=-np.ones(3), B=np.ones(2), dt=0.1), errors.ShapeError, ValueError, ["3", "(2,)"]),
-    "A_not_square": (dict(A=np.ones((2, 3)), B=np.ones((2, 1)), dt=0.1), errors.ShapeError, ValueError, ["square", "(2, 3)"]),
+    "B_rows_mismatch_diagonal": (
+        dict(A=-np.ones(3), B=np.ones(2), dt=0.1),
+        errors.ShapeError,
+        ValueError,
+        ["3", "(2,)"],
+    ),
+    "A_not_square": (
+        dict(A=np.ones((2, 3)), B=np.ones((2, 1)), dt=0.1),
+        errors.ShapeError,
+        ValueError,
+        ["square", "(2, 3)"],
+    ),
     "A_3d": (dict(A=np.ones((2, 2, 2)), B=np.ones((2, 1)), dt=0.1), errors.ShapeError, ValueError, ["A", "(2, 2, 2)"]),
     "B_3d": (dict(A=A3, B=np.ones((3, 1, 1)), dt=0.1), errors.ShapeError, ValueError, ["B", "(3, 1, 1)"]),
-    "A_nan_dense": (dict(A=A_NAN, B=np.ones((2, 1)), dt=0.1), errors.NonFiniteError, ValueError, ["A", "finite", "NaN"]),
-    "A_inf_diagonal": (dict(A=np.array([-1.0, -np.inf]), B=np.ones(2), dt=0.1), errors.NonFiniteError, ValueError, ["A", "finite"]),
+    "A_nan_dense": (
+        dict(A=A_NAN, B=np.ones((2, 1)), dt=0.1),
+        errors.NonFiniteError,
+        ValueError,
+        ["A", "finite", "NaN"],
+    ),
+    "A_inf_diagonal": (
+        dict(A=np.array([-1.0, -np.inf]), B=np.ones(2), dt=0.1),
+        errors.NonFiniteError,
+        ValueError,
+        ["A", "finite"],
+    ),
     "B_inf_dense": (dict(A=-np.eye(2), B=B_INF, dt=0.1), errors.NonFiniteError, ValueError, ["B", "finite"]),
-    "B_nan_diagonal": (dict(A=-np.ones(2), B=np.array([1.0, np.nan]), dt=0.1), errors.NonFiniteError, ValueError, ["B", "finite"]),
+    "B_nan_diagonal": (
+        dict(A=-np.ones(2), B=np.array([1.0, np.nan]), dt=0.1),
+        errors.NonFiniteError,
+        ValueError,
+        ["B", "finite"],
+    ),
     "dt_zero": (dict(A=A3, B=B3, dt=0.0), errors.StepSizeError, ValueError, ["dt", "positive", "0.0"]),
     "dt_negative": (dict(A=A3, B=B3, dt=-0.1), errors.StepSizeError, ValueError, ["dt", "positive", "-0.1"]),
-    "dt_array_with_zero": (dict(A=-np.ones(3), B=B3, dt=[0.1, 0.0]), errors.StepSizeError, ValueError, ["dt", "positive"]),
+    "dt_array_with_zero": (
+        dict(A=-np.ones(3), B=B3, dt=[0.1, 0.0]),
+        errors.StepSizeError,
+        ValueError,
+        ["dt", "positive"],
+    ),
     "dt_nan": (dict(A=A3, B=B3, dt=np.nan), errors.StepSizeError, ValueError, ["dt", "finite"]),
     "dt_inf": (dict(A=A3, B=B3, dt=np.inf), errors.StepSizeError, ValueError, ["dt", "finite"]),
-    "dt_array_with_nan": (dict(A=-np.ones(3), B=B3, dt=[0.1, np.nan]), errors.StepSizeError, ValueError, ["dt", "finite"]),
+    "dt_array_with_nan": (
+        dict(A=-np.ones(3), B=B3, dt=[0.1, np.nan]),
+        errors.StepSizeError,
+        ValueError,
+        ["dt", "finite"],
+    ),
     "dt_complex": (dict(A=A3, B=B3, dt=0.1 + 0.1j), errors.InputTypeError, TypeError, ["dt", "real"]),
     "method_unknown": (dict(A=A3, B=B3, dt=0.1, method="foh"), errors.MethodError, ValueError, ["'foh'", *METHODS]),
     "method_wrong_case": (dict(A=A3, B=B3, dt=0.1, method="ZOH"), errors.MethodError, ValueError, ["'ZOH'", *METHODS]),
     "method_not_str": (dict(A=A3, B=B3, dt=0.1, method=None), errors.MethodError, ValueError, ["None", *METHODS]),
-    "gbt_alpha_missing": (dict(A=A3, B=B3, dt=0.1, method="gbt"), errors.AlphaError, ValueError, ["alpha", "[0, 1]", "None"]),
-    "gbt_alpha_negative": (dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=-0.1), errors.AlphaError, ValueError, ["alpha", "[0, 1]", "-0.1"]),
-    "gbt_alpha_above_one": (dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=1.5), errors.AlphaError, ValueError, ["alpha", "[0, 1]", "1.5"]),
-    "gbt_alpha_nan": (dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=float("nan")), errors.AlphaError, ValueError, ["alpha", "[0, 1]", "nan"]),
-    "gbt_alpha_not_number": (dict(A=A3, B=B3, dt=0.1, method="gbt", alpha="half"), errors.AlphaError, ValueError, ["alpha", "'half'"]),
-    "alpha_with_bilinear": (dict(A=A3, B=B3, dt=0.1, method="bilinear", alpha=0.5), errors.AlphaError, ValueError, ["alpha", "gbt", "'bilinear'"]),
-    "alpha_with_zoh": (dict(A=A3, B=B3, dt=0.1, method="zoh", alpha=0.0), errors.AlphaError, ValueError, ["alpha", "gbt", "'zoh'"]),
-    "alpha_with_selective": (dict(A=A3, B=B3, dt=0.1, method="selective", alpha=1.0), errors.AlphaError, ValueError, ["alpha", "gbt"]),
+    "gbt_alpha_missing": (
+        dict(A=A3, B=B3, dt=0.1, method="gbt"),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "[0, 1]", "None"],
+    ),
+    "gbt_alpha_negative": (
+        dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=-0.1),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "[0, 1]", "-0.1"],
+    ),
+    "gbt_alpha_above_one": (
+        dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=1.5),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "[0, 1]", "1.5"],
+    ),
+    "gbt_alpha_nan": (
+        dict(A=A3, B=B3, dt=0.1, method="gbt", alpha=float("nan")),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "[0, 1]", "nan"],
+    ),
+    "gbt_alpha_not_number": (
+        dict(A=A3, B=B3, dt=0.1, method="gbt", alpha="half"),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "'half'"],
+    ),
+    "alpha_with_bilinear": (
+        dict(A=A3, B=B3, dt=0.1, method="bilinear", alpha=0.5),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "gbt", "'bilinear'"],
+    ),
+    "alpha_with_zoh": (
+        dict(A=A3, B=B3, dt=0.1, method="zoh", alpha=0.0),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "gbt", "'zoh'"],
+    ),
+    "alpha_with_selective": (
+        dict(A=A3, B=B3, dt=0.1, method="selective", alpha=1.0),
+        errors.AlphaError,
+        ValueError,
+        ["alpha", "gbt"],
+    ),
     # I - alpha dt A singular: diagonal lambda = 2, dt = 0.5 (dt * lambda = 1 = 1/alpha)
-    "singular_diagonal_backward_diff": (dict(A=np.array([2.0, -1.0]), B=np.ones(2), dt=0.5, method="backward_diff"), errors.SingularSystemError, ValueError, ["singular", "alpha=1.0"]),
-    "singular_diagonal_bilinear": (dict(A=np.array([-1.0, 4.0 + 0j]), B=np.ones(2), dt=0.5, method="bilinear"), errors.SingularSystemError, ValueError, ["singular", "alpha=0.5"]),
-    "singular_diagonal_gbt": (dict(A=np.array([2.0]), B=np.ones(1), dt=2.0, method="gbt", alpha=0.25), errors.SingularSystemError, ValueError, ["singular", "alpha=0.25"]),
-    "singular_diagonal_one_of_batch": (dict(A=np.array([2.0, -1.0]), B=np.ones(2), dt=[0.1, 0.5], method="backward_diff"), errors.SingularSystemError, ValueError, ["singular"]),
-    "singular_dense_backward_diff": (dict(A=A_SING_DENSE, B=np.ones(2), dt=0.5, method="backward_diff"), errors.SingularSystemError, ValueError, ["singular", "alpha=1.0"]),
-    "singular_dense_bilinear": (dict(A=np.array([[-1.0, 0.0], [3.0, 4.0]]), B=np.ones((2, 1)), dt=0.5, method="bilinear"), errors.SingularSystemError, ValueError, ["singular", "alpha=0.5"]),
-    "singular_dense_one_of_batch": (dict(A=A_SING_DENSE, B=np.ones(2), dt=[[0.1, 0.2], [0.5, 0.3]], method="gbt", alpha=1.0), errors.SingularSystemError, ValueError, ["singular"]),
+    "singular_diagonal_backward_diff": (
+        dict(A=np.array([2.0, -1.0]), B=np.ones(2), dt=0.5, method="backward_diff"),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular", "alpha=1.0"],
+    ),
+    "singular_diagonal_bilinear": (
+        dict(A=np.array([-1.0, 4.0 + 0j]), B=np.ones(2), dt=0.5, method="bilinear"),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular", "alpha=0.5"],
+    ),
+    "singular_diagonal_gbt": (
+        dict(A=np.array([2.0]), B=np.ones(1), dt=2.0, method="gbt", alpha=0.25),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular", "alpha=0.25"],
+    ),
+    "singular_diagonal_one_of_batch": (
+        dict(A=np.array([2.0, -1.0]), B=np.ones(2), dt=[0.1, 0.5], method="backward_diff"),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular"],
+    ),
+    "singular_dense_backward_diff": (
+        dict(A=A_SING_DENSE, B=np.ones(2), dt=0.5, method="backward_diff"),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular", "alpha=1.0"],
+    ),
+    "singular_dense_bilinear": (
+        dict(A=np.array([[-1.0, 0.0], [3.0, 4.0]]), B=np.ones((2, 1)), dt=0.5, method="bilinear"),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular", "alpha=0.5"],
+    ),
+    "singular_dense_one_of_batch": (
+        dict(A=A_SING_DENSE, B=np.ones(2), dt=[[0.1, 0.2], [0.5, 0.3]], method="gbt", alpha=1.0),
+        errors.SingularSystemError,
+        ValueError,
+        ["singular"],
+    ),
 }
 
 

@@ -108,8 +108,15 @@ def test_exact_continuous_reference_matches_solve_ivp():
     sig = signals.SumOfSines(B=1, seed=9)
     sched = sampling.jitter(40, 0.1, 0.3, draws=1, seed=10)
     t_obs = sched.times[0]
-    sol = solve_ivp(lambda t, x: sys.A_dense @ x + sys.B[:, 0] * sig(np.array(t))[0, 0], (t_obs[0] - 0.1, t_obs[-1]),
-                    np.zeros(3), t_eval=t_obs, rtol=1e-12, atol=1e-12, method="DOP853")
+    sol = solve_ivp(
+        lambda t, x: sys.A_dense @ x + sys.B[:, 0] * sig(np.array(t))[0, 0],
+        (t_obs[0] - 0.1, t_obs[-1]),
+        np.zeros(3),
+        t_eval=t_obs,
+        rtol=1e-12,
+        atol=1e-12,
+        method="DOP853",
+    )
     from smr_stability.divergence import _continuous_states
 
     errs = []

@@ -26,7 +26,8 @@ NOTEBOOK_BUDGET_S = 120.0
 def _public_modules():
     """``smr_stability`` and every non-private submodule (nn included) that defines ``__all__``."""
     names = ["smr_stability"] + [
-        m.name for m in pkgutil.walk_packages(smr_stability.__path__, "smr_stability.")
+        m.name
+        for m in pkgutil.walk_packages(smr_stability.__path__, "smr_stability.")
         if not any(part.startswith("_") for part in m.name.split(".")[1:])
     ]
     modules = [importlib.import_module(n) for n in names]
@@ -57,8 +58,13 @@ def _undocumented(module):
 
 def test_public_names_have_docstrings():
     modules = _public_modules()
-    assert {"smr_stability", "smr_stability.nn", "smr_stability.nn.train", "smr_stability.nn.tasks", "smr_stability.experiments"} <= {
-        m.__name__ for m in modules}
+    assert {
+        "smr_stability",
+        "smr_stability.nn",
+        "smr_stability.nn.train",
+        "smr_stability.nn.tasks",
+        "smr_stability.experiments",
+    } <= {m.__name__ for m in modules}
     missing = sorted({n for m in modules for n in _undocumented(m)})
     assert not missing, "public names without a docstring:\n  " + "\n  ".join(missing)
 
@@ -94,13 +100,28 @@ def test_site_builds_strictly_and_every_notebook_executes(tmp_path):
     """The CI check: `python docs/build_site.py` executes every notebook and builds the site."""
     site = tmp_path / "site"
     notebooks = sorted(p.stem for p in (ROOT / "docs" / "notebooks").glob("*.py"))  # before the build runs
-    proc = subprocess.run([sys.executable, "docs/build_site.py", "--site", str(site), "--timeout", str(NOTEBOOK_BUDGET_S)],
-                          cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(
+        [sys.executable, "docs/build_site.py", "--site", str(site), "--timeout", str(NOTEBOOK_BUDGET_S)],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    pages = ["index.html", "install/index.html", "theory/index.html", "conventions/index.html",
-             "gallery/index.html", "cli/index.html", "api/index.html"]
-    pages += [f"api/{p}/index.html" for p in ("models", "simulation", "divergence", "lyapunov", "symbolic", "nn", "figures")]
+    pages = [
+        "index.html",
+        "install/index.html",
+        "theory/index.html",
+        "conventions/index.html",
+        "gallery/index.html",
+        "cli/index.html",
+        "api/index.html",
+    ]
+    pages += [
+        f"api/{p}/index.html" for p in ("models", "simulation", "divergence", "lyapunov", "symbolic", "nn", "figures")
+    ]
     for page in pages:
         assert (site / page).is_file(), page
     api = (site / "api" / "lyapunov" / "index.html").read_text()
@@ -115,23 +136,36 @@ def test_site_builds_strictly_and_every_notebook_executes(tmp_path):
         assert times[name] < NOTEBOOK_BUDGET_S, f"notebook {name} took {times[name]:.1f} s"
 
 
-@pytest.mark.parametrize("link", ["[gone](missing.md)", "[abs](/somewhere/page.md)", "[anchor](other.md#nowhere)", "[raw](other)"])
+@pytest.mark.parametrize(
+    "link", ["[gone](missing.md)", "[abs](/somewhere/page.md)", "[anchor](other.md#nowhere)", "[raw](other)"]
+)
 def test_strict_build_fails_on_a_bad_link(tmp_path, link):
     """The project's mkdocs.yml (its own `strict` and `validation`, no --strict flag) rejects bad links."""
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "other.md").write_text("# Other\n\nA page.\n")
-    config.update(docs_dir=str(docs), site_dir=str(tmp_path / "site"), nav=["index.md", "other.md"],
-                  hooks=[str(ROOT / p) for p in config.get("hooks", [])], extra_javascript=[])
+    config.update(
+        docs_dir=str(docs),
+        site_dir=str(tmp_path / "site"),
+        nav=["index.md", "other.md"],
+        hooks=[str(ROOT / p) for p in config.get("hooks", [])],
+        extra_javascript=[],
+    )
     cfg = tmp_path / "mkdocs.yml"
     cfg.write_text(yaml.safe_dump(config))
 
     # No -q: mkdocs -q drops warnings before the strict counter sees them, and the build "passes".
     def build(text):
         (docs / "index.md").write_text(f"# Home\n\n{text}\n")
-        return subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(cfg)], cwd=tmp_path,
-                              env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "-f", str(cfg)],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     good = build("[fine](other.md)")
     assert good.returncode == 0, good.stderr[-3000:]

@@ -75,8 +75,21 @@ def test_cli_lists_and_rejects_unknown_figures(capsys, tmp_path):
 
 def test_cli_runs_as_a_module(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "smr_stability", "figures", "--quick", "--only", "stability_regions", "--out", str(tmp_path), "--no-progress"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "smr_stability",
+            "figures",
+            "--quick",
+            "--only",
+            "stability_regions",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "wrote" in out.stdout and (tmp_path / "stability_regions.png").exists()
 
@@ -85,7 +98,9 @@ def test_benchmark_smoke_run():
     """CI only smoke-runs the benchmark on tiny sizes; the two paths must agree to rounding."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_simulation.py"), "--quick"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert out.count("speed-up") == 3
     diffs = [float(x) for x in re.findall(r"max relative difference ([0-9.e+-]+)", out)]
@@ -95,7 +110,11 @@ def test_benchmark_smoke_run():
 def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
     """analysis/discretization_accuracy.py runs, and its measured orders are those of docs/theory.md §1."""
     path = tmp_path / "orders.json"
-    subprocess.run([sys.executable, str(ROOT / "analysis" / "discretization_accuracy.py"), "--json", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "analysis" / "discretization_accuracy.py"), "--json", str(path)],
+        check=True,
+        capture_output=True,
+    )
     res = json.loads(path.read_text())
     assert max(res["zoh"]["homogeneous"][1]) < 1e-12  # exact
     expected = {"bilinear": 2, "euler": 1, "backward_diff": 1}
@@ -108,7 +127,9 @@ def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
 def test_divergence_benchmark_smoke_run():
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_divergence.py"), "--quick"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "speed-up" in out
     diff = float(re.search(r"max relative difference ([0-9.e+-]+)", out).group(1))
@@ -122,11 +143,19 @@ def test_nss_data_is_consistent(quick_figures):
         rows = list(csv.DictReader(f))
     data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
     one = data["rate"] == 1.0
-    assert np.all(data["state_error"][one] == 0) and np.allclose(data["state_norm"][one], data["nominal_state_norm"][one], rtol=1e-12)
+    assert np.all(data["state_error"][one] == 0) and np.allclose(
+        data["state_norm"][one], data["nominal_state_norm"][one], rtol=1e-12
+    )
     x, xt, e = data["nominal_state_norm"], data["state_norm"], data["state_error"]
-    assert np.all(np.isfinite(e)) and np.all(np.abs(xt - x) <= e * (1 + 1e-9) + 1e-12) and np.all(e <= (xt + x) * (1 + 1e-9) + 1e-12)
+    assert (
+        np.all(np.isfinite(e))
+        and np.all(np.abs(xt - x) <= e * (1 + 1e-9) + 1e-12)
+        and np.all(e <= (xt + x) * (1 + 1e-9) + 1e-12)
+    )
     final = json.loads((quick_figures / "nss.json").read_text())["final_rel_state_error"]
-    assert final["1.0"] == 0 and all(v > 0.01 for s, v in final.items() if s != "1.0")  # the drift is measured, not assumed
+    assert final["1.0"] == 0 and all(
+        v > 0.01 for s, v in final.items() if s != "1.0"
+    )  # the drift is measured, not assumed
 
 
 def test_smr_divergence_data(quick_figures):
@@ -134,11 +163,13 @@ def test_smr_divergence_data(quick_figures):
     side, finite, and the same ungated runs whatever the gate (the ratio is a measurement)."""
     data = json.loads((quick_figures / "smr_divergence.json").read_text())
     assert data["channels"] >= 1 and data["run_config"]["smr"] is True
-    for name, vals in data["schedules"].items():
+    for _name, vals in data["schedules"].items():
         for m in ("state_error", "rel_state_error"):
             for label in ("without_SMR", "with_SMR"):
                 assert np.isfinite(vals[f"final_{m}_{label}"]) and vals[f"mean_{m}_{label}"] > 0
-            assert vals[f"ratio_mean_{m}"] == pytest.approx(vals[f"mean_{m}_with_SMR"] / vals[f"mean_{m}_without_SMR"], rel=1e-12)
+            assert vals[f"ratio_mean_{m}"] == pytest.approx(
+                vals[f"mean_{m}_with_SMR"] / vals[f"mean_{m}_without_SMR"], rel=1e-12
+            )
 
 
 def test_lyapunov_error_data_stays_in_the_proposition1_ball(quick_figures):
@@ -150,5 +181,7 @@ def test_lyapunov_error_data_stays_in_the_proposition1_ball(quick_figures):
         curve = np.array([float(r[f"L_e_{label.replace(' ', '_')}"]) for r in rows])
         ball = data[label]["prop1_ball_L_units"]
         assert np.all(np.isfinite(curve)) and np.all(curve >= 0) and curve.max() <= ball
-        assert ball == pytest.approx(data["lambda_max_P"] * (data[label]["G_inf"] * data[label]["w_sup"]) ** 2, rel=1e-9)
+        assert ball == pytest.approx(
+            data["lambda_max_P"] * (data[label]["G_inf"] * data[label]["w_sup"]) ** 2, rel=1e-9
+        )
     assert 0 < data["envelope_rate"] < 1

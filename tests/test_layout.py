@@ -218,12 +218,23 @@ def _tree(tmp_path, files):
     ("files", "expected"),
     [
         ({"core.py": "from .nn import model\n", "nn/model.py": ""}, [("pkg.core", 1, "pkg.nn.model")]),
-        ({"core.py": "def f():\n    from .experiments.fig import g\n", "experiments/fig.py": "def g(): pass\n"},
-         [("pkg.core", 2, "pkg.experiments.fig")]),
-        ({"nn/model.py": "from ..experiments import fig\n", "experiments/fig.py": ""}, [("pkg.nn.model", 1, "pkg.experiments.fig")]),
+        (
+            {"core.py": "def f():\n    from .experiments.fig import g\n", "experiments/fig.py": "def g(): pass\n"},
+            [("pkg.core", 2, "pkg.experiments.fig")],
+        ),
+        (
+            {"nn/model.py": "from ..experiments import fig\n", "experiments/fig.py": ""},
+            [("pkg.nn.model", 1, "pkg.experiments.fig")],
+        ),
         ({"experiments/fig.py": "import pkg.cli\n", "cli.py": ""}, [("pkg.experiments.fig", 1, "pkg.cli")]),
-        ({"experiments/fig.py": "from ..nn import model\nfrom .. import core\n", "nn/model.py": "from .. import core\n",
-          "core.py": "import numpy\n"}, []),
+        (
+            {
+                "experiments/fig.py": "from ..nn import model\nfrom .. import core\n",
+                "nn/model.py": "from .. import core\n",
+                "core.py": "import numpy\n",
+            },
+            [],
+        ),
     ],
 )
 def test_layer_checker_flags_upward_imports(tmp_path, files, expected):
@@ -231,34 +242,43 @@ def test_layer_checker_flags_upward_imports(tmp_path, files, expected):
 
 
 def test_cycle_checker_finds_a_cycle_through_a_lazy_import(tmp_path):
-    mods = _tree(tmp_path, {
-        "experiments/a.py": "from . import b\n",
-        "experiments/b.py": "def f():\n    from .a import x\n",
-        "experiments/c.py": "from . import a\n",
-    })
+    mods = _tree(
+        tmp_path,
+        {
+            "experiments/a.py": "from . import b\n",
+            "experiments/b.py": "def f():\n    from .a import x\n",
+            "experiments/c.py": "from . import a\n",
+        },
+    )
     assert cycles(mods) == [["pkg.experiments.a", "pkg.experiments.b"]]
-    mods = _tree(tmp_path / "acyclic", {
-        "experiments/a.py": "from . import b\n",
-        "experiments/b.py": "def f():\n    from .. import core\n",
-        "experiments/c.py": "from . import a\n",
-        "core.py": "",
-    })
+    mods = _tree(
+        tmp_path / "acyclic",
+        {
+            "experiments/a.py": "from . import b\n",
+            "experiments/b.py": "def f():\n    from .. import core\n",
+            "experiments/c.py": "from . import a\n",
+            "core.py": "",
+        },
+    )
     assert cycles(mods) == []
 
 
 def test_private_import_checker_flags_each_form(tmp_path):
-    mods = _tree(tmp_path, {
-        "core.py": "def _helper(): pass\nx = _helper()\n",
-        "_internal.py": "def tool(): pass\n",
-        "user.py": (
-            "from .core import _helper\n"  # a private name of another module
-            "from . import core\n"
-            "y = core._helper\n"  # the same, through the module
-            "from ._internal import tool\n"  # fine: a public name of an internal module
-            "from . import _internal\n"  # a private module taken as a name
-            "from . import __version__\n"  # dunders are not private
-        ),
-    })
+    mods = _tree(
+        tmp_path,
+        {
+            "core.py": "def _helper(): pass\nx = _helper()\n",
+            "_internal.py": "def tool(): pass\n",
+            "user.py": (
+                "from .core import _helper\n"  # a private name of another module
+                "from . import core\n"
+                "y = core._helper\n"  # the same, through the module
+                "from ._internal import tool\n"  # fine: a public name of an internal module
+                "from . import _internal\n"  # a private module taken as a name
+                "from . import __version__\n"  # dunders are not private
+            ),
+        },
+    )
     assert sorted(private_imports(mods)) == [
         ("pkg.user", 1, "pkg.core._helper"),
         ("pkg.user", 3, "pkg.core._helper"),

@@ -20,8 +20,14 @@ MAKERS = {
     "mega": lambda smr=False: MegaEMA(H, N=6, smr=smr),
     "spade": lambda smr=False: SPADE(H, N=8, window=5, heads=1, smr=smr),
 }
-SSM_NAMES = {"s4d-lin-zoh": {"log_dt", "log_A_real", "A_imag", "B"}, "s4d-inv-bilinear": {"log_dt", "log_A_real", "A_imag"},
-             "s4d-real-zoh": {"log_dt", "log_A_real"}, "s4": {"log_dt"}, "mega": {"alpha", "delta"}, "spade": {"log_dt"}}
+SSM_NAMES = {
+    "s4d-lin-zoh": {"log_dt", "log_A_real", "A_imag", "B"},
+    "s4d-inv-bilinear": {"log_dt", "log_A_real", "A_imag"},
+    "s4d-real-zoh": {"log_dt", "log_A_real"},
+    "s4": {"log_dt"},
+    "mega": {"alpha", "delta"},
+    "spade": {"log_dt"},
+}
 
 
 def make(name, smr=False, seed=0):

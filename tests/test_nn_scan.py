@@ -154,7 +154,7 @@ def test_s6_export_is_linearisation_at_zero_input():
     layer = S6(3, N=5, smr=True).double()
     chans = layer.export()
     assert len(chans) == 3
-    for h, ch in enumerate(chans):
+    for ch in chans:
         assert ch.method == "selective" and ch.system.N == 5 and ch.system.P == ch.system.Q == 1
         assert ch.Ab.shape == (5,) and ch.Bb.shape == (5, 1) and ch.smr[0].shape == (1, 4)
         assert np.all(ch.system.A < 0) and np.all(np.abs(ch.Ab) < 1)
@@ -179,4 +179,6 @@ def test_s6_gradients_finite_and_param_groups():
     no_wd, rest = layer.param_groups(ssm_lr=1e-3)
     names = {id(p): n for n, p in layer.named_parameters()}
     assert {names[id(p)] for p in no_wd["params"]} == {"A_log", "dt_bias"}
-    assert no_wd["weight_decay"] == 0.0 and no_wd["lr"] == 1e-3 and len(rest["params"]) == 8  # D, dt_proj, B_proj (2), C_proj (2), gate (2)
+    assert (
+        no_wd["weight_decay"] == 0.0 and no_wd["lr"] == 1e-3 and len(rest["params"]) == 8
+    )  # D, dt_proj, B_proj (2), C_proj (2), gate (2)

@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 import smr_stability as smr
 from smr_stability import errors, sampling, signals
 from smr_stability.cli import main
-from smr_stability.nn import train as train_mod
 from smr_stability.errors import NonFiniteTrainingError
+from smr_stability.nn import train as train_mod
 from smr_stability.nn.checkpoint import load_run
 from smr_stability.nn.config import TrainConfig
 from smr_stability.nn.model import SequenceModel
@@ -26,7 +26,9 @@ def task_cache(tmp_path_factory, monkeypatch):
 
 
 def small(**kw):
-    return TrainConfig(**({"task": "sines", "layer": "s4d", "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1} | kw))
+    return TrainConfig(
+        **({"task": "sines", "layer": "s4d", "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1} | kw)
+    )
 
 
 @pytest.mark.parametrize("layer", ["s4", "s4d", "s5", "s6", "mega", "spade"])
@@ -110,16 +112,44 @@ def test_trained_model_runs_in_the_divergence_engine_and_the_lyapunov_tools(tmp_
     channels = model.layers[0].export()
     assert len(channels) == config.width and all(ch.smr is not None for ch in channels)
     ch = channels[0]
-    res = smr.divergence_experiment(ch.system, signals.SumOfSines(B=1, seed=0), sampling.jitter(64, ch.dt, 0.2, draws=4, seed=1),
-                                    ch.dt, method=ch.method, smr=ch.smr)
-    assert np.all(np.isfinite(res.metrics["rel_state_error"])) and np.all(res.bounds["observed_sup"] <= res.bounds["iss_bound"])
+    res = smr.divergence_experiment(
+        ch.system,
+        signals.SumOfSines(B=1, seed=0),
+        sampling.jitter(64, ch.dt, 0.2, draws=4, seed=1),
+        ch.dt,
+        method=ch.method,
+        smr=ch.smr,
+    )
+    assert np.all(np.isfinite(res.metrics["rel_state_error"])) and np.all(
+        res.bounds["observed_sup"] <= res.bounds["iss_bound"]
+    )
     P = smr.lyapunov_matrix(ch.Ab)
-    assert np.all(np.linalg.eigvalsh(P) > 0) and smr.gamma_star(ch.Ab, ch.Bb[:, None] if ch.Bb.ndim == 1 else ch.Bb, 0.5) > 0
+    assert (
+        np.all(np.linalg.eigvalsh(P) > 0)
+        and smr.gamma_star(ch.Ab, ch.Bb[:, None] if ch.Bb.ndim == 1 else ch.Bb, 0.5) > 0
+    )
 
 
 def test_cli_train_and_evaluate(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--task", "sines", "--layer", "s4d", "--epochs", "1", "--small", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "sines",
+                "--layer",
+                "s4d",
+                "--epochs",
+                "1",
+                "--small",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", str(out), "--schedules", "uniform", "jitter0.2"]) == 0
     text = capsys.readouterr().out
     assert "jitter0.2" in text and (out / "evaluation.csv").exists()
@@ -137,7 +167,12 @@ def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
 
     train(small(smr=True, epochs=1), tmp_path, progress=False)
     rows = verify_checkpoint(tmp_path, schedules=["jitter0.4", "rate1.25"]).rows
-    assert [(r["schedule"], r["smr"]) for r in rows] == [("jitter0.4", "on"), ("jitter0.4", "off"), ("rate1.25", "on"), ("rate1.25", "off")]
+    assert [(r["schedule"], r["smr"]) for r in rows] == [
+        ("jitter0.4", "on"),
+        ("jitter0.4", "off"),
+        ("rate1.25", "on"),
+        ("rate1.25", "off"),
+    ]
     for r in rows:
         assert 0 <= r["hypothesis_fraction"] <= 1 and r["observed_sup"] <= r["iss_bound"] and np.isfinite(r["max_L_e"])
 
@@ -173,7 +208,10 @@ def test_v4_report_table_json_and_plot(tmp_path):
     train(small(smr=True, epochs=1), tmp_path / "run", progress=False)
     report = verify_checkpoint(tmp_path / "run", schedules=["uniform", "jitter0.2"], sigma=0.25)
     assert isinstance(report, V4Report) and report.sigma == 0.25
-    assert [(r["schedule"], r["smr"]) for r in report.rows] == [("jitter0.2", "on"), ("jitter0.2", "off")]  # uniform is the grid
+    assert [(r["schedule"], r["smr"]) for r in report.rows] == [
+        ("jitter0.2", "on"),
+        ("jitter0.2", "off"),
+    ]  # uniform is the grid
     lines = report.table().splitlines()
     assert "sigma = 0.25" in lines[0] and all(k in lines[1] for k in V4_KEYS) and len(lines) == 3 + len(report.rows)
     report.to_json(tmp_path / "v4.json")

@@ -332,7 +332,9 @@ def test_per_mode_bound_dominates_the_gain():
     ratios = []
     for _ in range(300):
         N, P = int(rng.integers(1, 20)), int(rng.integers(1, 4))
-        mu = rng.uniform(0, 0.98, N) * (np.exp(1j * rng.uniform(-np.pi, np.pi, N)) if rng.random() < 0.5 else rng.choice([-1, 1], N))
+        mu = rng.uniform(0, 0.98, N) * (
+            np.exp(1j * rng.uniform(-np.pi, np.pi, N)) if rng.random() < 0.5 else rng.choice([-1, 1], N)
+        )
         Bb = rng.standard_normal((N, P)) * rng.lognormal(0, 2, (N, 1))
         G, bound = error_gain(mu, Bb), error_gain_bound(mu, Bb)
         assert G <= bound * (1 + 1e-12)
@@ -505,11 +507,20 @@ def test_mode_gain_gbt_alpha_and_accuracy_at_small_steps():
 
 @pytest.mark.parametrize(
     "Ab",
-    [np.array([0.5, 1.0]), np.array([0.5, -1.2j]), np.array([[0.5, 0.0], [0.0, 1.0]]), np.array([[1.0, 1.0], [-1.0, 1.0]])],
+    [
+        np.array([0.5, 1.0]),
+        np.array([0.5, -1.2j]),
+        np.array([[0.5, 0.0], [0.0, 1.0]]),
+        np.array([[1.0, 1.0], [-1.0, 1.0]]),
+    ],
 )
 def test_unstable_system_raises_with_spectral_radius(Ab):
     rho = np.max(np.abs(np.linalg.eigvals(Ab) if Ab.ndim == 2 else Ab))
-    for f in (lambda: error_gain(Ab, np.ones(2)), lambda: error_gain_bound(Ab, np.ones(2)), lambda: iss_error_bound(Ab, np.ones(2), 1.0)):
+    for f in (
+        lambda: error_gain(Ab, np.ones(2)),
+        lambda: error_gain_bound(Ab, np.ones(2)),
+        lambda: iss_error_bound(Ab, np.ones(2), 1.0),
+    ):
         with pytest.raises(errors.UnstableSystemError, match="spectral radius") as exc:
             f()
         assert f"{rho:.4}"[:4] in str(exc.value)

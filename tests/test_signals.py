@@ -244,22 +244,39 @@ BAD = [
     ("n_terms zero", lambda: SumOfSines(n_terms=0), errors.ParameterError, "expected"),
     ("B zero", lambda: SumOfSines(B=0), errors.ParameterError, "expected"),
     ("P float", lambda: SumOfSines(P=1.5), errors.InputTypeError, "expected"),
-    ("pendulum outside window", lambda: Pendulum(duration=1.0, seed=0)(np.array([0.5, 1.2])), errors.ParameterError,
-     r"expected times in \[-1, 1\]"),
+    (
+        "pendulum outside window",
+        lambda: Pendulum(duration=1.0, seed=0)(np.array([0.5, 1.2])),
+        errors.ParameterError,
+        r"expected times in \[-1, 1\]",
+    ),
     ("pendulum before window", lambda: Pendulum(duration=1.0, seed=0)(-1.5), errors.ParameterError, "found t = -1.5"),
     ("pendulum observe", lambda: Pendulum(duration=1.0, observe="x"), errors.MethodError, "'angle', 'sincos'"),
     ("pendulum sim_dt", lambda: Pendulum(duration=1.0, sim_dt=0.0), errors.StepSizeError, "found"),
     ("pendulum friction", lambda: Pendulum(duration=1.0, friction=-0.1), errors.ParameterError, "expected"),
-    ("pendulum noise NaN", lambda: Pendulum(duration=1.0, transition_noise_std=np.nan), errors.ParameterError, "finite"),
+    (
+        "pendulum noise NaN",
+        lambda: Pendulum(duration=1.0, transition_noise_std=np.nan),
+        errors.ParameterError,
+        "finite",
+    ),
     ("pendulum length", lambda: Pendulum(duration=1.0, length=0.0), errors.ParameterError, "> 0"),
     ("pendulum duration", lambda: Pendulum(duration=-2.0), errors.ParameterError, "expected"),
     ("array NaN", lambda: ArraySignal([0.0, np.nan], [0.0, 1.0]), errors.NonFiniteError, "found"),
     ("array inf", lambda: ArraySignal([[0.0], [np.inf]], [0.0, 1.0]), errors.NonFiniteError, "found"),
-    ("array length", lambda: ArraySignal(np.zeros((2, 4, 1)), [0.0, 1.0, 2.0]), errors.ShapeError,
-     r"expected shape \(B, 3, P\).*found \(2, 4, 1\)"),
+    (
+        "array length",
+        lambda: ArraySignal(np.zeros((2, 4, 1)), [0.0, 1.0, 2.0]),
+        errors.ShapeError,
+        r"expected shape \(B, 3, P\).*found \(2, 4, 1\)",
+    ),
     ("array 4-D", lambda: ArraySignal(np.zeros((1, 2, 3, 1)), [0.0, 1.0, 2.0]), errors.ShapeError, "found"),
-    ("array unsorted", lambda: ArraySignal([1.0, 2.0, 3.0], [0.0, 2.0, 1.0]), errors.StepSizeError,
-     "decreasing time at index 2"),
+    (
+        "array unsorted",
+        lambda: ArraySignal([1.0, 2.0, 3.0], [0.0, 2.0, 1.0]),
+        errors.StepSizeError,
+        "decreasing time at index 2",
+    ),
     ("array duplicated", lambda: ArraySignal([1.0, 2.0, 3.0], [0.0, 1.0, 1.0]), errors.StepSizeError, "duplicated"),
     ("array times NaN", lambda: ArraySignal([1.0, 2.0], [0.0, np.nan]), errors.NonFiniteError, "found"),
     ("array no times", lambda: ArraySignal(np.zeros(0), np.zeros(0)), errors.ShapeError, "found"),
@@ -281,8 +298,14 @@ def test_half_angle_sine_agrees_with_libm_to_a_few_ulp():
     from smr_stability.signals import _half_angle_sin
 
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(-1e4, 1e4, 200_000), np.pi * np.arange(-300, 300) + rng.uniform(-1e-9, 1e-9, 600),
-                        np.pi * (np.arange(-300, 300) + 0.5), [0.0, 1e-300, -1e-300]])
+    x = np.concatenate(
+        [
+            rng.uniform(-1e4, 1e4, 200_000),
+            np.pi * np.arange(-300, 300) + rng.uniform(-1e-9, 1e-9, 600),
+            np.pi * (np.arange(-300, 300) + 0.5),
+            [0.0, 1e-300, -1e-300],
+        ]
+    )
     got = 2.0 * _half_angle_sin(0.5 * x)
     ref = np.array([math.sin(v) for v in x])
     assert np.all(np.isfinite(got))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from smr_stability.errors import NonFiniteError, ParameterError, ShapeError
-from smr_stability.nn.evaluate import evaluate_run
 from smr_stability.experiments.studies import NMSE_BREAK, breaking_point, sines_measures
 from smr_stability.experiments.sweeps import run_dir
 from smr_stability.nn.config import TrainConfig
+from smr_stability.nn.evaluate import evaluate_run
 
 
 def _load(folder, name):
@@ -32,13 +32,16 @@ def test_breaking_point_edges():
     assert breaking_point([0, 1, 2], [0.0, 0.1, 0.2]) == 1.0  # reaching the threshold counts
 
 
-@pytest.mark.parametrize("values, nmse, error", [
-    ([0, 1, 2], [0.1, 0.2], ShapeError),
-    ([], [], ShapeError),
-    ([0, 2, 1], [0.0, 0.1, 0.2], ParameterError),
-    ([0, 1, np.nan], [0.0, 0.1, 0.2], ParameterError),
-    ([0, 1, 2], [0.0, np.nan, 0.2], NonFiniteError),
-])
+@pytest.mark.parametrize(
+    "values, nmse, error",
+    [
+        ([0, 1, 2], [0.1, 0.2], ShapeError),
+        ([], [], ShapeError),
+        ([0, 2, 1], [0.0, 0.1, 0.2], ParameterError),
+        ([0, 1, np.nan], [0.0, 0.1, 0.2], ParameterError),
+        ([0, 1, 2], [0.0, np.nan, 0.2], NonFiniteError),
+    ],
+)
 def test_breaking_point_rejects_bad_input(values, nmse, error):
     with pytest.raises(error):
         breaking_point(values, nmse)
@@ -55,7 +58,7 @@ def test_sines_measures_rejects_an_unknown_schedule_kind():
 def test_pendulum_mse_data(quick_figures, quick_cache, monkeypatch):
     data = _load(quick_figures, "pendulum_mse")
     assert set(data["models"]) == {"S4D", "S5 (fixed step)", "S6", "S5 (true gaps)"}
-    for name, per in data["models"].items():
+    for _name, per in data["models"].items():
         for label in ("without_smr", "with_smr"):
             vals = per[label]["values"]
             assert len(vals) == len(data["seeds"]) and all(np.isfinite(vals)) and min(vals) > 0
@@ -111,8 +114,8 @@ def test_sines_measures_on_the_grid_match_evaluate_run(quick_figures, quick_cach
 def test_sweep_data(quick_figures, name):
     data = _load(quick_figures, name)
     seeds = len(data["seeds"])
-    for label, series in data["series"].items():
-        for x, per in series.items():
+    for _label, series in data["series"].items():
+        for _x, per in series.items():
             for m, st in per.items():
                 assert len(st["values"]) == seeds and np.all(np.isfinite(st["values"]))
                 assert st["mean"] == pytest.approx(np.mean(st["values"]))

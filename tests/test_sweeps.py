@@ -50,7 +50,9 @@ def test_workers_use_one_thread_from_the_start(tmp_path):
     import os
 
     before = os.environ.get("NUMBA_NUM_THREADS")
-    out = run_cells("threads", worker_threads, [{"seed": s} for s in range(3)], cache_dir=tmp_path, workers=2, progress=False)
+    out = run_cells(
+        "threads", worker_threads, [{"seed": s} for s in range(3)], cache_dir=tmp_path, workers=2, progress=False
+    )
     assert out == [[1, 1, 1]] * 3
     assert os.environ.get("NUMBA_NUM_THREADS") == before
 
@@ -113,7 +115,16 @@ def test_a_cached_run_is_the_same_whichever_process_trains_it(tmp_path):
     from smr_stability.experiments.sweeps import cached_run
     from smr_stability.nn.config import TrainConfig
 
-    config = {"task": "sines", "layer": "s4d", "smr": True, "epochs": 2, "small": True, "width": 8, "state": 8, "depth": 1}
+    config = {
+        "task": "sines",
+        "layer": "s4d",
+        "smr": True,
+        "epochs": 2,
+        "small": True,
+        "width": 8,
+        "state": 8,
+        "depth": 1,
+    }
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -121,7 +132,10 @@ def test_a_cached_run_is_the_same_whichever_process_trains_it(tmp_path):
         assert torch.get_num_threads() == 2  # restored
     finally:
         torch.set_num_threads(threads)
-    cells = [{"config": config, "cache": str(tmp_path / "worker")}, {"config": dict(config, seed=1), "cache": str(tmp_path / "other")}]
+    cells = [
+        {"config": config, "cache": str(tmp_path / "worker")},
+        {"config": dict(config, seed=1), "cache": str(tmp_path / "other")},
+    ]
     there = run_cells("train", train_in_worker, cells, cache_dir=tmp_path, workers=2, progress=False)[0]
     a, b = load_file(f"{here}/model.safetensors"), load_file(f"{there}/model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -13,8 +13,7 @@ import scipy.linalg
 import sympy as sp
 from scipy.optimize import brentq
 
-from smr_stability import METHODS, discretize, eigenvalue_map
-from smr_stability import errors
+from smr_stability import METHODS, discretize, eigenvalue_map, errors
 from smr_stability import symbolic as S
 
 # ---------------------------------------------------------------------------------------------

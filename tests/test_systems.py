@@ -538,7 +538,12 @@ def test_to_control_real_system_has_our_matrices(diagonal):
 
 def test_from_control_round_trip():
     rng = np.random.default_rng(5)
-    A, B, C, D = -2 * np.eye(4) + rng.standard_normal((4, 4)), rng.standard_normal((4, 2)), rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
+    A, B, C, D = (
+        -2 * np.eye(4) + rng.standard_normal((4, 4)),
+        rng.standard_normal((4, 2)),
+        rng.standard_normal((3, 4)),
+        rng.standard_normal((3, 2)),
+    )
     cs = control.ss(A, B, C, D)
     sys = SSM.from_control(cs, name="plant")
     assert sys.name == "plant" and not sys.diagonal

@@ -27,7 +27,10 @@ def test_quick_run_finds_no_violation_and_is_not_vacuous(quick_report):
     assert r.passed and "PASSED" in r.table()
 
 
-def scalar_case(mu=0.9 * np.exp(0.3j), b=0.7 + 0.2j, sigma=0.5):
+MU = 0.9 * np.exp(0.3j)
+
+
+def scalar_case(mu=MU, b=0.7 + 0.2j, sigma=0.5):
     """N = P = 1, Q = 1: the decrease bound is attained along the worst direction (closed form)."""
     Bb, Q = np.array([[b]]), np.eye(1)
     A, P, lmin_Q, lmax_P, gstar = _constants(np.array([mu]), Bb, Q, sigma)
@@ -79,20 +82,65 @@ def test_report_json_and_plot(quick_report, tmp_path):
 
 def test_cli_verify_theorem1_quick(tmp_path, capsys):
     path = tmp_path / "t1.json"
-    assert main(["verify-theorem1", "--quick", "--systems", "100", "--continuous", "4", "--no-progress", "--json", str(path)]) == 0
+    assert (
+        main(
+            [
+                "verify-theorem1",
+                "--quick",
+                "--systems",
+                "100",
+                "--continuous",
+                "4",
+                "--no-progress",
+                "--json",
+                str(path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "V1 implication" in out and "PASSED" in out
     assert json.loads(path.read_text())["v1_violations"] == 0
 
 
-KEYS = ["model", "N", "dt", "method", "sigma", "spectral_radius", "error_gain", "gamma_star", "kappa_P",
-        "transient_bound", "kreiss_lower_bound", "euler_dt_limit"]
+KEYS = [
+    "model",
+    "N",
+    "dt",
+    "method",
+    "sigma",
+    "spectral_radius",
+    "error_gain",
+    "gamma_star",
+    "kappa_P",
+    "transient_bound",
+    "kreiss_lower_bound",
+    "euler_dt_limit",
+]
 
 
 @pytest.mark.parametrize("model", ["hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"])
 def test_cli_analyze_json(model):
-    out = subprocess.run([sys.executable, "-m", "smr_stability", "analyze", "--model", model, "--N", "16", "--dt", "0.05",
-                          "--method", "bilinear", "--json"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smr_stability",
+            "analyze",
+            "--model",
+            model,
+            "--N",
+            "16",
+            "--dt",
+            "0.05",
+            "--method",
+            "bilinear",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     doc = json.loads(out)
     assert list(doc) == KEYS
     sys_ = MODELS[model](16, 0.05, 0)

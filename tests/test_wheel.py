@@ -31,29 +31,45 @@ BIN = "Scripts" if os.name == "nt" else "bin"
 
 # Left out of the copy the distributions are built from: build outputs, caches and local
 # state, which are not sources and (build/ above all) could leak stale files into the wheel.
-_TOP_LEVEL_SKIP = {".git", "build", "dist", "site", "runs", "figures", ".cache", ".pytest_cache",
-                   ".hypothesis", ".mypy_cache", ".ruff_cache", ".tox", ".nox"}
+_TOP_LEVEL_SKIP = {
+    ".git",
+    "build",
+    "dist",
+    "site",
+    "runs",
+    "figures",
+    ".cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+}
 
 
 def _run(cmd, *, cwd, env=None, timeout=300):
     """Run ``cmd``; on a non-zero exit or a timeout fail with its stdout and stderr."""
     shown = " ".join(str(c) for c in cmd)
     try:
-        proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"timed out after {timeout} s: {shown}\n--- stdout ---\n{exc.stdout}\n"
-                    f"--- stderr ---\n{exc.stderr}")
-    assert proc.returncode == 0, (f"exit status {proc.returncode}: {shown}\n(cwd {cwd})\n"
-                                  f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+        pytest.fail(f"timed out after {timeout} s: {shown}\n--- stdout ---\n{exc.stdout}\n--- stderr ---\n{exc.stderr}")
+    assert proc.returncode == 0, (
+        f"exit status {proc.returncode}: {shown}\n(cwd {cwd})\n"
+        f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+    )
     return proc
 
 
 def _clean_env(**extra):
     """The environment minus anything that could put the repository or user site on sys.path."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
-                        "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
+    }
     env["PYTHONNOUSERSITE"] = "1"
     env.update(extra)
     return env
@@ -61,8 +77,7 @@ def _clean_env(**extra):
 
 def _repo_modules():
     """Every ``.py`` file of the package in the repository, as ``smr_stability/...`` paths."""
-    return {p.relative_to(REPO).as_posix() for p in (REPO / PACKAGE).rglob("*.py")
-            if "__pycache__" not in p.parts}
+    return {p.relative_to(REPO).as_posix() for p in (REPO / PACKAGE).rglob("*.py") if "__pycache__" not in p.parts}
 
 
 def _version():
@@ -73,8 +88,11 @@ def _version():
 
 
 def _ignore(directory, names):
-    skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")
-            or (Path(directory, n) / "pyvenv.cfg").exists()}  # a virtualenv, wherever it lies
+    skip = {
+        n
+        for n in names
+        if n == "__pycache__" or n.endswith(".egg-info") or (Path(directory, n) / "pyvenv.cfg").exists()
+    }  # a virtualenv, wherever it lies
     if Path(directory).resolve() == REPO:
         skip |= _TOP_LEVEL_SKIP & set(names)
     return skip
@@ -118,8 +136,11 @@ def built(tmp_path_factory):
         # No suitable setuptools here (the dev venv gets it through torch): fetch one from the
         # package index into a side folder, as pip's isolated build would.
         backend_dir = tmp / "backend"
-        _run([sys.executable, "-m", "pip", "install", "--quiet", "--target", backend_dir,
-              "setuptools>=70.1"], cwd=tmp, env=env)
+        _run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", backend_dir, "setuptools>=70.1"],
+            cwd=tmp,
+            env=env,
+        )
         env["PYTHONPATH"] = str(backend_dir)
     _run([sys.executable, "-c", _BUILD, out], cwd=src, env=env)
     sdists = sorted(out.glob("*.tar.gz"))
@@ -139,17 +160,41 @@ def installed(built, tmp_path_factory):
     find_links = ["--find-links", FIND_LINKS] if FIND_LINKS.is_dir() else []
     # --no-compile: byte-compiling all of torch would double the install time; the few
     # modules the checks import are compiled when first imported.
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-          *find_links, "-c", REPO / "constraints.txt", built["wheel"]],
-         cwd=tmp, env=env, timeout=600)
-    purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                   cwd=tmp, env=env).stdout.strip()
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            *find_links,
+            "-c",
+            REPO / "constraints.txt",
+            built["wheel"],
+        ],
+        cwd=tmp,
+        env=env,
+        timeout=600,
+    )
+    purelib = _run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp, env=env
+    ).stdout.strip()
     work = tmp / "work"  # outside the repository: `python -c` puts only this folder on sys.path
     work.mkdir()
-    run_env = _clean_env(SMR_STABILITY_CACHE=str(tmp / "cache"), MPLBACKEND="Agg",
-                         PATH=os.pathsep.join([str(venv / BIN), os.environ.get("PATH", "")]))
-    yield {"python": python, "cli": venv / BIN / "smr-stability",
-           "purelib": Path(purelib).resolve(), "work": work, "env": run_env}
+    run_env = _clean_env(
+        SMR_STABILITY_CACHE=str(tmp / "cache"),
+        MPLBACKEND="Agg",
+        PATH=os.pathsep.join([str(venv / BIN), os.environ.get("PATH", "")]),
+    )
+    yield {
+        "python": python,
+        "cli": venv / BIN / "smr-stability",
+        "purelib": Path(purelib).resolve(),
+        "work": work,
+        "env": run_env,
+    }
     # The venv weighs over a gigabyte (torch): don't leave it to pytest's retained tmp dirs.
     shutil.rmtree(venv, ignore_errors=True)
 
@@ -160,8 +205,9 @@ def _run_in(installed, *args, timeout=300):
 
 def _compare(kind, found, expected):
     missing, extra = sorted(expected - found), sorted(found - expected)
-    assert not missing and not extra, (f"the {kind} does not match the repository's modules:\n"
-                                       f"missing: {missing}\nextra: {extra}")
+    assert not missing and not extra, (
+        f"the {kind} does not match the repository's modules:\nmissing: {missing}\nextra: {extra}"
+    )
 
 
 def test_wheel_contains_every_module(built):
@@ -182,11 +228,13 @@ def test_sdist_contains_every_module_and_the_metadata(built):
 
 
 def test_installed_package_imports_from_the_venv(installed):
-    code = ("import importlib.metadata\n"
-            "import smr_stability, smr_stability.nn, smr_stability.experiments\n"
-            "print(importlib.metadata.version('smr-stability'))\n"
-            "for m in (smr_stability, smr_stability.nn, smr_stability.experiments):\n"
-            "    print(m.__file__)")
+    code = (
+        "import importlib.metadata\n"
+        "import smr_stability, smr_stability.nn, smr_stability.experiments\n"
+        "print(importlib.metadata.version('smr-stability'))\n"
+        "for m in (smr_stability, smr_stability.nn, smr_stability.experiments):\n"
+        "    print(m.__file__)"
+    )
     lines = _run_in(installed, installed["python"], "-c", code).stdout.split()
     assert lines[0] == _version()
     for line in lines[1:]:
@@ -203,8 +251,21 @@ def test_cli_version(installed):
 @pytest.fixture(scope="module")
 def trained_run(installed):
     run = installed["work"] / "RUN"
-    _run_in(installed, installed["cli"], "train", "--task", "sines", "--layer", "s4d",
-            "--epochs", "1", "--small", "--out", "RUN", "--no-progress")
+    _run_in(
+        installed,
+        installed["cli"],
+        "train",
+        "--task",
+        "sines",
+        "--layer",
+        "s4d",
+        "--epochs",
+        "1",
+        "--small",
+        "--out",
+        "RUN",
+        "--no-progress",
+    )
     return run
 
 

@@ -43,8 +43,9 @@ seed = 0  # seed of the random test points in the symbolic-vs-numeric check
 n_check = 200  # number of random (lambda, dt) points in that check
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
+
 import smr_stability as smr
 from smr_stability import symbolic as sym
 
@@ -60,8 +61,10 @@ A = np.array([[-0.5, 2.0], [-2.0, -0.5]])  # eigenvalues -0.5 +- 2i
 B = np.array([[1.0], [0.0]])
 for m in methods:
     Ab, Bb = smr.discretize(A, B, dt, method=m)
-    print(f"{m:14s} Ab = {np.array2string(Ab, precision=4).replace(chr(10), '')}   "
-          f"Bb = {np.array2string(Bb.ravel(), precision=4)}")
+    print(
+        f"{m:14s} Ab = {np.array2string(Ab, precision=4).replace(chr(10), '')}   "
+        f"Bb = {np.array2string(Bb.ravel(), precision=4)}"
+    )
 
 # %% [markdown]
 # The eigenvalues of `Ab` are exactly `phi(dt * lambda)` applied to the eigenvalues of `A`:
@@ -73,8 +76,10 @@ for m in methods:
     Ab, _ = smr.discretize(A, B, dt, method=m)
     mu_numeric = np.sort_complex(np.linalg.eigvals(Ab))
     mu_map = np.sort_complex(smr.eigenvalue_map(dt * lam, method=m))
-    print(f"{m:14s} |mu| = {np.abs(mu_map).round(6)}   max |eig(Ab) - phi(dt lam)| = "
-          f"{np.max(np.abs(mu_numeric - mu_map)):.1e}")
+    print(
+        f"{m:14s} |mu| = {np.abs(mu_map).round(6)}   max |eig(Ab) - phi(dt lam)| = "
+        f"{np.max(np.abs(mu_numeric - mu_map)):.1e}"
+    )
 
 # %% [markdown]
 # ## Stability regions in the `dt * lambda` plane
@@ -184,8 +189,14 @@ for m in methods:
 from IPython.display import Math, display
 
 for m in methods:
-    display(Math(sym.eigenvalue_map_expr(m).latex() + r"\qquad " + sym.input_matrix_expr(m).latex()
-                 + rf"\qquad \text{{({m.replace('_', ' ')})}}"))
+    display(
+        Math(
+            sym.eigenvalue_map_expr(m).latex()
+            + r"\qquad "
+            + sym.input_matrix_expr(m).latex()
+            + rf"\qquad \text{{({m.replace('_', ' ')})}}"
+        )
+    )
 
 # %% [markdown]
 # Now compare the symbolic `mu` and `Bb` of a scalar mode `dx/dt = lambda x + b u` with
@@ -230,8 +241,10 @@ eul = sym.euler_step_limit_expr()
 display(Math(eul.latex()))
 print("factored |mu|^2 - 1:", eul.details["abs_mu2_minus_1"])
 limit_sym = np.min(eul.lambdify()(s4d.A.real, s4d.A.imag))
-print(f"symbolic limit on S4D-Lin: {limit_sym:.6e}   smr.euler_dt_limit: {dt_s4d:.6e}   "
-      f"relative difference: {abs(limit_sym - dt_s4d) / dt_s4d:.1e}")
+print(
+    f"symbolic limit on S4D-Lin: {limit_sym:.6e}   smr.euler_dt_limit: {dt_s4d:.6e}   "
+    f"relative difference: {abs(limit_sym - dt_s4d) / dt_s4d:.1e}"
+)
 
 # %% [markdown]
 # ## Exercises

@@ -44,8 +44,9 @@ decays = [2.0, 0.5, 0.05]  # decay rates a of the single modes (lambda = -a + i 
 L_long = 4000  # sequence length of the long-memory study (long enough for 1/a = 20 time units)
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
+
 import smr_stability as smr
 from smr_stability import sampling, signals
 
@@ -63,8 +64,10 @@ one_jitter = sampling.jitter(L, dt, jitter_mag, draws=1, seed=seed_jitter)
 u_nom = signal(t)[0, :, 0]  # (L,)
 u_jit = signal(one_jitter.times)[0, 0, :, 0]  # (L,): the same signal at the jittered times
 w = u_jit - u_nom  # the sampling error
-print(f"max |u| = {np.abs(u_nom).max():.3f}   max |w| = {np.abs(w).max():.2e}   "
-      f"relative: {np.abs(w).max() / np.abs(u_nom).max():.2e}")
+print(
+    f"max |u| = {np.abs(u_nom).max():.3f}   max |w| = {np.abs(w).max():.2e}   "
+    f"relative: {np.abs(w).max() / np.abs(u_nom).max():.2e}"
+)
 
 fig, axes = plt.subplots(2, 1, figsize=(9, 4.5), sharex=True)
 axes[0].plot(t, u_nom, lw=1, label="u(k dt): what training saw")
@@ -154,8 +157,10 @@ plt.show()
 G = smr.error_gain(Ab, Bb)
 x_scale = res.nominal_state_norm[0, 0].max()  # max_k ||x_k|| of the nominal run
 print(f"G_inf = {G:.4f}    max_k ||x_k|| (nominal) = {x_scale:.4f}")
-print(f"{'schedule':26s} {'sup|w|':>10s} {'ISS bound':>11s} {'observed':>11s} "
-      f"{'bound/max||x||':>15s} {'obs/max||x||':>13s}")
+print(
+    f"{'schedule':26s} {'sup|w|':>10s} {'ISS bound':>11s} {'observed':>11s} "
+    f"{'bound/max||x||':>15s} {'obs/max||x||':>13s}"
+)
 for j, name in enumerate(res.schedules):
     w_sup = res.bounds["w_sup"][0, j, 0]
     bound = smr.iss_error_bound(Ab, Bb, w_sup)

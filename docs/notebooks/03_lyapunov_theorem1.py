@@ -45,9 +45,10 @@ n_systems = 24  # random systems for verify_theorem1 (the library default is 10,
 n_continuous = 2  # systems for the continuous-form check (solve_ivp) of verify_theorem1
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
+
 import smr_stability as smr
 
 rng = np.random.default_rng(seed)
@@ -75,8 +76,10 @@ P_scipy = solve_discrete_lyapunov(Ab.conj().T, Q)
 print(f"spectral radius of Ab          = {smr.spectral_radius(Ab):.6f}")
 print(f"residual ||Ab^H P Ab - P + Q|| = {np.linalg.norm(Ab.conj().T @ P @ Ab - P + Q):.1e}")
 print(f"max |P - dlyap(Ab^H, I)|       = {np.abs(P - P_dlyap).max():.1e}")
-print(f"max |P - scipy|                = {np.abs(P - P_scipy).max():.1e}   (relative to max|P|: "
-      f"{np.abs(P - P_scipy).max() / np.abs(P).max():.1e})")
+print(
+    f"max |P - scipy|                = {np.abs(P - P_scipy).max():.1e}   (relative to max|P|: "
+    f"{np.abs(P - P_scipy).max() / np.abs(P).max():.1e})"
+)
 print(f"eigenvalues of P: min {np.linalg.eigvalsh(P).min():.3f}, max {np.linalg.eigvalsh(P).max():.3f}")
 
 # %% [markdown]
@@ -108,8 +111,10 @@ print(f"S4D-Lin: max |P_closed_form - P_scipy| = {np.abs(P_diag - P_ref).max():.
 g = smr.gamma_star(Ab, Bb, sigma, return_info=True)
 r = smr.envelope_rate(Ab, sigma)
 print(f"a = {g.a:.4f}, b = {g.b:.4f}, lambda_min(Q) = {g.lambda_min_Q:.3f}, lambda_max(P) = {g.lambda_max_P:.3f}")
-print(f"gamma*(sigma={sigma}) = {g.gamma:.5f}   check b g^2 + 2 a g - sigma lambda_min(Q) = "
-      f"{g.b * g.gamma**2 + 2 * g.a * g.gamma - sigma * g.lambda_min_Q:.1e}")
+print(
+    f"gamma*(sigma={sigma}) = {g.gamma:.5f}   check b g^2 + 2 a g - sigma lambda_min(Q) = "
+    f"{g.b * g.gamma**2 + 2 * g.a * g.gamma - sigma * g.lambda_min_Q:.1e}"
+)
 print(f"envelope factor per step r = {r:.5f}")
 
 # %% [markdown]
@@ -123,6 +128,7 @@ print(f"envelope factor per step r = {r:.5f}")
 #
 # With `gamma = gamma*` the theorem applies: `L_e` must stay under the envelope. With
 # `gamma = factor_bad * gamma*` it does not, and the adversary can make `L_e` grow.
+
 
 # %%
 def run(Ab, Bb, P, gamma, e0, worst, steps, rng):
@@ -170,8 +176,10 @@ print(f"scalar mode: gamma* = {g1:.5f}, envelope factor r = {r1:.5f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for ax, rr, rs, title in [(axes[0], r, runs, f"HiPPO-LegS N={N}, {method}, dt={dt}"),
-                         (axes[1], r1, runs1, f"scalar mode mu={mu_scalar}, b={b_scalar}")]:
+for ax, rr, rs, title in [
+    (axes[0], r, runs, f"HiPPO-LegS N={N}, {method}, dt={dt}"),
+    (axes[1], r1, runs1, f"scalar mode mu={mu_scalar}, b={b_scalar}"),
+]:
     for name, (L, _) in rs.items():
         ax.semilogy(k, L / L[0], lw=1.5, label=name)
     ax.semilogy(k, rr**k, "k--", lw=1, label="envelope r^k")
@@ -186,8 +194,10 @@ plt.show()
 for label, rr, rs in [("HiPPO-LegS", r, runs), ("scalar", r1, runs1)]:
     for name, (L, ratio) in rs.items():
         under = np.all(L <= rr**k * L[0] * (1 + 1e-9))
-        print(f"{label:10s} {name:34s} max ||w||/||e|| = {ratio.max():.4f}  "
-              f"L_e(end)/L_e(0) = {L[-1] / L[0]:.3e}  below envelope at every k: {under}")
+        print(
+            f"{label:10s} {name:34s} max ||w||/||e|| = {ratio.max():.4f}  "
+            f"L_e(end)/L_e(0) = {L[-1] / L[0]:.3e}  below envelope at every k: {under}"
+        )
 
 # %% [markdown]
 # When the hypothesis holds, `L_e` stays under the envelope at every step, whether the

@@ -35,18 +35,18 @@
 # %%
 # %matplotlib inline
 # Default parameters of this notebook: change them here, then run all cells again.
-SEED = 0               # seed of the training runs (data, initialisation, batches)
-TAU = 4                # SMR kernel length tau: the gate looks at u_k, ..., u_{k-tau+1}
-WIDTH = 16             # H: channels of the S4D layer (each channel is one SISO system)
-STATE = 16             # N: state size of each channel
-EPOCHS = 20            # training epochs (with the values above: the model of figures smr_divergence and lyapunov_error)
-LR = 0.01              # learning rate of every parameter (SSM parameters included)
-SMALL = False          # True: the tiny test split of the sines task (16 sequences), trains in seconds but learns little
-JITTERS = [0.2, 0.4]   # jitter magnitudes j (units of the step): t_k = k dt + delta_k, delta_k ~ U[-j dt, j dt]
-DRAWS = 50             # Monte-Carlo draws of each jittered schedule in the divergence experiment
-L_DIV = 400            # length (in steps) of the divergence experiment
-N_SIGNALS = 4          # independent sum-of-sines inputs in the divergence experiment
-TORCH_THREADS = 1      # torch threads: these models are tiny, and one thread avoids oversubscribing a shared machine
+SEED = 0  # seed of the training runs (data, initialisation, batches)
+TAU = 4  # SMR kernel length tau: the gate looks at u_k, ..., u_{k-tau+1}
+WIDTH = 16  # H: channels of the S4D layer (each channel is one SISO system)
+STATE = 16  # N: state size of each channel
+EPOCHS = 20  # training epochs (with the values above: the model of figures smr_divergence and lyapunov_error)
+LR = 0.01  # learning rate of every parameter (SSM parameters included)
+SMALL = False  # True: the tiny test split of the sines task (16 sequences), trains in seconds but learns little
+JITTERS = [0.2, 0.4]  # jitter magnitudes j (units of the step): t_k = k dt + delta_k, delta_k ~ U[-j dt, j dt]
+DRAWS = 50  # Monte-Carlo draws of each jittered schedule in the divergence experiment
+L_DIV = 400  # length (in steps) of the divergence experiment
+N_SIGNALS = 4  # independent sum-of-sines inputs in the divergence experiment
+TORCH_THREADS = 1  # torch threads: these models are tiny, and one thread avoids oversubscribing a shared machine
 
 # %%
 import csv
@@ -114,8 +114,19 @@ plt.show()
 # there. We train the same model twice, with and without SMR, with the same seed.
 
 # %%
-common = dict(task="sines", layer="s4d", tau=TAU, width=WIDTH, state=STATE, depth=1,
-              epochs=EPOCHS, lr=LR, ssm_lr=LR, small=SMALL, seed=SEED)
+common = dict(
+    task="sines",
+    layer="s4d",
+    tau=TAU,
+    width=WIDTH,
+    state=STATE,
+    depth=1,
+    epochs=EPOCHS,
+    lr=LR,
+    ssm_lr=LR,
+    small=SMALL,
+    seed=SEED,
+)
 configs = {"with SMR": TrainConfig(smr=True, **common), "without SMR": TrainConfig(smr=False, **common)}
 runs = {name: cached_run(cfg) for name, cfg in configs.items()}
 for name, run in runs.items():
@@ -168,8 +179,14 @@ results = {}  # (jitter, label) -> list of DivergenceResult, one per channel
 for j in JITTERS:
     for label in ("without SMR", "with SMR"):
         results[j, label] = [
-            smr.divergence_experiment(ch.system, sig, sampling.jitter(L_DIV, ch.dt, j, draws=DRAWS, seed=1), ch.dt,
-                                      method=ch.method, smr=ch.smr if label == "with SMR" else None)
+            smr.divergence_experiment(
+                ch.system,
+                sig,
+                sampling.jitter(L_DIV, ch.dt, j, draws=DRAWS, seed=1),
+                ch.dt,
+                method=ch.method,
+                smr=ch.smr if label == "with SMR" else None,
+            )
             for ch in channels
         ]
 
@@ -184,7 +201,9 @@ for c, j in enumerate(JITTERS):
     for r, metric in enumerate(("state_error", "rel_state_error")):
         for label, color in (("without SMR", "tab:red"), ("with SMR", "tab:blue")):
             axes[r, c].plot(curve(results[j, label], metric), color=color, lw=1, label=label)
-        axes[r, c].set_title(f"jitter {j} dt: {'absolute ||e_k||' if r == 0 else 'relative ||e_k|| / ||x_k||'}", fontsize=9)
+        axes[r, c].set_title(
+            f"jitter {j} dt: {'absolute ||e_k||' if r == 0 else 'relative ||e_k|| / ||x_k||'}", fontsize=9
+        )
 axes[1, 0].set_xlabel("step k")
 axes[0, 0].legend(fontsize=8)
 plt.tight_layout()
@@ -192,8 +211,10 @@ plt.show()
 
 print(f"{'jitter':>7s} {'abs. error, with/without':>26s} {'rel. error, with/without':>26s}")
 for j in JITTERS:
-    ratio = {m: curve(results[j, "with SMR"], m).mean() / curve(results[j, "without SMR"], m).mean()
-             for m in ("state_error", "rel_state_error")}
+    ratio = {
+        m: curve(results[j, "with SMR"], m).mean() / curve(results[j, "without SMR"], m).mean()
+        for m in ("state_error", "rel_state_error")
+    }
     print(f"{j:7.2f} {ratio['state_error']:26.3f} {ratio['rel_state_error']:26.3f}")
 
 # %% [markdown]
@@ -221,7 +242,9 @@ for b in (3.0, 0.0, -2.0):
     scaled = smr.divergence_experiment(ch.system, sig, sched, ch.dt, method=ch.method, smr=(np.zeros((1, TAU)), b))
     ra = scaled.metrics["state_error"][0, 0, :, -1].mean() / plain.metrics["state_error"][0, 0, :, -1].mean()
     rr = scaled.metrics["rel_state_error"][0, 0, :, -1].mean() / plain.metrics["rel_state_error"][0, 0, :, -1].mean()
-    print(f"constant gate sigmoid({b:+.0f}) = {1 / (1 + np.exp(-b)):.3f}: final abs. error x{ra:.3f}, final rel. error x{rr:.3f}")
+    print(
+        f"constant gate sigmoid({b:+.0f}) = {1 / (1 + np.exp(-b)):.3f}: final abs. error x{ra:.3f}, final rel. error x{rr:.3f}"
+    )
 
 # %% [markdown]
 # Now check the trained gate. For every channel we compute the gate values $g_k$ along the
@@ -278,12 +301,16 @@ measures = {name: sines_measures(cfg.to_dict(), schedules) for name, cfg in conf
 print(f"{'model':12s} {'jitter':>6s} {'test MSE':>9s} {'NMSE':>7s} {'rel. state err.':>16s} {'Thm 1 hyp.':>10s}")
 for name, rows_m in measures.items():
     for r in rows_m:
-        print(f"{name:12s} {r['value']:6.2f} {r['mse']:9.5f} {r['nmse']:7.3f} {r['rel_state_error']:16.4f} {r['hypothesis_fraction']:10.3f}")
+        print(
+            f"{name:12s} {r['value']:6.2f} {r['mse']:9.5f} {r['nmse']:7.3f} {r['rel_state_error']:16.4f} {r['hypothesis_fraction']:10.3f}"
+        )
 print()
 for name, rows_m in measures.items():
     grid, worst = rows_m[0]["nmse"], rows_m[-1]["nmse"]
-    print(f"{name:12s} NMSE on the grid {grid:.4f}, at jitter {JITTERS[-1]}: {worst:.4f} "
-          f"(+{worst - grid:.4f}, x{worst / grid:.2f})")
+    print(
+        f"{name:12s} NMSE on the grid {grid:.4f}, at jitter {JITTERS[-1]}: {worst:.4f} "
+        f"(+{worst - grid:.4f}, x{worst / grid:.2f})"
+    )
 
 # %% [markdown]
 # What to look for, and how to read it:

@@ -37,17 +37,17 @@
 # %%
 # %matplotlib inline
 # Default parameters of this notebook: change them here, then run all cells again.
-SEED = 0               # seed of the training runs (initialisation and batches; the small data set is fixed)
-EPOCHS = 60            # training epochs of every model (16 training sequences: an epoch is 2 steps of BATCH_SIZE)
-BATCH_SIZE = 8         # sequences per training step
-WIDTH = 32             # H: channels of the SSM layer
-STATE = 16             # N: state size
-TAU = 4                # SMR kernel length for the models with SMR
-LR = 0.01              # learning rate of every parameter (SSM parameters included)
-N_FRESH = 200          # extra test sequences from a fresh pendulum data set (the run's own test split has 8)
-FRESH_SEED = 123       # seed of that fresh data set (a different seed: pendulums the models never saw)
-N_SHOW = 8             # frames of one sequence shown in section 1 (spread over the sequence)
-TORCH_THREADS = 1      # torch threads: these models are tiny, and one thread avoids oversubscribing a shared machine
+SEED = 0  # seed of the training runs (initialisation and batches; the small data set is fixed)
+EPOCHS = 60  # training epochs of every model (16 training sequences: an epoch is 2 steps of BATCH_SIZE)
+BATCH_SIZE = 8  # sequences per training step
+WIDTH = 32  # H: channels of the SSM layer
+STATE = 16  # N: state size
+TAU = 4  # SMR kernel length for the models with SMR
+LR = 0.01  # learning rate of every parameter (SSM parameters included)
+N_FRESH = 200  # extra test sequences from a fresh pendulum data set (the run's own test split has 8)
+FRESH_SEED = 123  # seed of that fresh data set (a different seed: pendulums the models never saw)
+N_SHOW = 8  # frames of one sequence shown in section 1 (spread over the sequence)
+TORCH_THREADS = 1  # torch threads: these models are tiny, and one thread avoids oversubscribing a shared machine
 
 # %%
 import matplotlib.pyplot as plt
@@ -104,8 +104,13 @@ plt.show()
 gaps = np.diff(data.train.t, axis=1) / pcfg.dt  # (n, keep - 1), in units of dt
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 axes[0].plot(data.train.t[seq], np.arange(pcfg.keep), ".", ms=4, label="kept frames")
-axes[0].plot(np.arange(pcfg.keep) * pcfg.dt * pcfg.steps / pcfg.keep, np.arange(pcfg.keep), "k--", lw=0.8,
-             label="what a fixed step assumes (equal spacing)")
+axes[0].plot(
+    np.arange(pcfg.keep) * pcfg.dt * pcfg.steps / pcfg.keep,
+    np.arange(pcfg.keep),
+    "k--",
+    lw=0.8,
+    label="what a fixed step assumes (equal spacing)",
+)
 axes[0].set_xlabel("true time t")
 axes[0].set_ylabel("index k of the kept frame")
 axes[0].legend(fontsize=8)
@@ -125,8 +130,19 @@ print(f"mean gap {gaps.mean():.2f} dt, largest {gaps.max():.0f} dt, gaps of 1 dt
 # settings. Only the layer, the SMR gate and the use of the true gaps change.
 
 # %%
-common = dict(task="pendulum", width=WIDTH, state=STATE, depth=1, tau=TAU, epochs=EPOCHS,
-              batch_size=BATCH_SIZE, lr=LR, ssm_lr=LR, small=True, seed=SEED)
+common = dict(
+    task="pendulum",
+    width=WIDTH,
+    state=STATE,
+    depth=1,
+    tau=TAU,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    lr=LR,
+    ssm_lr=LR,
+    small=True,
+    seed=SEED,
+)
 MODELS = {
     "S4D": dict(layer="s4d", smr=False),
     "S4D + SMR": dict(layer="s4d", smr=True),
@@ -169,8 +185,12 @@ for name, r in results.items():
     print(f"{name:22s} {r['own']:11.4f} {r['own'] / var_own:6.3f} {r['fresh']:12.4f} {r['fresh'] / var_fresh:6.3f}")
 print()
 for base in ("S4D", "S5 (fixed step)"):
-    print(f"{base}: MSE with SMR / without SMR = {results[base + ' + SMR']['fresh'] / results[base]['fresh']:.2f} (fresh set)")
-print(f"S5: MSE true gaps / fixed step = {results['S5 (true gaps)']['fresh'] / results['S5 (fixed step)']['fresh']:.2f} (fresh set)")
+    print(
+        f"{base}: MSE with SMR / without SMR = {results[base + ' + SMR']['fresh'] / results[base]['fresh']:.2f} (fresh set)"
+    )
+print(
+    f"S5: MSE true gaps / fixed step = {results['S5 (true gaps)']['fresh'] / results['S5 (fixed step)']['fresh']:.2f} (fresh set)"
+)
 
 fig, ax = plt.subplots(figsize=(8, 3))
 x = np.arange(len(results))

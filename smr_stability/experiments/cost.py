@@ -45,8 +45,9 @@ def _check_layer(layer):
     from ..nn.model import LAYERS
 
     if layer not in LAYERS:
-        raise ParameterError(f"layer must be one of {', '.join(LAYERS)}; found {layer!r}. "
-                             "Pass a key of smr_stability.nn.model.LAYERS.")
+        raise ParameterError(
+            f"layer must be one of {', '.join(LAYERS)}; found {layer!r}. Pass a key of smr_stability.nn.model.LAYERS."
+        )
 
 
 def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
@@ -83,8 +84,17 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
     for name, v in (("B", B), ("L", L), ("H", H), ("N", N), ("tau", tau)):
         if int(v) < 1:
             raise ParameterError(f"{name} must be a positive integer; found {v!r}. Pass a size >= 1.")
-    config = TrainConfig(layer=layer, smr=bool(smr), tau=int(tau), width=int(H), state=int(N), depth=1,
-                         batch_size=int(B), seed=int(seed), use_timestamps=bool(use_timestamps))
+    config = TrainConfig(
+        layer=layer,
+        smr=bool(smr),
+        tau=int(tau),
+        width=int(H),
+        state=int(N),
+        depth=1,
+        batch_size=int(B),
+        seed=int(seed),
+        use_timestamps=bool(use_timestamps),
+    )
     torch.manual_seed(seed)
     model = SequenceModel(config, 1, 1).float()
     gen = torch.Generator().manual_seed(seed + 1)
@@ -151,8 +161,10 @@ def step_time(layer, smr=False, *, B=16, L=1024, H=32, N=32, tau=4, repeats=5, w
 
 def _check_counts(repeats, warmup):
     if int(repeats) < 1 or int(warmup) < 0:
-        raise ParameterError(f"need repeats >= 1 and warmup >= 0; found repeats = {repeats}, warmup = {warmup}. "
-                             "Pass at least one timed step.")
+        raise ParameterError(
+            f"need repeats >= 1 and warmup >= 0; found repeats = {repeats}, warmup = {warmup}. "
+            "Pass at least one timed step."
+        )
 
 
 def time_interleaved(steps, *, repeats=5, warmup=1, budget=None, min_repeats=3):
@@ -193,9 +205,28 @@ def time_interleaved(steps, *, repeats=5, warmup=1, budget=None, min_repeats=3):
 
 def _sizes(quick):
     if quick:
-        return {"B": 2, "L": 64, "H": 8, "N": 8, "tau": 4, "repeats": 3, "warmup": 1, "budget": None, "scan_L": [64, 128]}
-    return {"B": 8, "L": 1024, "H": 32, "N": 32, "tau": 4, "repeats": 5, "warmup": 1, "budget": 6.0,
-            "scan_L": [256, 1024, 4096]}
+        return {
+            "B": 2,
+            "L": 64,
+            "H": 8,
+            "N": 8,
+            "tau": 4,
+            "repeats": 3,
+            "warmup": 1,
+            "budget": None,
+            "scan_L": [64, 128],
+        }
+    return {
+        "B": 8,
+        "L": 1024,
+        "H": 32,
+        "N": 32,
+        "tau": 4,
+        "repeats": 5,
+        "warmup": 1,
+        "budget": 6.0,
+        "scan_L": [256, 1024, 4096],
+    }
 
 
 def measure(quick=False, layers=None, progress=None, threads=1):
@@ -235,7 +266,9 @@ def measure(quick=False, layers=None, progress=None, threads=1):
     for name in layers:
         _check_layer(name)
     if threads is not None and int(threads) < 1:
-        raise ParameterError(f"threads must be a positive integer or None; found {threads!r}. Pass 1 (the default) or None.")
+        raise ParameterError(
+            f"threads must be a positive integer or None; found {threads!r}. Pass 1 (the default) or None."
+        )
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -256,16 +289,20 @@ def _measure(s, layers, progress):
         off, on = time_interleaved(steps, **timing)
         res["layers"][name] = {"without": off, "with": on, "ratio": on.median / off.median}
         if progress:
-            progress(f"{name:6s} without SMR {off.median * 1e3:9.1f} ms   with SMR {on.median * 1e3:9.1f} ms   "
-                     f"ratio {on.median / off.median:5.2f}x")
+            progress(
+                f"{name:6s} without SMR {off.median * 1e3:9.1f} ms   with SMR {on.median * 1e3:9.1f} ms   "
+                f"ratio {on.median / off.median:5.2f}x"
+            )
     for L in s["scan_L"]:
         for smr in (False, True):
             steps = [build_step("s5", smr, L=L, use_timestamps=ts, **size)[1] for ts in (False, True)]
             conv, scan = time_interleaved(steps, **timing)
             res["s5_modes"].append({"L": L, "smr": smr, "conv": conv, "scan": scan, "ratio": scan.median / conv.median})
             if progress:
-                progress(f"s5 L={L:5d} {'with' if smr else 'without':7s} SMR   conv {conv.median * 1e3:9.1f} ms   "
-                         f"scan {scan.median * 1e3:9.1f} ms   ratio scan/conv {scan.median / conv.median:5.2f}x")
+                progress(
+                    f"s5 L={L:5d} {'with' if smr else 'without':7s} SMR   conv {conv.median * 1e3:9.1f} ms   "
+                    f"scan {scan.median * 1e3:9.1f} ms   ratio scan/conv {scan.median / conv.median:5.2f}x"
+                )
     return res
 
 
@@ -287,11 +324,18 @@ def training_cost(out_dir, quick=False, threads=1):
     out.mkdir(parents=True, exist_ok=True)
     res = measure(quick, threads=threads)
     data = {
-        "sizes": res["sizes"], "torch": res["torch"], "threads": res["threads"], "unit": "seconds per training step",
-        "layers": {k: {"without": asdict(v["without"]), "with": asdict(v["with"]), "ratio": v["ratio"]}
-                   for k, v in res["layers"].items()},
-        "s5_modes": [{"L": r["L"], "smr": r["smr"], "conv": asdict(r["conv"]), "scan": asdict(r["scan"]), "ratio": r["ratio"]}
-                     for r in res["s5_modes"]],
+        "sizes": res["sizes"],
+        "torch": res["torch"],
+        "threads": res["threads"],
+        "unit": "seconds per training step",
+        "layers": {
+            k: {"without": asdict(v["without"]), "with": asdict(v["with"]), "ratio": v["ratio"]}
+            for k, v in res["layers"].items()
+        },
+        "s5_modes": [
+            {"L": r["L"], "smr": r["smr"], "conv": asdict(r["conv"]), "scan": asdict(r["scan"]), "ratio": r["ratio"]}
+            for r in res["s5_modes"]
+        ],
     }
     (out / "training_cost.json").write_text(json.dumps(data, indent=1))
     s = res["sizes"]
@@ -322,11 +366,15 @@ def _draw(res, out):
     ax.bar(x - 0.2, off, 0.4, label="without SMR", color="tab:blue")
     ax.bar(x + 0.2, on, 0.4, label="with SMR", color="tab:orange")
     for i, n in enumerate(names):
-        ax.text(x[i], max(off[i], on[i]) * 1.05, f"{res['layers'][n]['ratio']:.2f}x", ha="center", va="bottom", fontsize=7)
+        ax.text(
+            x[i], max(off[i], on[i]) * 1.05, f"{res['layers'][n]['ratio']:.2f}x", ha="center", va="bottom", fontsize=7
+        )
     ax.set_yscale("log")
     ax.set_xticks(x, names)
     ax.set_ylabel("ms per training step (median)")
-    ax.set_title(f"A  step time (B={s['B']}, L={s['L']}, H={s['H']}, N={s['N']}, tau={s['tau']})", fontsize=8, loc="left")
+    ax.set_title(
+        f"A  step time (B={s['B']}, L={s['L']}, H={s['H']}, N={s['N']}, tau={s['tau']})", fontsize=8, loc="left"
+    )
     ax.legend(fontsize=7, loc="upper left")
     ax.set_ylim(min(off.min(), on.min()) / 2, max(off.max(), on.max()) * 3)
 
@@ -339,8 +387,14 @@ def _draw(res, out):
         ax.plot(Ls, [r["scan"].median * 1e3 for r in rows], ls, marker="s", color="tab:purple", label=f"scan, {tag}")
         if not smr:
             for r in rows:
-                ax.annotate(f"{r['ratio']:.2f}x", (r["L"], r["scan"].median * 1e3), textcoords="offset points",
-                            xytext=(0, 6), ha="center", fontsize=7)
+                ax.annotate(
+                    f"{r['ratio']:.2f}x",
+                    (r["L"], r["scan"].median * 1e3),
+                    textcoords="offset points",
+                    xytext=(0, 6),
+                    ha="center",
+                    fontsize=7,
+                )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlim(min(s["scan_L"]) / 1.5, max(s["scan_L"]) * 1.5)

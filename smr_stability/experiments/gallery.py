@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ..discretization import discretize, eigenvalue_map
-from ..simulation import simulate
 from ..errors import ParameterError
-from . import cost, studies, threshold_map
 from ..plotting import new_figure, save_figure, unit_circle
+from ..simulation import simulate
 from ..systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
+from . import cost, studies, threshold_map
 
 __all__ = ["FIGURES", "eigenvalues", "lyapunov_error", "nss", "smr_divergence", "stability_regions", "make_figures"]
 
@@ -142,19 +142,30 @@ def nss(out_dir, quick=False):
     dt, L = 0.01, (400 if quick else 2000)
     rates = (0.5, 0.8, 1.0, 1.25, 2.0)
     model = hippo_legs(16 if quick else 32, seed=0)
-    res = divergence_experiment(model, SumOfSines(B=1, seed=3), [rate_change(L, dt, s) for s in rates], dt, method="bilinear")
+    res = divergence_experiment(
+        model, SumOfSines(B=1, seed=3), [rate_change(L, dt, s) for s in rates], dt, method="bilinear"
+    )
     rel = res.metrics["rel_state_error"][0, :, 0]  # (rates, L)
     xnorm = res.nominal_state_norm[0, 0]  # (L,)
     Ab, Bb = discretize(model.A, model.B, dt, method="bilinear")
     sig = SumOfSines(B=1, seed=3)
-    pert = [np.linalg.norm(simulate(Ab, Bb, model.C, model.D, sig(s * res.t)[0], return_states=True)[1], axis=-1) for s in rates]
+    pert = [
+        np.linalg.norm(simulate(Ab, Bb, model.C, model.D, sig(s * res.t)[0], return_states=True)[1], axis=-1)
+        for s in rates
+    ]
     with open(out / "nss.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["rate", "k", "t", "nominal_state_norm", "state_norm", "state_error", "rel_state_error"])
         for j, s in enumerate(rates):
             err = res.metrics["state_error"][0, j, 0]
             w.writerows((s, k, res.t[k], xnorm[k], pert[j][k], err[k], rel[j, k]) for k in range(L))
-    summary = {"dt": dt, "L": L, "N": model.N, "method": "bilinear", "final_rel_state_error": dict(zip(map(str, rates), rel[:, -1].tolist()))}
+    summary = {
+        "dt": dt,
+        "L": L,
+        "N": model.N,
+        "method": "bilinear",
+        "final_rel_state_error": dict(zip(map(str, rates), rel[:, -1].tolist())),
+    }
     (out / "nss.json").write_text(json.dumps(summary, indent=1))
     fig, axes = new_figure(1, 2, size=(4.4, 3.0))
     ax = axes[0, 0]
@@ -199,23 +210,43 @@ def smr_divergence(out_dir, quick=False):
     channels = model.layers[0].export()[: (4 if quick else 16)]
     L, draws = (200, 16) if quick else (1000, 100)
     sig = SumOfSines(B=2, seed=7)
-    curves, summary = {}, {"run_config": config.to_dict(), "channels": len(channels), "L": L, "draws": draws, "schedules": {}}
-    for name, make in (("jitter 0.2", lambda dt: jitter(L, dt, 0.2, draws=draws, seed=1)),
-                       ("jitter 0.4", lambda dt: jitter(L, dt, 0.4, draws=draws, seed=2)),
-                       ("irregular", lambda dt: irregular(L, dt, draws=draws, seed=3))):
+    curves, summary = (
+        {},
+        {"run_config": config.to_dict(), "channels": len(channels), "L": L, "draws": draws, "schedules": {}},
+    )
+    for name, make in (
+        ("jitter 0.2", lambda dt: jitter(L, dt, 0.2, draws=draws, seed=1)),
+        ("jitter 0.4", lambda dt: jitter(L, dt, 0.4, draws=draws, seed=2)),
+        ("irregular", lambda dt: irregular(L, dt, draws=draws, seed=3)),
+    ):
         per = {}
         for label in ("without SMR", "with SMR"):
-            runs = [divergence_experiment(ch.system, sig, make(ch.dt), ch.dt, method=ch.method,
-                                          smr=ch.smr if label == "with SMR" else None) for ch in channels]
-            per[label] = {m: (np.mean([r.metrics[m][0, 0].mean(0) for r in runs], axis=0),
-                              np.mean([r.spread[m][0, 0].mean(0) for r in runs], axis=0)) for m in ("state_error", "rel_state_error")}
+            runs = [
+                divergence_experiment(
+                    ch.system, sig, make(ch.dt), ch.dt, method=ch.method, smr=ch.smr if label == "with SMR" else None
+                )
+                for ch in channels
+            ]
+            per[label] = {
+                m: (
+                    np.mean([r.metrics[m][0, 0].mean(0) for r in runs], axis=0),
+                    np.mean([r.spread[m][0, 0].mean(0) for r in runs], axis=0),
+                )
+                for m in ("state_error", "rel_state_error")
+            }
         curves[name] = per
         summary["schedules"][name] = {
-            f"{stat}_{m}_{label.replace(' ', '_')}": float(per[label][m][0][-1] if stat == "final" else per[label][m][0].mean())
-            for label in per for m in ("state_error", "rel_state_error") for stat in ("final", "mean")
+            f"{stat}_{m}_{label.replace(' ', '_')}": float(
+                per[label][m][0][-1] if stat == "final" else per[label][m][0].mean()
+            )
+            for label in per
+            for m in ("state_error", "rel_state_error")
+            for stat in ("final", "mean")
         }
-        summary["schedules"][name] |= {f"ratio_mean_{m}": float(per["with SMR"][m][0].mean() / per["without SMR"][m][0].mean())
-                                       for m in ("state_error", "rel_state_error")}
+        summary["schedules"][name] |= {
+            f"ratio_mean_{m}": float(per["with SMR"][m][0].mean() / per["without SMR"][m][0].mean())
+            for m in ("state_error", "rel_state_error")
+        }
     (out / "smr_divergence.json").write_text(json.dumps(summary, indent=1))
     fig, axes = new_figure(2, 3, size=(3.4, 2.6), sharex=True)
     k = np.arange(L)
@@ -261,9 +292,17 @@ def lyapunov_error(out_dir, quick=False):
     L, draws = (400, 16) if quick else (4000, 100)  # several time constants of the slowest mode
     lmax = float(np.linalg.eigvalsh(lyapunov_matrix(ch.Ab))[-1])
     rate = 1 - 0.5 / lmax
-    res = {label: divergence_experiment(ch.system, SumOfSines(B=1, seed=11), jitter(L, ch.dt, 0.4, draws=draws, seed=4), ch.dt,
-                                        method=ch.method, smr=gate)
-           for label, gate in (("without SMR", None), ("with SMR", ch.smr))}
+    res = {
+        label: divergence_experiment(
+            ch.system,
+            SumOfSines(B=1, seed=11),
+            jitter(L, ch.dt, 0.4, draws=draws, seed=4),
+            ch.dt,
+            method=ch.method,
+            smr=gate,
+        )
+        for label, gate in (("without SMR", None), ("with SMR", ch.smr))
+    }
     k = np.arange(L)
     summary = {"dt": ch.dt, "lambda_max_P": lmax, "envelope_rate": rate, "channels": len(channels)}
     fig, axes = new_figure(1, 1, size=(6.0, 3.6))
@@ -278,8 +317,13 @@ def lyapunov_error(out_dir, quick=False):
         ax.semilogy(k, Le, color=color, lw=1.0, label=f"L_e, {label}")
         ax.axhline(ball, color=color, ls=":", lw=0.9, label=f"Prop. 1 ball, {label}")
         ax.semilogy(k[peak:], env, color=color, ls="--", lw=0.8, label=f"Thm 1 envelope from k = L/4, {label}")
-        summary[label] = {"max_L_e": float(Le.max()), "final_L_e": float(Le[-1]), "prop1_ball_L_units": ball,
-                          "G_inf": float(r.bounds["error_gain"][0]), "w_sup": float(r.bounds["w_sup"][0, 0, 0])}
+        summary[label] = {
+            "max_L_e": float(Le.max()),
+            "final_L_e": float(Le[-1]),
+            "prop1_ball_L_units": ball,
+            "G_inf": float(r.bounds["error_gain"][0]),
+            "w_sup": float(r.bounds["w_sup"][0, 0, 0]),
+        }
         rows.append(Le)
     with open(out / "lyapunov_error.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -290,13 +334,24 @@ def lyapunov_error(out_dir, quick=False):
     ax.set_ylabel("L_e(k) = e^H P e")
     ax.set_title("Error Lyapunov function of the longest-memory trained channel, jitter 0.4 dt", fontsize=9)
     ax.legend(fontsize=6)
-    return [str(out / "lyapunov_error.csv"), str(out / "lyapunov_error.json")] + save_figure(fig, out / "lyapunov_error")
+    return [str(out / "lyapunov_error.csv"), str(out / "lyapunov_error.json")] + save_figure(
+        fig, out / "lyapunov_error"
+    )
 
 
-FIGURES = {"nss": nss, "smr_divergence": smr_divergence, "lyapunov_error": lyapunov_error, "eigenvalues": eigenvalues,
-           "stability_regions": stability_regions, "pendulum_mse": studies.pendulum_mse, "sensitivity": studies.sensitivity,
-           "tau_sweep": studies.tau_sweep, "state_size_sweep": studies.state_size_sweep,
-           "threshold_map": threshold_map.threshold_map, "training_cost": cost.training_cost}
+FIGURES = {
+    "nss": nss,
+    "smr_divergence": smr_divergence,
+    "lyapunov_error": lyapunov_error,
+    "eigenvalues": eigenvalues,
+    "stability_regions": stability_regions,
+    "pendulum_mse": studies.pendulum_mse,
+    "sensitivity": studies.sensitivity,
+    "tau_sweep": studies.tau_sweep,
+    "state_size_sweep": studies.state_size_sweep,
+    "threshold_map": threshold_map.threshold_map,
+    "training_cost": cost.training_cost,
+}
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True):
@@ -306,7 +361,9 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True):
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
-        raise ParameterError(f"unknown figure(s) {unknown}; expected names from {sorted(FIGURES)}. See smr-stability figures --list.")
+        raise ParameterError(
+            f"unknown figure(s) {unknown}; expected names from {sorted(FIGURES)}. See smr-stability figures --list."
+        )
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for name in tqdm(names, desc="figures", unit="fig", disable=not progress):

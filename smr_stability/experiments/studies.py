@@ -56,8 +56,20 @@ def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
     validation NMSE near 0.5 after 20 epochs; with 0.01 it reaches about 0.03 (measured).
     ``quick`` trains 2 epochs on the task's small configuration.
     """
-    return {"task": "sines", "layer": "s4d", "smr": smr, "tau": tau, "width": 16, "state": state, "depth": 1,
-            "epochs": 2 if quick else 20, "small": quick, "seed": seed, "lr": 0.01, "ssm_lr": 0.01}
+    return {
+        "task": "sines",
+        "layer": "s4d",
+        "smr": smr,
+        "tau": tau,
+        "width": 16,
+        "state": state,
+        "depth": 1,
+        "epochs": 2 if quick else 20,
+        "small": quick,
+        "seed": seed,
+        "lr": 0.01,
+        "ssm_lr": 0.01,
+    }
 
 
 def reference_run(quick=False):
@@ -82,8 +94,11 @@ def train_cell(config):
     from ..nn.config import TrainConfig
 
     rows = read_metrics(cached_run(TrainConfig.from_dict(config)))
-    return {"val_loss": rows[-1]["val_loss"], "epochs": len(rows),
-            "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows]))}
+    return {
+        "val_loss": rows[-1]["val_loss"],
+        "epochs": len(rows),
+        "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows])),
+    }
 
 
 def _train_all(configs, quick, progress):
@@ -93,18 +108,28 @@ def _train_all(configs, quick, progress):
     unique = [json.loads(s) for s in dict.fromkeys(json.dumps(c, sort_keys=True) for c in configs)]
     for data_cfg in {json.dumps({k: c[k] for k in ("task", "small", "seed")}, sort_keys=True) for c in unique}:
         load_task(TrainConfig.from_dict(json.loads(data_cfg)))  # generate each data set once, before the workers
-    return run_cells("train", train_cell, [{"config": c} for c in unique], workers=1 if quick else None, progress=progress)
+    return run_cells(
+        "train", train_cell, [{"config": c} for c in unique], workers=1 if quick else None, progress=progress
+    )
 
 
 def _schedule(kind, value, L, dt, draws, seed):
     from ..sampling import jitter, rate_change
 
     if kind == "jitter":
-        return jitter(L, dt, value, draws=draws, seed=np.random.default_rng([seed, 7, int(round(value * 1000))]),
-                      sort=True if value >= 0.5 else None)
+        return jitter(
+            L,
+            dt,
+            value,
+            draws=draws,
+            seed=np.random.default_rng([seed, 7, int(round(value * 1000))]),
+            sort=True if value >= 0.5 else None,
+        )
     if kind == "rate":
         return rate_change(L, dt, value, draws=draws)
-    raise ParameterError(f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s].")
+    raise ParameterError(
+        f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
+    )
 
 
 def sines_measures(config, schedules):
@@ -133,7 +158,9 @@ def sines_measures(config, schedules):
 
     for kind, _ in schedules:
         if kind not in ("jitter", "rate"):
-            raise ParameterError(f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s].")
+            raise ParameterError(
+                f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
+            )
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(run_dir(cfg))
     model.eval()
@@ -148,14 +175,27 @@ def sines_measures(config, schedules):
         t = _schedule(kind, value, tc.L, tc.dt, tc.n_test, tc.seed).times  # (n, L)
         u, y = sines_values(signal, rows, t)  # (n, L, 1) each
         with torch.no_grad():
-            pred = model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32)).double().numpy()
+            pred = (
+                model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32))
+                .double()
+                .numpy()
+            )
         mse = float(np.mean((pred - y) ** 2))
         x_per = model.layer_inputs(u.astype(np.float32))
-        found = [channel_measures(ch.Ab, ch.Bb, x_nom[..., h:h + 1], x_per[..., h:h + 1], ch.smr, SIGMA, iss=False)
-                 for h, ch in enumerate(channels)]
-        out.append({"kind": kind, "value": value, "mse": mse, "nmse": mse / float(np.var(y)),
-                    "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
-                    "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found]))})
+        found = [
+            channel_measures(ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr, SIGMA, iss=False)
+            for h, ch in enumerate(channels)
+        ]
+        out.append(
+            {
+                "kind": kind,
+                "value": value,
+                "mse": mse,
+                "nmse": mse / float(np.var(y)),
+                "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
+                "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
+            }
+        )
     return out
 
 
@@ -178,8 +218,12 @@ def _evaluate(configs, schedules, quick, progress):
 
 def _stats(values):
     v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()), "median": float(np.median(v)), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
-            "values": v.tolist()}
+    return {
+        "mean": float(v.mean()),
+        "median": float(np.median(v)),
+        "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+        "values": v.tolist(),
+    }
 
 
 def _seeds(quick):
@@ -194,12 +238,30 @@ def _write(out, name, data, fig):
 # --------------------------------------------------------------------------- figure 5
 
 
-_PENDULUM_MODELS = {"S4D": ("s4d", False), "S5 (fixed step)": ("s5", False), "S6": ("s6", False), "S5 (true gaps)": ("s5", True)}
+_PENDULUM_MODELS = {
+    "S4D": ("s4d", False),
+    "S5 (fixed step)": ("s5", False),
+    "S6": ("s6", False),
+    "S5 (true gaps)": ("s5", True),
+}
 
 
 def _pendulum_config(layer, timestamps, smr, seed, quick):
-    return {"task": "pendulum", "layer": layer, "smr": smr, "tau": 4, "width": 32, "state": 16, "depth": 1,
-            "epochs": 2 if quick else 15, "small": quick, "seed": seed, "use_timestamps": timestamps, "lr": 0.01, "ssm_lr": 0.01}
+    return {
+        "task": "pendulum",
+        "layer": layer,
+        "smr": smr,
+        "tau": 4,
+        "width": 32,
+        "state": 16,
+        "depth": 1,
+        "epochs": 2 if quick else 15,
+        "small": quick,
+        "seed": seed,
+        "use_timestamps": timestamps,
+        "lr": 0.01,
+        "ssm_lr": 0.01,
+    }
 
 
 def pendulum_mse(out_dir, quick=False, progress=True):
@@ -213,17 +275,32 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     """
     out = Path(out_dir)
     seeds = _seeds(quick)
-    configs = {(name, smr, s): _pendulum_config(layer, ts, smr, s, quick)
-               for name, (layer, ts) in _PENDULUM_MODELS.items() for smr in (False, True) for s in seeds}
+    configs = {
+        (name, smr, s): _pendulum_config(layer, ts, smr, s, quick)
+        for name, (layer, ts) in _PENDULUM_MODELS.items()
+        for smr in (False, True)
+        for s in seeds
+    }
     _train_all(list(configs.values()), quick, progress)
     keys = list(configs)
-    found = run_cells("pendulum_mse", pendulum_cell, [{"config": configs[k]} for k in keys],
-                      workers=1 if quick else None, progress=progress)
+    found = run_cells(
+        "pendulum_mse",
+        pendulum_cell,
+        [{"config": configs[k]} for k in keys],
+        workers=1 if quick else None,
+        progress=progress,
+    )
     mse = {k: r["test_mse"] for k, r in zip(keys, found)}
-    data = {"seeds": list(seeds), "configs": {n: _pendulum_config(*m, True, 0, quick) for n, m in _PENDULUM_MODELS.items()},
-            "models": {}}
+    data = {
+        "seeds": list(seeds),
+        "configs": {n: _pendulum_config(*m, True, 0, quick) for n, m in _PENDULUM_MODELS.items()},
+        "models": {},
+    }
     for name in _PENDULUM_MODELS:
-        per = {label: _stats([mse[(name, smr, s)] for s in seeds]) for label, smr in (("without_smr", False), ("with_smr", True))}
+        per = {
+            label: _stats([mse[(name, smr, s)] for s in seeds])
+            for label, smr in (("without_smr", False), ("with_smr", True))
+        }
         per["ratio_with_over_without"] = per["with_smr"]["mean"] / per["without_smr"]["mean"]
         data["models"][name] = per
     fig, axes = new_figure(1, 1, size=(6.0, 3.4))
@@ -232,9 +309,25 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     for off, label, color in ((-0.18, "without_smr", "tab:red"), (0.18, "with_smr", "tab:blue")):
         m = [data["models"][n][label]["mean"] for n in _PENDULUM_MODELS]
         e = [data["models"][n][label]["std"] for n in _PENDULUM_MODELS]
-        ax.bar(x + off, m, 0.36, yerr=e, capsize=3, color=color, alpha=0.8, label=label.replace("_", " ").replace("smr", "SMR"))
+        ax.bar(
+            x + off,
+            m,
+            0.36,
+            yerr=e,
+            capsize=3,
+            color=color,
+            alpha=0.8,
+            label=label.replace("_", " ").replace("smr", "SMR"),
+        )
     for i, n in enumerate(_PENDULUM_MODELS):
-        ax.text(i, ax.get_ylim()[1] * 0.97, f"{data['models'][n]['ratio_with_over_without']:.2f}x", ha="center", va="top", fontsize=8)
+        ax.text(
+            i,
+            ax.get_ylim()[1] * 0.97,
+            f"{data['models'][n]['ratio_with_over_without']:.2f}x",
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
     ax.set_xticks(x, list(_PENDULUM_MODELS))
     ax.set_ylabel("test MSE (sin, cos)")
     ax.set_title(f"Pendulum regression, mean ± std over {len(seeds)} seeds (ratio with/without SMR above)", fontsize=9)
@@ -259,11 +352,15 @@ def breaking_point(values, nmse, threshold=NMSE_BREAK):
     """
     v, e = np.asarray(values, dtype=float), np.asarray(nmse, dtype=float)
     if v.ndim != 1 or v.shape != e.shape or v.size == 0:
-        raise ShapeError(f"values and nmse: expected two 1-D sequences of one length >= 1; found shapes {v.shape} and {e.shape}.")
+        raise ShapeError(
+            f"values and nmse: expected two 1-D sequences of one length >= 1; found shapes {v.shape} and {e.shape}."
+        )
     if not (np.all(np.isfinite(v)) and np.all(np.diff(v) > 0)):
         raise ParameterError(f"values: expected finite, strictly increasing perturbations; found {v.tolist()}.")
     if np.any(np.isnan(e)):
-        raise NonFiniteError(f"nmse: expected numbers (inf is allowed: a model that blew up); found NaN in {e.tolist()}.")
+        raise NonFiniteError(
+            f"nmse: expected numbers (inf is allowed: a model that blew up); found NaN in {e.tolist()}."
+        )
     above = np.flatnonzero(e >= threshold)
     if above.size == 0:
         return None
@@ -293,8 +390,14 @@ def sensitivity(out_dir, quick=False, progress=True):
     configs = {(smr, s): reference_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
     _train_all(list(configs.values()), quick, progress)
     found = dict(zip(configs, _evaluate(list(configs.values()), schedules, quick, progress)))
-    data = {"seeds": list(seeds), "nmse_break": NMSE_BREAK, "jitter": jit, "rate": rates,
-            "config": reference_config(quick, 0), "models": {}}
+    data = {
+        "seeds": list(seeds),
+        "nmse_break": NMSE_BREAK,
+        "jitter": jit,
+        "rate": rates,
+        "config": reference_config(quick, 0),
+        "models": {},
+    }
     for smr in (False, True):
         label = "with_smr" if smr else "without_smr"
         per = {"jitter": {}, "rate": {}, "breaking_point": {"jitter": [], "rate_below_1": [], "rate_above_1": []}}
@@ -326,8 +429,11 @@ def sensitivity(out_dir, quick=False, progress=True):
             ax.set_xlabel("jitter j (units of dt)" if kind == "jitter" else "rate s (t_k = k s dt)")
             ax.set_ylabel("test NMSE" if m == "nmse" else "final ||e|| / ||x||, layer 1")
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"Sensitivity of trained S4D models (sines): median (line) and {len(seeds)} seeds (dots);\n"
-                 f"dashed: breaking points, where the NMSE reaches {NMSE_BREAK}", fontsize=9)
+    fig.suptitle(
+        f"Sensitivity of trained S4D models (sines): median (line) and {len(seeds)} seeds (dots);\n"
+        f"dashed: breaking points, where the NMSE reaches {NMSE_BREAK}",
+        fontsize=9,
+    )
     return _write(out, "sensitivity", data, fig)
 
 
@@ -338,7 +444,15 @@ def _median_and_seeds(ax, xs, v, color, label):
     take no error bars.
     """
     v = np.where(v > 0, v, np.nan)  # log axes: an exact 0 (the training grid) is left out, not drawn at -inf
-    ax.plot(xs, np.median(v, axis=0), color=color, marker="o", ms=3, lw=1, label=label.replace("_", " ").replace("smr", "SMR"))
+    ax.plot(
+        xs,
+        np.median(v, axis=0),
+        color=color,
+        marker="o",
+        ms=3,
+        lw=1,
+        label=label.replace("_", " ").replace("smr", "SMR"),
+    )
     for row in v:
         ax.plot(xs, row, color=color, ls="none", marker=".", ms=3, alpha=0.5)
 
@@ -347,7 +461,9 @@ def _mark_breaks(ax, kind, breaks, color):
     if kind == "jitter":
         pts = [b for b in breaks["jitter"] if b is not None]
     else:
-        pts = [1 - b for b in breaks["rate_below_1"] if b is not None] + [1 + b for b in breaks["rate_above_1"] if b is not None]
+        pts = [1 - b for b in breaks["rate_below_1"] if b is not None] + [
+            1 + b for b in breaks["rate_above_1"] if b is not None
+        ]
     for p in pts:
         ax.axvline(p, color=color, ls="--", lw=0.7, alpha=0.6)
 
@@ -376,8 +492,11 @@ def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progre
             }
     data = {"seeds": list(seeds), "x": list(xs), "xlabel": xlabel, "series": series}
     fig, axes = new_figure(1, 3, size=(3.3, 2.8))
-    for ax, m, ylabel in zip(axes[0], ("nmse_grid", "nmse_jitter0.4", "rel_state_error_jitter0.4"),
-                             ("test NMSE, training grid", "test NMSE, jitter 0.4 dt", "final ||e|| / ||x||, jitter 0.4 dt")):
+    for ax, m, ylabel in zip(
+        axes[0],
+        ("nmse_grid", "nmse_jitter0.4", "rel_state_error_jitter0.4"),
+        ("test NMSE, training grid", "test NMSE, jitter 0.4 dt", "final ||e|| / ||x||, jitter 0.4 dt"),
+    ):
         for label, color in (("without_smr", "tab:red"), ("with_smr", "tab:blue")):
             pts = series[label]
             if list(pts) == ["none"]:  # a baseline without the swept parameter: a band
@@ -406,8 +525,18 @@ def tau_sweep(out_dir, quick=False, progress=True):
     taus = [1, 4] if quick else [1, 2, 4, 8, 16]
     configs = {tau: [reference_config(quick, s, tau=tau) for s in seeds] for tau in taus}
     baseline = {"none": [reference_config(quick, s, smr=False) for s in seeds]}
-    return _sweep_figure(Path(out_dir), "tau_sweep", taus, "SMR kernel length tau", configs, baseline, seeds, quick, progress,
-                         f"tau sweep: S4D (N=16) on sines, median (line) and seeds (dots), {len(seeds)} seeds; red: no SMR (median, band: range over seeds)")
+    return _sweep_figure(
+        Path(out_dir),
+        "tau_sweep",
+        taus,
+        "SMR kernel length tau",
+        configs,
+        baseline,
+        seeds,
+        quick,
+        progress,
+        f"tau sweep: S4D (N=16) on sines, median (line) and seeds (dots), {len(seeds)} seeds; red: no SMR (median, band: range over seeds)",
+    )
 
 
 def state_size_sweep(out_dir, quick=False, progress=True):
@@ -421,13 +550,25 @@ def state_size_sweep(out_dir, quick=False, progress=True):
     Ns = [4, 16] if quick else [4, 8, 16, 32, 64]
     configs = {N: [reference_config(quick, s, state=N) for s in seeds] for N in Ns}
     baseline = {N: [reference_config(quick, s, smr=False, state=N) for s in seeds] for N in Ns}
-    paths = _sweep_figure(Path(out_dir), "state_size_sweep", Ns, "state size N", configs, baseline, seeds, quick, progress,
-                          f"N sweep: S4D (tau=4) on sines, median (line) and seeds (dots), {len(seeds)} seeds")
+    paths = _sweep_figure(
+        Path(out_dir),
+        "state_size_sweep",
+        Ns,
+        "state size N",
+        configs,
+        baseline,
+        seeds,
+        quick,
+        progress,
+        f"N sweep: S4D (tau=4) on sines, median (line) and seeds (dots), {len(seeds)} seeds",
+    )
     path = Path(out_dir) / "state_size_sweep.json"
     data = json.loads(path.read_text())
     s = data["series"]
     metrics = ("nmse_grid", "nmse_jitter0.4", "nmse_excess_jitter0.4", "rel_state_error_jitter0.4")
     for key, stat in (("ratio_with_over_without", "median"), ("ratio_of_means_with_over_without", "mean")):
-        data[key] = {str(N): {m: s["with_smr"][str(N)][m][stat] / s["without_smr"][str(N)][m][stat] for m in metrics} for N in Ns}
+        data[key] = {
+            str(N): {m: s["with_smr"][str(N)][m][stat] / s["without_smr"][str(N)][m][stat] for m in metrics} for N in Ns
+        }
     path.write_text(json.dumps(data, indent=1))
     return paths

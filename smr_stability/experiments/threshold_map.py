@@ -96,11 +96,19 @@ def _payload(ch):
     """An exported channel as JSON values (the cell's identity includes the trained parameters)."""
     A, B = np.asarray(ch.system.A), np.asarray(ch.system.B)[:, 0]
     if A.ndim != 1 or ch.system.B.shape[1] != 1:
-        raise ShapeError(f"threshold_map: expected diagonal SISO channels (S4D), A (N,) and B (N, 1); found A "
-                         f"{A.shape}, B {ch.system.B.shape}. Train the model with layer='s4d'.")
+        raise ShapeError(
+            f"threshold_map: expected diagonal SISO channels (S4D), A (N,) and B (N, 1); found A "
+            f"{A.shape}, B {ch.system.B.shape}. Train the model with layer='s4d'."
+        )
     m, b = (None, None) if ch.smr is None else (np.asarray(ch.smr[0])[0].tolist(), float(np.asarray(ch.smr[1])[0]))
-    return {"A": [A.real.tolist(), A.imag.tolist()], "B": [B.real.tolist(), B.imag.tolist()], "dt": float(ch.dt),
-            "method": ch.method, "m": m, "b": b}
+    return {
+        "A": [A.real.tolist(), A.imag.tolist()],
+        "B": [B.real.tolist(), B.imag.tolist()],
+        "dt": float(ch.dt),
+        "method": ch.method,
+        "m": m,
+        "b": b,
+    }
 
 
 def threshold_map(out_dir, quick=False):
@@ -165,41 +173,81 @@ def threshold_map(out_dir, quick=False):
     _, model = load_run(run)
     exported = model.layers[0].export()[: (4 if quick else None)]
     if any(ch.smr is None for ch in exported):
-        raise ParameterError("threshold_map: expected a model trained with SMR (the map's gate-on half); found "
-                             "channels without a gate. Train with smr=True.")
+        raise ParameterError(
+            "threshold_map: expected a model trained with SMR (the map's gate-on half); found "
+            "channels without a gate. Train with smr=True."
+        )
     channels = [_payload(ch) for ch in exported]
     scales = np.logspace(-1, 1, 3 if quick else 9).tolist()
     jitters = [0.0, 0.1, 0.3] if quick else [0.0, 0.05, 0.1, 0.2, 0.3, 0.45]
     L, draws = (200, 8) if quick else (1000, 16)
-    cells = [{"channels": channels, "scale": s, "magnitude": j, "L": L, "draws": draws, "sigma": SIGMA, "seed": 0}
-             for j in jitters for s in scales]
+    cells = [
+        {"channels": channels, "scale": s, "magnitude": j, "L": L, "draws": draws, "sigma": SIGMA, "seed": 0}
+        for j in jitters
+        for s in scales
+    ]
     results = run_cells("threshold_map", threshold_cell, cells, progress=not quick)
     reduce = {"fraction": np.mean, "final_rel_error": np.median, "final_abs_error": np.median, "max_L_e": np.median}
     gates = {}
     for gate in ("off", "on"):
         # values[key]: (jitters, scales, channels), cells ordered jitter-major
-        values = {key: np.array([[c[key] for c in r[gate]] for r in results]).reshape(len(jitters), len(scales), -1)
-                  for key in reduce}
+        values = {
+            key: np.array([[c[key] for c in r[gate]] for r in results]).reshape(len(jitters), len(scales), -1)
+            for key in reduce
+        }
         gates[gate] = {key: f(values[key], axis=-1) for key, f in reduce.items()}
     gamma = np.array([[c["gamma"] for c in results[k]["off"]] for k in range(len(scales))])  # (scales, channels)
     data = {
-        "sigma": SIGMA, "contour_level": LEVEL, "L": L, "draws": draws, "channels": len(channels),
-        "dt_train": [c["dt"] for c in channels], "method": channels[0]["method"], "run_config": config.to_dict(),
-        "scales": scales, "jitters": jitters, "layout": "gates[gate][key][jitter index][scale index]",
-        "gamma_star": {"median": np.median(gamma, axis=1).tolist(), "min": gamma.min(axis=1).tolist(),
-                       "per_channel": gamma.T.tolist()},
+        "sigma": SIGMA,
+        "contour_level": LEVEL,
+        "L": L,
+        "draws": draws,
+        "channels": len(channels),
+        "dt_train": [c["dt"] for c in channels],
+        "method": channels[0]["method"],
+        "run_config": config.to_dict(),
+        "scales": scales,
+        "jitters": jitters,
+        "layout": "gates[gate][key][jitter index][scale index]",
+        "gamma_star": {
+            "median": np.median(gamma, axis=1).tolist(),
+            "min": gamma.min(axis=1).tolist(),
+            "per_channel": gamma.T.tolist(),
+        },
         "gates": {g: {k: v.tolist() for k, v in d.items()} for g, d in gates.items()},
     }
     (out / "threshold_map.json").write_text(json.dumps(data, indent=1))
     with open(out / "threshold_map.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["dt_scale", "jitter", "smr", "hypothesis_fraction", "gamma_star_median", "gamma_star_min",
-                    "final_rel_error_median", "final_abs_error_median", "max_L_e_median"])
+        w.writerow(
+            [
+                "dt_scale",
+                "jitter",
+                "smr",
+                "hypothesis_fraction",
+                "gamma_star_median",
+                "gamma_star_min",
+                "final_rel_error_median",
+                "final_abs_error_median",
+                "max_L_e_median",
+            ]
+        )
         for i, j in enumerate(jitters):
             for k, s in enumerate(scales):
                 for g, d in gates.items():
-                    w.writerow([s, j, g, d["fraction"][i, k], data["gamma_star"]["median"][k], data["gamma_star"]["min"][k],
-                                d["final_rel_error"][i, k], d["final_abs_error"][i, k], d["max_L_e"][i, k]])
+                    w.writerow(
+                        [
+                            s,
+                            j,
+                            g,
+                            d["fraction"][i, k],
+                            data["gamma_star"]["median"][k],
+                            data["gamma_star"]["min"][k],
+                            d["final_rel_error"][i, k],
+                            d["final_abs_error"][i, k],
+                            d["max_L_e"][i, k],
+                        ]
+                    )
     return [str(out / "threshold_map.json"), str(out / "threshold_map.csv")] + _draw(data, gates, gamma, out)
 
 
@@ -222,8 +270,15 @@ def _draw(data, gates, gamma, out):
             ax.contour(scales, jitters[moving], frac[moving], levels=[LEVEL], colors="w", linewidths=1.2)
         for i, j in enumerate(jitters):
             for k, s in enumerate(scales):
-                ax.text(s, j, f"{frac[i, k]:.2f}", ha="center", va="center", fontsize=6,
-                        color="k" if frac[i, k] > 0.6 else "w")
+                ax.text(
+                    s,
+                    j,
+                    f"{frac[i, k]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="k" if frac[i, k] > 0.6 else "w",
+                )
         ax.set_xscale("log")
         ax.set_yticks(jitters)
         ax.set_xlabel("dt / dt_train")
@@ -241,6 +296,9 @@ def _draw(data, gates, gamma, out):
     ax.set_ylabel(f"γ*(σ = {data['sigma']})")
     ax.set_title("Theorem 1 threshold γ* against the step", fontsize=8)
     ax.legend(fontsize=6)
-    fig.suptitle(f"Where ||w_k|| <= γ* ||e_(k-1)|| holds: trained S4D ({data['channels']} channels, {data['method']}), "
-                 f"σ = {data['sigma']}, L = {data['L']}, {data['draws']} draws", fontsize=9)
+    fig.suptitle(
+        f"Where ||w_k|| <= γ* ||e_(k-1)|| holds: trained S4D ({data['channels']} channels, {data['method']}), "
+        f"σ = {data['sigma']}, L = {data['L']}, {data['draws']} draws",
+        fontsize=9,
+    )
     return save_figure(fig, out / "threshold_map")

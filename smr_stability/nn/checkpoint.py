@@ -83,7 +83,9 @@ def read_metrics(run):
     if not path.exists():
         return []
     with open(path) as f:
-        return [{k: float(v) if k not in ("epoch", "step") else int(v) for k, v in r.items()} for r in csv.DictReader(f)]
+        return [
+            {k: float(v) if k not in ("epoch", "step") else int(v) for k, v in r.items()} for r in csv.DictReader(f)
+        ]
 
 
 def write_metrics(run, rows):

@@ -139,8 +139,7 @@ class TaskConfig:
         unknown = sorted(set(d) - set(names))
         if unknown:
             raise ParameterError(
-                f"{cls.__name__}: unknown key(s) {unknown}; expected a subset of {names}. "
-                "Remove or rename them."
+                f"{cls.__name__}: unknown key(s) {unknown}; expected a subset of {names}. Remove or rename them."
             )
         return cls(**d)
 
@@ -212,9 +211,7 @@ def cached_arrays(task, config, cache_dir, generate, names, extra=None):
 
 def task_data(config, arrays):
     """The :class:`TaskData` of arrays named ``<split>_<u|y|t>`` (see :func:`partition`)."""
-    return TaskData(
-        config, *(Split(arrays[f"{s}_u"], arrays[f"{s}_y"], arrays[f"{s}_t"]) for s in SPLITS)
-    )
+    return TaskData(config, *(Split(arrays[f"{s}_u"], arrays[f"{s}_y"], arrays[f"{s}_t"]) for s in SPLITS))
 
 
 def split_array_names():

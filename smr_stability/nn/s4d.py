@@ -94,7 +94,9 @@ class S4D(ConvolutionLayer):
         else:
             self.register_buffer("B", B)
         # C ~ CN(0, 1) stored as (H N 2) real and imaginary parts; real N(0, 1) of shape (H N) for init='real'
-        self.C = nn.Parameter(torch.randn(self.H, self.N) if init == "real" else torch.randn(self.H, self.N, 2) / np.sqrt(2.0))
+        self.C = nn.Parameter(
+            torch.randn(self.H, self.N) if init == "real" else torch.randn(self.H, self.N, 2) / np.sqrt(2.0)
+        )
         self.D = nn.Parameter(torch.randn(self.H))  # (H)
 
     def _C(self):
@@ -146,4 +148,7 @@ class S4D(ConvolutionLayer):
         dt = np.exp(self.log_dt.detach().cpu().numpy().astype(np.float64))  # (H)
         if not (np.any(lam.imag) or np.any(B.imag) or np.any(C.imag)):  # S4D-Real: export a real system
             lam, B, C = lam.real, B.real, C.real
-        return [(SSM(lam[h], B[h], C[h], D[h], name=f"s4d-{self.init}[{h}]"), float(dt[h]), self.method) for h in range(self.H)]
+        return [
+            (SSM(lam[h], B[h], C[h], D[h], name=f"s4d-{self.init}[{h}]"), float(dt[h]), self.method)
+            for h in range(self.H)
+        ]

@@ -101,7 +101,9 @@ class S5(SSMLayer):
             k = torch.arange(L, dtype=self.A_im.dtype, device=u.device)
             K = torch.exp(k[:, None] * z)  # state kernel Ab^k: (L N)
             n = 2 * L
-            x = torch.fft.ifft(torch.fft.fft(Bu, n=n, dim=1) * torch.fft.fft(K, n=n, dim=0), n=n, dim=1)[:, :L]  # (B L N)
+            x = torch.fft.ifft(torch.fft.fft(Bu, n=n, dim=1) * torch.fft.fft(K, n=n, dim=0), n=n, dim=1)[
+                :, :L
+            ]  # (B L N)
         else:
             if dt.shape != u.shape[:2]:
                 raise ShapeError(f"dt must have shape (B, L) = {tuple(u.shape[:2])} (as u); found {tuple(dt.shape)}.")

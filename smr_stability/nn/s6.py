@@ -48,7 +48,9 @@ class S6(SSMLayer):
         if not 0.0 < dt_min <= dt_max:
             raise ShapeError(f"need 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
         self.N = int(N)
-        self.A_log = nn.Parameter(torch.log(torch.arange(1, self.N + 1, dtype=torch.float32)).repeat(self.H, 1))  # (H, N)
+        self.A_log = nn.Parameter(
+            torch.log(torch.arange(1, self.N + 1, dtype=torch.float32)).repeat(self.H, 1)
+        )  # (H, N)
         self.D = nn.Parameter(torch.ones(self.H))  # (H,)
         self.dt_proj = nn.Linear(self.H, self.H, bias=False)
         dt0 = torch.exp(np.log(dt_min) + torch.rand(self.H) * (np.log(dt_max) - np.log(dt_min)))  # (H,)

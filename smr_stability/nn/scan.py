@@ -19,9 +19,13 @@ def _check(a, b):
     try:
         a, b = torch.broadcast_tensors(a, b)
     except RuntimeError:
-        raise ShapeError(f"a and b must broadcast to one shape (..., L, N); found {tuple(a.shape)} and {tuple(b.shape)}.") from None
+        raise ShapeError(
+            f"a and b must broadcast to one shape (..., L, N); found {tuple(a.shape)} and {tuple(b.shape)}."
+        ) from None
     if a.ndim < 2:
-        raise ShapeError(f"a and b must have shape (..., L, N) (time along dim -2); found {tuple(a.shape)}. For one state use x[..., None].")
+        raise ShapeError(
+            f"a and b must have shape (..., L, N) (time along dim -2); found {tuple(a.shape)}. For one state use x[..., None]."
+        )
     dtype = torch.result_type(a, b)
     return a.to(dtype), b.to(dtype)
 

@@ -15,7 +15,15 @@ from ..sampling import drops, irregular, jitter, rate_change, uniform
 from ..signals import SumOfSines
 from .data import Split, TaskConfig, cached_arrays, partition, split_array_names, task_data
 
-__all__ = ["SINES_SCHEDULES", "SinesConfig", "make_sines", "sines_eval_set", "sines_schedule", "sines_signal", "sines_values"]
+__all__ = [
+    "SINES_SCHEDULES",
+    "SinesConfig",
+    "make_sines",
+    "sines_eval_set",
+    "sines_schedule",
+    "sines_signal",
+    "sines_values",
+]
 
 #: Names of the perturbed test schedules of :func:`sines_eval_set`.
 SINES_SCHEDULES = ("uniform", "jitter0.2", "jitter0.4", "rate1.25", "irregular", "drops0.1")
