@@ -96,8 +96,13 @@ def as_seed_rng(seed):
 
 
 def readonly(a, dtype=None):
-    """A read-only copy of ``a`` (as ``dtype`` when given): containers hand out no mutable state."""
-    a = np.array(a, dtype=dtype, copy=True)
+    """A read-only, C-contiguous copy of ``a`` (as ``dtype`` when given).
+
+    Containers hand out no mutable state, and always in one memory layout: a broadcast grid
+    copied in its own order comes out Fortran-ordered, and strided arrays can take other
+    (differently rounding) kernel paths downstream, in torch for instance.
+    """
+    a = np.array(a, dtype=dtype, copy=True, order="C")
     a.setflags(write=False)
     return a
 

@@ -298,3 +298,26 @@ def test_unknown_config_keys_are_rejected(cls):
 def test_invalid_configs_raise_named_errors(cls, kwargs, err):
     with pytest.raises(err):
         cls(**kwargs)
+
+
+def test_sines_values_come_out_c_contiguous_whatever_the_layout_of_the_times():
+    from smr_stability.nn.sines import sines_values
+
+    cfg = SinesConfig.small()
+    signal, rows = sines_signal(cfg), np.arange(8)
+    grid = np.broadcast_to(cfg.dt * np.arange(cfg.L), (8, cfg.L))
+    reference = sines_values(signal, rows, np.ascontiguousarray(grid))
+    for t in (grid, np.asfortranarray(grid)):
+        for got, want in zip(sines_values(signal, rows, t), reference):
+            assert got.flags.c_contiguous and np.array_equal(got, want)
+
+
+def test_schedules_store_their_times_in_c_order():
+    from smr_stability.sampling import jitter, rate_change, uniform
+
+    for schedule in (
+        uniform(64, 0.1, draws=3),
+        rate_change(64, 0.1, 1.25, draws=3),
+        jitter(64, 0.1, 0.2, draws=3, seed=0),
+    ):
+        assert schedule.times.flags.c_contiguous and not schedule.times.flags.writeable

@@ -71,10 +71,14 @@ class SequenceModel(nn.Module):
         """What the first SSM layer sees: ``norm(encoder(u))`` for task inputs ``u`` (n, L, P).
 
         Returns a float64 numpy array (n, L, H), computed without gradients; the inputs of the
-        channels that :meth:`SSMLayer.export` describes.
+        channels that :meth:`SSMLayer.export` describes. ``u`` goes to torch as a C-contiguous
+        float32 copy: torch's CPU kernels for a strided input can round differently (a fused
+        multiply-add or not), so the same values in another memory layout would give inputs one
+        float32 rounding apart, and a zero perturbation a nonzero state error.
         """
         with torch.no_grad():
-            x = self.norms[0](self.encoder(torch.as_tensor(np.array(u), dtype=torch.float32)))  # (n, L, H)
+            u = torch.from_numpy(np.array(u, dtype=np.float32, order="C"))  # a C-contiguous copy: see below
+            x = self.norms[0](self.encoder(u))  # (n, L, H)
         return x.double().numpy()
 
     def param_groups(self, config):

@@ -100,8 +100,10 @@ def sines_values(signal, rows, t):
     -------
     u, y : ndarray, shape (n, L, 1)
         ``u(t) = sum_i a_i sin(2 pi f_i t + phi_i)`` and its integral from 0,
-        ``sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t + phi_i))``.
+        ``sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t + phi_i))``; C-contiguous
+        whatever the memory layout of ``t``.
     """
+    t = np.ascontiguousarray(t, dtype=np.float64)  # (n, L): u and y come out C-contiguous
     a = signal.amplitude[rows, 0][:, None, :]  # (n 1 I)
     w = 2.0 * np.pi * signal.frequency[rows, 0][:, None, :]
     phi = signal.phase[rows, 0][:, None, :]
