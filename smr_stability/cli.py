@@ -64,27 +64,25 @@ def _train(args):
     from .nn.config import TrainConfig
     from .nn.train import train
 
-    config = TrainConfig(
-        task=args.task,
-        layer=args.layer,
-        smr=args.smr,
-        tau=args.tau,
-        epochs=args.epochs,
-        seed=args.seed,
-        small=args.small,
-        use_timestamps=args.use_timestamps,
-    )
-    rows = train(config, args.out, progress=not args.no_progress)
+    chosen = {"layer": args.layer, "smr": args.smr, "tau": args.tau, "seed": args.seed, "small": args.small}
+    chosen |= {"use_timestamps": args.use_timestamps, "encoder": args.encoder}
+    if args.epochs is not None:
+        chosen["epochs"] = args.epochs
+    if args.recipe:
+        config = TrainConfig.recipe(args.task, **chosen)
+    else:
+        config = TrainConfig(task=args.task, **{"epochs": 10, **chosen})
+    rows = train(config, args.out, progress=not args.no_progress, device=args.device)
     last = rows[-1]
     print(f"{args.out}: epoch {last['epoch']}, train loss {last['train_loss']:.4g}, val loss {last['val_loss']:.4g}")
-    args.run, args.schedules = args.out, None
+    args.run, args.schedules, args.weights = args.out, None, "best"
     return _evaluate(args)  # the test error on every schedule of the task
 
 
 def _evaluate(args):
     from .nn.evaluate import evaluate_run
 
-    rows = evaluate_run(args.run, schedules=args.schedules)
+    rows = evaluate_run(args.run, schedules=args.schedules, weights=args.weights, device=args.device)
     print(f"{'schedule':28s} {'mse':>12s} {'relative to uniform':>20s}")
     for r in rows:
         print(f"{r['schedule']:28s} {r['mse']:12.4e} {r['relative_to_uniform']:20.3f}")
@@ -141,7 +139,14 @@ def build_parser():
     t.add_argument("--layer", choices=("s4", "s4d", "s5", "s6", "mega", "spade"), required=True)
     t.add_argument("--smr", action=argparse.BooleanOptionalAction, default=False, help="gate the inputs with SMR")
     t.add_argument("--tau", type=int, default=4, help="SMR kernel length (default 4)")
-    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--epochs", type=int, default=None, help="epochs (default: 10, or the recipe's)")
+    t.add_argument(
+        "--recipe",
+        action="store_true",
+        help="the deep network and training recipe of the task (S5's, for the pendulum)",
+    )
+    t.add_argument("--encoder", choices=("linear", "cnn"), default="linear", help="frame encoder (default linear)")
+    t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:K or auto")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--small", action="store_true", help="the task's small configuration (tests, CI)")
     t.add_argument("--use-timestamps", action="store_true", help="feed the true gaps to S5")
@@ -152,6 +157,10 @@ def build_parser():
     e = sub.add_parser("evaluate", help="test error of a trained run on each sampling schedule")
     e.add_argument("run", help="run directory")
     e.add_argument("--schedules", nargs="+", help="schedule names (default: all of the task's)")
+    e.add_argument(
+        "--weights", choices=("best", "last"), default="best", help="best validation epoch (default) or last"
+    )
+    e.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:K or auto")
     e.set_defaults(func=_evaluate)
     return p
 

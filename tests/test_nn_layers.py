@@ -24,9 +24,9 @@ SSM_NAMES = {
     "s4d-lin-zoh": {"log_dt", "log_A_real", "A_imag", "B"},
     "s4d-inv-bilinear": {"log_dt", "log_A_real", "A_imag"},
     "s4d-real-zoh": {"log_dt", "log_A_real"},
-    "s4": {"log_dt"},
+    "s4": {"log_dt", "log_lambda_real", "lambda_imag", "P", "B"},
     "mega": {"alpha", "delta"},
-    "spade": {"log_dt"},
+    "spade": {"log_dt", "log_lambda_real", "lambda_imag", "P", "B"},
 }
 
 

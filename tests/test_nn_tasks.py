@@ -1,4 +1,7 @@
-"""Training tasks: shapes, seeding, caching, and the targets against independent references."""
+"""Training tasks: shapes, seeding, caching, and the targets against independent references.
+
+The pendulum's recipe (physics, frames, noise process, statistics) is tested in ``test_nn_pendulum.py``.
+"""
 
 import os
 
@@ -10,7 +13,7 @@ from scipy.integrate import quad
 from smr_stability import errors
 from smr_stability.nn import pendulum as pendulum_mod
 from smr_stability.nn.data import cache_path
-from smr_stability.nn.pendulum import PendulumConfig, make_pendulum, pendulum_physics, render_pendulum
+from smr_stability.nn.pendulum import PendulumConfig, make_pendulum
 from smr_stability.nn.sines import SINES_SCHEDULES, SinesConfig, make_sines, sines_eval_set, sines_signal
 
 SPLITS = ("train", "val", "test")
@@ -41,13 +44,6 @@ def test_sines_shapes_and_dtypes(sines):
         assert s.u.shape == (n, cfg.L, 1) and s.y.shape == (n, cfg.L, 1) and s.t.shape == (n, cfg.L)
         assert s.u.dtype == s.y.dtype == np.float32 and s.t.dtype == np.float64
         np.testing.assert_array_equal(s.t, np.broadcast_to(cfg.dt * np.arange(cfg.L), s.t.shape))
-
-
-def test_pendulum_shapes_and_dtypes(pendulum):
-    for split, n in zip(SPLITS, (16, 8, 8)):
-        s = pendulum[split]
-        assert s.u.shape == (n, 50, 24 * 24) and s.y.shape == (n, 50, 2) and s.t.shape == (n, 50)
-        assert s.u.dtype == s.y.dtype == np.float32 and s.t.dtype == np.float64
 
 
 def test_batches_cover_split_and_are_torch(pendulum):
@@ -201,76 +197,6 @@ def test_uniform_eval_set_is_the_test_split(cache, sines):
 def test_unknown_schedule_is_rejected():
     with pytest.raises(errors.MethodError, match="jitter0.2"):
         sines_eval_set(SinesConfig.small(), "jitter0.3")
-
-
-# ---------------------------------------------------------------- pendulum
-
-
-def test_pendulum_kept_indices_sorted_subset(pendulum):
-    cfg = pendulum.config
-    for s in SPLITS:
-        idx = pendulum[s].t / cfg.dt
-        k = np.rint(idx)
-        np.testing.assert_allclose(idx, k, atol=1e-9)
-        assert np.all(np.diff(k, axis=-1) >= 1) and k.min() >= 0 and k.max() <= cfg.steps - 1
-        assert k.shape[1] == cfg.keep == 50 and cfg.steps == 100
-    t = pendulum.train.t
-    assert len({tuple(r) for r in t}) == len(t)  # different indices per sequence
-
-
-def test_pendulum_targets_are_sincos_of_simulated_angle(pendulum):
-    cfg = pendulum.config
-    pend = pendulum_physics(cfg)
-    row0 = {"train": 0, "val": cfg.n_train, "test": cfg.n_train + cfg.n_val}
-    for s in SPLITS:
-        for b in range(len(pendulum[s])):
-            theta = pend(pendulum[s].t[b])[row0[s] + b, :, 0]
-            ref = np.stack([np.sin(theta), np.cos(theta)], axis=-1)
-            np.testing.assert_allclose(pendulum[s].y[b], ref, atol=1e-6)
-    assert np.std(pendulum.train.y[..., 1]) > 0.2  # the pendulums actually swing
-
-
-def test_pendulum_frames_in_unit_interval(pendulum):
-    for s in SPLITS:
-        assert pendulum[s].u.min() >= 0.0 and pendulum[s].u.max() <= 1.0
-
-
-def test_clean_frames_point_along_the_angle(cache):
-    clean = make_pendulum(PendulumConfig.small(noise=0.0), cache_dir=cache)
-    img = clean.train.u.reshape(-1, 24, 24).astype(np.float64)
-    sin, cos = clean.train.y.reshape(-1, 2).T.astype(np.float64)
-    c = 11.5
-    r, q = np.mgrid[0:24, 0:24]
-    mass = img.sum(axis=(1, 2))
-    col = (img * q).sum(axis=(1, 2)) / mass - c
-    row = (img * r).sum(axis=(1, 2)) / mass - c
-    err = np.angle(np.exp(1j * (np.arctan2(col, row) - np.arctan2(sin, cos))))
-    assert np.max(np.abs(err)) < 0.05
-    assert set(np.unique(img)) > {0.0, 1.0}  # anti-aliased: intermediate values present
-
-
-def test_render_is_antialiased_and_rotates():
-    a, b = render_pendulum(np.array([0.0, np.pi / 2]), 24)
-    np.testing.assert_allclose(b, np.rot90(a, k=1), atol=1e-6)  # theta = pi/2 points right
-    assert 0 < np.count_nonzero((a > 0) & (a < 1))
-
-
-def test_noise_is_time_correlated(cache):
-    base = dict(noise_step=0.05)
-    clean = make_pendulum(PendulumConfig.small(noise=0.0, **base), cache_dir=cache)
-    noisy = make_pendulum(PendulumConfig.small(noise=1.0, **base), cache_dir=cache)
-    np.testing.assert_array_equal(clean.train.y, noisy.train.y)  # same physics
-    level = np.abs(noisy.train.u - clean.train.u).mean(axis=-1)  # (n L) per-frame corruption
-    assert level.max() > 0.1
-    z = level - level.mean(axis=1, keepdims=True)
-    rho = (z[:, 1:] * z[:, :-1]).sum() / (z * z).sum()
-    assert rho > 0.5
-
-
-def test_noise_strength_zero_is_clean(cache):
-    data = make_pendulum(PendulumConfig.small(noise=0.0), cache_dir=cache)
-    ref = render_pendulum(np.arctan2(data.test.y[..., 0], data.test.y[..., 1]), 24).reshape(8, 50, -1)
-    np.testing.assert_allclose(data.test.u, ref, atol=1e-4)
 
 
 # ---------------------------------------------------------------- configs

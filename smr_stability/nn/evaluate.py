@@ -8,6 +8,7 @@ from torch import nn
 
 from ..errors import ParameterError
 from .checkpoint import load_run
+from .device import resolve_device
 from .sines import SINES_SCHEDULES, sines_eval_set
 from .tasks import load_task
 
@@ -21,23 +22,27 @@ def split_mse(model, split, batch_size):
     the model in eval mode and put back in train mode), divided by the number of target entries.
     """
     model.eval()
+    dev = next(model.parameters()).device
     total, count = 0.0, 0
     with torch.no_grad():
         for u, y, t in split.batches(batch_size, shuffle=False, seed=0):
+            u, y, t = u.to(dev), y.to(dev), t.to(dev)
             total += nn.functional.mse_loss(model(u, t), y, reduction="sum").item()
             count += y.numel()
     model.train()
     return total / max(count, 1)
 
 
-def evaluate_run(run, schedules=None, batch_size=64):
+def evaluate_run(run, schedules=None, batch_size=64, weights="best", device="cpu"):
     """MSE of the run's model on its task's test set under each schedule; writes ``evaluation.csv``.
 
     Sines: the schedules of :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (inputs and targets
     at the true times). Pendulum: its test split (irregular by construction). Every row carries
-    the MSE relative to the uniform (or test) MSE next to the absolute value.
+    the MSE relative to the uniform (or test) MSE next to the absolute value. ``weights``:
+    the epoch with the best validation MSE (default, as S5 and CRU report) or the last one.
     """
-    config, model = load_run(run)
+    config, model = load_run(run, weights=weights)
+    model.to(resolve_device(device))
     data = load_task(config)
     if config.task == "sines":
         names = list(schedules or SINES_SCHEDULES)

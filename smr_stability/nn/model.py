@@ -1,9 +1,22 @@
 """The sequence model that the training loop fits: encoder, residual SSM blocks, decoder.
 
 Shapes: B batch, L length, P input channels, H width, Q output channels.
+
+The network is built as S4 and S5 build theirs (Gu et al. 2022; Smith et al. 2023)::
+
+    x = encoder(u)                                              # (B, L, H)
+    for each block:  z = norm(x) if pre-norm else x
+                     z = dropout(act(SSM(z)))                   # SSM optionally gated by SMR
+                     x = x + z;  x = norm(x) if post-norm
+    y = decoder(x)                                              # (B, L, Q)
+
+``act`` is none, GELU, or S5's half-GLU ``g * sigmoid(W g)`` with ``g = GELU(z)``; the encoder
+is linear or CRU's CNN on square frames; the decoder is linear or a tanh MLP. With
+``head='gaussian_nll'`` the decoder also gives a log-variance per output.
 """
 
 import importlib
+import math
 
 import numpy as np
 import torch
@@ -11,7 +24,7 @@ from torch import nn
 
 from .base import param_groups
 
-__all__ = ["LAYERS", "SequenceModel"]
+__all__ = ["LAYERS", "CNNEncoder", "SequenceModel"]
 
 #: Layer names of the command line -> (module, class) in ``smr_stability.nn``.
 LAYERS = {
@@ -24,13 +37,52 @@ LAYERS = {
 }
 
 
+class CNNEncoder(nn.Module):
+    """CRU's image encoder, per frame: (B, L, s*s) -> (B, L, H) for square ``s x s`` frames.
+
+    conv 5x5 (12 channels, padding 2), ReLU, max-pool 2; conv 3x3 stride 2 (12 channels,
+    padding 1), ReLU, max-pool 2; flatten; dense to ``H`` (Schirmer et al. 2022, pendulum).
+    """
+
+    def __init__(self, P, H):
+        super().__init__()
+        self.size = math.isqrt(P)
+        if self.size * self.size != P or self.size < 8:
+            from ..errors import ParameterError
+
+            raise ParameterError(
+                f"encoder='cnn' needs square frames of at least 8x8, P = s*s inputs; found P = {P}. "
+                "Use encoder='linear' for other inputs."
+            )
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 12, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(12, 12, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            features = self.conv(torch.zeros(1, 1, self.size, self.size)).shape[-1]
+        self.dense = nn.Linear(features, H)
+
+    def forward(self, u):
+        """``u`` (B, L, P) -> (B, L, H)."""
+        B, L, _ = u.shape
+        frames = u.reshape(B * L, 1, self.size, self.size)  # (B*L, 1, s, s)
+        return self.dense(self.conv(frames)).reshape(B, L, -1)  # (B, L, H)
+
+
 class SequenceModel(nn.Module):
-    """Linear encoder, ``depth`` blocks ``x + layer(norm(x))``, linear decoder: (B, L, P) -> (B, L, Q).
+    """Encoder, ``depth`` residual SSM blocks, decoder: (B, L, P) -> (B, L, Q) (module docstring).
 
     Parameters
     ----------
     config : TrainConfig
-        Uses ``layer``, ``width``, ``state``, ``depth``, ``smr``, ``tau`` and ``use_timestamps``.
+        Uses ``layer``, ``width`` (H), ``state`` (N), ``depth``, ``smr``, ``tau``,
+        ``use_timestamps``, ``encoder``, ``decoder``, ``activation``, ``norm``, ``dropout`` and
+        ``head``.
     P, Q : int
         Input and output channels.
     time_unit : float
@@ -42,44 +94,95 @@ class SequenceModel(nn.Module):
         super().__init__()
         module, cls = LAYERS[config.layer]
         Layer = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
-        self.encoder = nn.Linear(P, config.width)
-        self.norms = nn.ModuleList(nn.LayerNorm(config.width) for _ in range(config.depth))
+        H = config.width
+        self.encoder = CNNEncoder(P, H) if config.encoder == "cnn" else nn.Linear(P, H)
+        self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.depth))
         self.layers = nn.ModuleList(
-            Layer(config.width, N=config.state, smr=config.smr, tau=config.tau) for _ in range(config.depth)
+            Layer(H, N=config.state, smr=config.smr, tau=config.tau) for _ in range(config.depth)
         )
-        self.decoder = nn.Linear(config.width, Q)
+        if config.activation == "glu":  # S5's half-GLU: the gate's own weights per block
+            self.glus = nn.ModuleList(nn.Linear(H, H) for _ in range(config.depth))
+        self.activation, self.prenorm = config.activation, config.norm == "pre"
+        self.drop = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        self.Q, self.nll = Q, config.head == "gaussian_nll"
+        out = 2 * Q if self.nll else Q
+        if config.decoder == "mlp":
+            self.decoder = nn.Sequential(nn.Linear(H, H), nn.Tanh(), nn.Linear(H, out))
+        else:
+            self.decoder = nn.Linear(H, out)
         self.use_timestamps = config.use_timestamps
         if self.use_timestamps:
             self.register_buffer("time_unit", torch.tensor(float(time_unit)))
 
-    def forward(self, u, t=None):
+    def _act(self, z, i):
+        if self.activation == "gelu":
+            return nn.functional.gelu(z)
+        if self.activation == "glu":
+            g = nn.functional.gelu(z)
+            return g * torch.sigmoid(self.glus[i](g))
+        return z
+
+    def gaps(self, t, dtype):
+        """The per-step gaps ``(t_k - t_{k-1}) / time_unit`` (B, L) the layers get with
+        ``use_timestamps`` (the first gap repeats the second); ``None`` otherwise."""
+        if not self.use_timestamps or t is None:
+            return None
+        gaps = torch.diff(t, dim=-1, prepend=t[:, :1] - (t[:, 1:2] - t[:, :1]))  # (B, L)
+        return (gaps / self.time_unit).to(dtype)
+
+    def block(self, i, x, dt=None, ssm=None):
+        """Block ``i`` on ``x`` (B, L, H); ``ssm`` replaces its SSM layer (a callable), for tests."""
+        z = self.norms[i](x) if self.prenorm else x
+        z = (ssm or self.layers[i])(z, dt)  # (B, L, H)
+        x = x + self.drop(self._act(z, i))
+        return x if self.prenorm else self.norms[i](x)
+
+    def forward(self, u, t=None, return_var=False):
         """``u`` (B, L, P), timestamps ``t`` (B, L) (used only with ``use_timestamps``).
 
-        With ``use_timestamps`` the layers get the gaps ``(t_k - t_{k-1}) / time_unit``
-        (the first gap repeats the second), which multiply their learned steps.
+        Returns the prediction (B, L, Q); with ``return_var`` (``head='gaussian_nll'`` only)
+        also its variance (B, L, Q).
         """
-        dt = None
-        if self.use_timestamps and t is not None:
-            gaps = torch.diff(t, dim=-1, prepend=t[:, :1] - (t[:, 1:2] - t[:, :1]))  # (B, L)
-            dt = (gaps / self.time_unit).to(u.dtype)
+        dt = self.gaps(t, u.dtype)
         x = self.encoder(u)  # (B, L, H)
-        for norm, layer in zip(self.norms, self.layers):
-            x = x + layer(norm(x), dt)
-        return self.decoder(x)  # (B, L, Q)
+        for i in range(len(self.layers)):
+            x = self.block(i, x, dt)
+        out = self.decoder(x)  # (B, L, Q) or (B, L, 2Q)
+        mean = out[..., : self.Q]
+        if not return_var:
+            return mean
+        if not self.nll:
+            from ..errors import ParameterError
 
-    def layer_inputs(self, u):
-        """What the first SSM layer sees: ``norm(encoder(u))`` for task inputs ``u`` (n, L, P).
+            raise ParameterError("return_var needs head='gaussian_nll'; found head='mse'. Train with that head.")
+        return mean, nn.functional.softplus(out[..., self.Q :]) + 1e-6
 
-        Returns a float64 numpy array (n, L, H), computed without gradients; the inputs of the
-        channels that :meth:`SSMLayer.export` describes. ``u`` goes to torch as a C-contiguous
-        float32 copy: torch's CPU kernels for a strided input can round differently (a fused
-        multiply-add or not), so the same values in another memory layout would give inputs one
-        float32 rounding apart, and a zero perturbation a nonzero state error.
+    def layer_inputs(self, u, block=0, t=None):
+        """What the SSM layer of block ``block`` sees for task inputs ``u`` (n, L, P).
+
+        Returns a float64 numpy array (n, L, H), computed without gradients (dropout off); the
+        inputs of the channels that ``self.layers[block].export()`` describes. ``u`` goes to
+        torch as a C-contiguous float32 copy: torch's CPU kernels for a strided input can round
+        differently (a fused multiply-add or not), so the same values in another memory layout
+        would give inputs one float32 rounding apart, and a zero perturbation a nonzero state
+        error.
         """
+        training = self.training
+        self.eval()
         with torch.no_grad():
-            u = torch.from_numpy(np.array(u, dtype=np.float32, order="C"))  # a C-contiguous copy: see below
-            x = self.norms[0](self.encoder(u))  # (n, L, H)
-        return x.double().numpy()
+            u = torch.from_numpy(np.array(u, dtype=np.float32, order="C"))  # a C-contiguous copy
+            t = None if t is None else torch.as_tensor(np.array(t, dtype=np.float64, order="C"))
+            dt = self.gaps(t, u.dtype)
+            x = self.encoder(u.to(self.norms[0].weight.device))  # (n, L, H)
+            for i in range(block):
+                x = self.block(i, x, dt)
+            x = self.norms[block](x) if self.prenorm else x
+        self.train(training)
+        return x.double().cpu().numpy()
+
+    def export(self):
+        """Every block's channels: a list (one per block) of ``layer.export()``."""
+        return [layer.export() for layer in self.layers]
 
     def param_groups(self, config):
         """SSM parameters (dt, A) without weight decay and with ``ssm_lr``; the rest with both.

@@ -60,9 +60,10 @@ class LocalAttention(nn.Module):
 class SPADE(SSMLayer):
     r"""SPADE: ``y = W [S4(u), LocalAttention(u)] + b``, a global S4 and a local attention.
 
-    The S4 part (:class:`S4`, dense HiPPO-LegS, bilinear) models long-range structure, the causal
-    windowed attention (:class:`LocalAttention`) local structure; a linear layer (2H -> H) mixes
-    the two. The optional SMR gate acts on the input of both. The export is the S4 part's channels.
+    The S4 part (:class:`S4`, a learned diagonal-plus-low-rank state matrix initialised from
+    HiPPO-LegS, bilinear) models long-range structure, the causal windowed attention
+    (:class:`LocalAttention`) local structure; a linear layer (2H -> H) mixes the two. The
+    optional SMR gate acts on the input of both. The export is the S4 part's channels.
 
     Parameters
     ----------

@@ -17,13 +17,36 @@ import torch
 from torch import nn
 
 from ..errors import NonFiniteTrainingError, ParameterError
-from .checkpoint import load_checkpoint, read_metrics, save_checkpoint, write_metrics
+from .checkpoint import load_checkpoint, read_metrics, save_checkpoint, save_weights, write_metrics
 from .config import TrainConfig
+from .device import resolve_device
 from .evaluate import split_mse
 from .model import SequenceModel
 from .tasks import load_task
 
 __all__ = ["train"]
+
+
+def _scheduler(config, optimizer, steps_per_epoch):
+    """Cosine to 0 over all steps; with ``warmup_epochs``, a linear warm-up from 0 first."""
+    total = config.epochs * steps_per_epoch
+    if not config.warmup_epochs:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    warm = config.warmup_epochs * steps_per_epoch
+
+    def factor(step):
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(total - warm, 1)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _loss(model, config, u, y, t):
+    if config.head == "gaussian_nll":
+        mean, var = model(u, t, return_var=True)
+        return nn.functional.gaussian_nll_loss(mean, y, var)
+    return nn.functional.mse_loss(model(u, t), y)
 
 
 def _check_finite(value, what, step):
@@ -34,11 +57,22 @@ def _check_finite(value, what, step):
         )
 
 
-def train(config, out, *, progress=True):
+def train(config, out, *, progress=True, device="cpu"):
     """Train (or resume) a run in directory ``out``; returns the metrics rows.
 
     An existing run directory with the same config resumes from its last checkpoint; a
-    different config is refused. Deterministic on CPU for a given seed.
+    different config is refused. Deterministic on CPU for a given seed. After every epoch the
+    checkpoint is written, and the weights of the epoch with the lowest validation MSE so far
+    go to ``best.safetensors`` (the test is taken there: ``load_run(run, weights='best')``).
+
+    Parameters
+    ----------
+    config : TrainConfig or dict
+    out : str or Path
+    progress : bool
+    device : str
+        ``'cpu'`` (default), ``'cuda'``, ``'cuda:K'`` or ``'auto'``; the checkpoints are the same
+        files whatever the device, so a run may resume on another one.
     """
     from tqdm import tqdm
 
@@ -56,10 +90,11 @@ def train(config, out, *, progress=True):
     np.random.seed(config.seed)
     data = load_task(config)
     u0, y0, _ = next(iter(data.batches("train", 1, shuffle=False, seed=0)))
-    model = SequenceModel(config, u0.shape[-1], y0.shape[-1], time_unit=data.config.dt)
+    dev = resolve_device(device)
+    model = SequenceModel(config, u0.shape[-1], y0.shape[-1], time_unit=data.config.dt).to(dev)
     optimizer = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
     steps_per_epoch = math.ceil(len(data.train.u) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+    scheduler = _scheduler(config, optimizer, steps_per_epoch)
     state = {"epoch": 0, "step": 0, "best_val": None}
     if (run / "state.json").exists():
         state = load_checkpoint(run, model, optimizer, scheduler)
@@ -69,7 +104,8 @@ def train(config, out, *, progress=True):
         batches = data.batches("train", config.batch_size, shuffle=True, seed=config.seed * 100_003 + epoch)
         desc = f"epoch {epoch + 1}/{config.epochs}"
         for u, y, t in tqdm(batches, total=steps_per_epoch, desc=desc, disable=not progress, leave=False):
-            loss = nn.functional.mse_loss(model(u, t), y)
+            u, y, t = u.to(dev), y.to(dev), t.to(dev)
+            loss = _loss(model, config, u, y, t)
             _check_finite(loss, "loss", state["step"])
             optimizer.zero_grad()
             loss.backward()
@@ -84,6 +120,8 @@ def train(config, out, *, progress=True):
             losses.append(loss.item())
             state["step"] += 1
         val = split_mse(model, data.val, config.batch_size)
+        if state["best_val"] is None or val < state["best_val"]:
+            save_weights(model, run / "best.safetensors")
         row = {
             "epoch": epoch + 1,
             "step": state["step"],

@@ -1,0 +1,257 @@
+"""The deep sequence model: blocks against a plain recurrence, encoders, heads, the recipe, and the
+training loop's warm-up, best weights and devices."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from smr_stability import errors
+from smr_stability.nn.checkpoint import load_run
+from smr_stability.nn.config import RECIPES, TrainConfig
+from smr_stability.nn.evaluate import split_mse
+from smr_stability.nn.model import CNNEncoder, SequenceModel
+from smr_stability.nn.tasks import load_task
+from smr_stability.nn.train import _scheduler, train
+from smr_stability.simulation import simulate_reference
+from smr_stability.smr import smr_gate
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path / "cache"))
+
+
+def deep(**kw):
+    base = {
+        "task": "sines",
+        "layer": "s4d",
+        "width": 6,
+        "state": 4,
+        "depth": 2,
+        "activation": "glu",
+        "norm": "post",
+        "decoder": "mlp",
+        "small": True,
+        "epochs": 2,
+    }
+    return TrainConfig.from_dict({**base, **kw})
+
+
+def _recurrent(layer):
+    """The SSM layer as the core's plain loop on its exported channels (deep-SSM convention),
+    through the exported SMR gate (numpy): a callable ``(z, dt) -> y`` like the layer."""
+    channels = layer.export()
+
+    def run(z, dt=None):
+        z = z.detach().numpy()  # (B, L, H)
+        out = np.zeros_like(z)
+        for b in range(z.shape[0]):
+            if len(channels) == 1 and channels[0].system.P == z.shape[-1]:  # S5: one MIMO system
+                ch = channels[0]
+                u = z[b] if ch.smr is None else smr_gate(z[b], *ch.smr)
+                out[b] = simulate_reference(ch.Ab, ch.Bb, ch.system.C, ch.system.D, u)[0]
+                continue
+            for h, ch in enumerate(channels):
+                u = z[b, :, h : h + 1] if ch.smr is None else smr_gate(z[b, :, h : h + 1], *ch.smr)
+                out[b, :, h] = simulate_reference(ch.Ab, ch.Bb, ch.system.C, ch.system.D, u)[0][:, 0]
+        return torch.from_numpy(out)
+
+    return run
+
+
+@pytest.mark.parametrize("layer", ["s4d", "s4", "s5", "mega"])
+@pytest.mark.parametrize("smr", [False, True])
+def test_network_convolution_equals_its_recurrence(layer, smr):
+    """Every block of the deep network (post-norm, half-GLU, MLP decoder), float64: the layers'
+    convolution (or scan) against the core's sequential loop on the exported channels."""
+    torch.manual_seed(0)
+    config = deep(layer=layer, smr=smr)
+    model = SequenceModel(config, 1, 1).double().eval()
+    if smr:  # a gate that is not near-constant
+        for lay in model.layers:
+            with torch.no_grad():
+                for p in lay.gate.parameters():
+                    p.normal_(0.0, 1.0)
+    u = torch.randn(2, 24, 1, dtype=torch.float64)
+    with torch.no_grad():
+        want = model(u)
+        x = model.encoder(u)
+        for i, lay in enumerate(model.layers):
+            x = model.block(i, x, None, ssm=_recurrent(lay))
+        got = model.decoder(x)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
+def test_block_structure_pre_and_post_norm():
+    """One block by hand: post-norm ``norm(x + act(ssm(x)))``, pre-norm ``x + act(ssm(norm(x)))``."""
+    torch.manual_seed(1)
+    for norm in ("pre", "post"):
+        model = SequenceModel(deep(norm=norm, activation="gelu", depth=1), 1, 1).double().eval()
+        x = torch.randn(2, 10, 6, dtype=torch.float64)
+        with torch.no_grad():
+            ssm, ln = model.layers[0], model.norms[0]
+            want = (
+                x + torch.nn.functional.gelu(ssm(ln(x))) if norm == "pre" else ln(x + torch.nn.functional.gelu(ssm(x)))
+            )
+            torch.testing.assert_close(model.block(0, x), want, rtol=0, atol=0)
+
+
+def test_layer_inputs_of_every_block_match_a_forward_hook():
+    torch.manual_seed(2)
+    model = SequenceModel(deep(layer="s5", depth=3), 1, 1)
+    u = torch.randn(3, 16, 1)
+    seen = {}
+    hooks = [
+        lay.register_forward_pre_hook(lambda m, a, i=i: seen.__setitem__(i, a[0].detach().clone()))
+        for i, lay in enumerate(model.layers)
+    ]
+    model.eval()
+    with torch.no_grad():
+        model(u)
+    for h in hooks:
+        h.remove()
+    for i in range(3):
+        np.testing.assert_allclose(model.layer_inputs(u.numpy(), block=i), seen[i].double().numpy(), rtol=0, atol=1e-6)
+    assert [len(chs) for chs in model.export()] == [1, 1, 1]
+
+
+def test_default_config_keeps_the_one_block_model_of_the_first_studies():
+    model = SequenceModel(TrainConfig(depth=1, width=4, state=4), 1, 1)
+    assert sorted(k for k in model.state_dict() if not k.startswith("layers.")) == [
+        "decoder.bias",
+        "decoder.weight",
+        "encoder.bias",
+        "encoder.weight",
+        "norms.0.bias",
+        "norms.0.weight",
+    ]
+
+
+def test_recipe_is_s5s_pendulum_recipe():
+    c = TrainConfig.recipe("pendulum", layer="s5", use_timestamps=True)
+    assert (c.depth, c.width, c.state, c.batch_size, c.epochs) == (4, 30, 16, 32, 100)
+    assert (c.lr, c.ssm_lr, c.weight_decay, c.warmup_epochs, c.dropout) == (0.012, 0.003, 0.0, 1, 0.0)
+    assert (c.activation, c.norm, c.decoder) == ("glu", "post", "mlp")
+    assert set(RECIPES) == {"pendulum", "sines"}
+    with pytest.raises(errors.ParameterError, match="task must be one of"):
+        TrainConfig.recipe("mnist")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("activation", "relu", errors.ParameterError),
+        ("norm", "mid", errors.ParameterError),
+        ("dropout", 1.0, errors.ParameterError),
+        ("dropout", -0.1, errors.ParameterError),
+        ("warmup_epochs", 2, errors.ParameterError),
+        ("head", "l1", errors.ParameterError),
+        ("encoder", "rnn", errors.ParameterError),
+        ("warmup_epochs", 0.5, errors.InputTypeError),
+    ],
+)
+def test_config_rejects_bad_architecture_values(field, value, error):
+    with pytest.raises(error, match=field):
+        deep(**{field: value})
+
+
+def test_cnn_encoder_shapes_and_square_frames():
+    enc = CNNEncoder(24 * 24, 30)
+    assert enc(torch.rand(2, 5, 576)).shape == (2, 5, 30)
+    assert enc.dense.in_features == 12 * 3 * 3  # 24 -> pool 12 -> stride 2: 6 -> pool 3
+    with pytest.raises(errors.ParameterError, match="square frames"):
+        CNNEncoder(50, 30)
+
+
+def test_warmup_then_cosine_schedule():
+    config = deep(epochs=4, warmup_epochs=1, lr=0.1)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    sched = _scheduler(config, opt, steps_per_epoch=5)
+    lrs = []
+    for _ in range(20):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:5] == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.1])  # linear from 0 over one epoch
+    expected = [0.05 * (1 + np.cos(np.pi * k / 15)) for k in range(15)]
+    assert lrs[5:] == pytest.approx(expected)  # cosine from lr to 0 over the rest
+
+
+@pytest.mark.parametrize("layer", ["s4d", "s5"])
+def test_a_tiny_deep_model_learns(layer):
+    """Two blocks of width 8 fit a causal filter of their input (an exponential moving average plus
+    a delayed copy) to a small fraction of the mean predictor's error within 300 AdamW steps."""
+    torch.manual_seed(0)
+    config = deep(layer=layer, width=8, state=8, lr=0.01, ssm_lr=0.01, weight_decay=0.0)
+    model = SequenceModel(config, 1, 1)
+    opt = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
+    gen = torch.Generator().manual_seed(1)
+
+    def batch():
+        u = torch.randn(16, 64, 1, generator=gen)  # (B, L, 1)
+        ema = torch.zeros_like(u)
+        for k in range(64):
+            ema[:, k] = 0.8 * (ema[:, k - 1] if k else 0) + 0.2 * u[:, k]
+        return u, ema + 0.5 * torch.roll(u, 2, dims=1)  # (B, L, 1)
+
+    for _ in range(300):
+        u, y = batch()
+        loss = torch.nn.functional.mse_loss(model(u), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    u, y = batch()
+    with torch.no_grad():
+        mse = float(torch.nn.functional.mse_loss(model(u), y))
+    assert mse < 0.1 * float(y.var()), (mse, float(y.var()))
+
+
+def test_training_keeps_the_best_epoch(tmp_path):
+    config = deep(epochs=4, warmup_epochs=1, lr=0.01, ssm_lr=0.01, batch_size=4)
+    rows = train(config, tmp_path, progress=False)
+    best = min(r["val_loss"] for r in rows)
+    _, model = load_run(tmp_path, weights="best")
+    assert split_mse(model, load_task(config).val, config.batch_size) == pytest.approx(best, rel=1e-6)
+    last = load_file(str(tmp_path / "model.safetensors"))
+    assert (rows[-1]["val_loss"] == best) == all(torch.equal(last[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(errors.ParameterError, match="'last' or 'best'"):
+        load_run(tmp_path, weights="middle")
+
+
+def test_gaussian_nll_head_trains_and_reports_mse(tmp_path):
+    config = deep(head="gaussian_nll", epochs=2)
+    rows = train(config, tmp_path, progress=False)
+    _, model = load_run(tmp_path)
+    u = torch.from_numpy(np.array(load_task(config).val.u))
+    with torch.no_grad():
+        mean, var = model(u, return_var=True)
+        assert torch.equal(mean, model(u)) and bool(torch.all(var > 0))
+    assert rows[-1]["val_loss"] == pytest.approx(split_mse(model, load_task(config).val, config.batch_size), rel=1e-6)
+    plain = SequenceModel(deep(), 1, 1)
+    with pytest.raises(errors.ParameterError, match="gaussian_nll"):
+        plain(u, return_var=True)
+
+
+def test_device_names(tmp_path):
+    from smr_stability.nn.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(errors.ParameterError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(errors.ParameterError, match="no GPU"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cpu_and_gpu_training_agree(tmp_path):
+    config = deep(epochs=2)
+    cpu = train(config, tmp_path / "cpu", progress=False)
+    gpu = train(config, tmp_path / "gpu", progress=False, device="cuda")
+    for a, b in zip(cpu, gpu):
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-3)
+    assert json.loads((tmp_path / "gpu" / "config.json").read_text()) == config.to_dict()
