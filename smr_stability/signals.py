@@ -202,10 +202,12 @@ class Pendulum(Signal):
     rod (``omega' = -(3 g / length) sin theta``: pass ``length=1/3`` here for their
     ``length=1``) with ``g = 9.81``, friction 0.1, ``sim_dt = 1e-4``, initial angle uniform and
     initial velocity 0 (``max_init_velocity=0``), and add ``N(0, 0.1^2)`` to the velocity once
-    per observation step ``dt = 0.05``; that noise corresponds to ``transition_noise_std =
-    0.1 / sqrt(0.05) ~ 0.45`` here. The noise here enters at every fine step instead, so the
-    trajectory does not depend on an observation step, which a signal sampled at arbitrary
-    times must not. The angle is not wrapped to ``[-pi, pi)``, so it stays continuous.
+    per observation step (RKN's default step is 0.05; CRU's regression task observes every
+    0.01, released at ``t = 0``: that task is :mod:`smr_stability.nn.pendulum`). Once per step
+    ``dt`` corresponds to ``transition_noise_std = 0.1 / sqrt(dt)`` here. The noise here enters
+    at every fine step instead, so the trajectory does not depend on an observation step, which
+    a signal sampled at arbitrary times must not. The angle is not wrapped to ``[-pi, pi)``, so
+    it stays continuous.
 
     With ``friction = sigma = 0`` the energy ``omega^2/2 - (g/length) cos theta`` is not
     conserved exactly but its error stays ``O(sim_dt)`` for all times (symplectic Euler).

@@ -180,33 +180,28 @@ def test_warmup_then_cosine_schedule():
     assert lrs[5:] == pytest.approx(expected)  # cosine from lr to 0 over the rest
 
 
-@pytest.mark.parametrize("layer", ["s4d", "s5"])
-def test_a_tiny_deep_model_learns(layer):
-    """Two blocks of width 8 fit a causal filter of their input (an exponential moving average plus
-    a delayed copy) to a small fraction of the mean predictor's error within 300 AdamW steps."""
+def test_a_tiny_deep_model_learns():
+    """Two blocks of width 8 fit a causal filter of their input (an exponential moving average,
+    by scipy's lfilter, plus a delayed copy) to under a tenth of the mean predictor's error in
+    200 AdamW steps over 7 fixed batches, measured on an eighth batch."""
+    import scipy.signal
+
     torch.manual_seed(0)
-    config = deep(layer=layer, width=8, state=8, lr=0.01, ssm_lr=0.01, weight_decay=0.0)
+    config = deep(width=8, state=8, lr=0.01, ssm_lr=0.01, weight_decay=0.0)
     model = SequenceModel(config, 1, 1)
     opt = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
-    gen = torch.Generator().manual_seed(1)
-
-    def batch():
-        u = torch.randn(16, 64, 1, generator=gen)  # (B, L, 1)
-        ema = torch.zeros_like(u)
-        for k in range(64):
-            ema[:, k] = 0.8 * (ema[:, k - 1] if k else 0) + 0.2 * u[:, k]
-        return u, ema + 0.5 * torch.roll(u, 2, dims=1)  # (B, L, 1)
-
-    for _ in range(300):
-        u, y = batch()
-        loss = torch.nn.functional.mse_loss(model(u), y)
+    u = np.random.default_rng(1).standard_normal((8, 16, 64))  # (batches, B, L)
+    delayed = np.concatenate([np.zeros((8, 16, 2)), u[..., :-2]], axis=-1)
+    y = scipy.signal.lfilter([0.2], [1.0, -0.8], u, axis=-1) + 0.5 * delayed
+    U, Y = (torch.tensor(a[..., None], dtype=torch.float32) for a in (u, y))  # (batches, B, L, 1)
+    for step in range(200):
+        loss = torch.nn.functional.mse_loss(model(U[step % 7]), Y[step % 7])
         opt.zero_grad()
         loss.backward()
         opt.step()
-    u, y = batch()
     with torch.no_grad():
-        mse = float(torch.nn.functional.mse_loss(model(u), y))
-    assert mse < 0.1 * float(y.var()), (mse, float(y.var()))
+        mse = float(torch.nn.functional.mse_loss(model(U[7]), Y[7]))
+    assert mse < 0.1 * float(Y[7].var()), (mse, float(Y[7].var()))
 
 
 def test_training_keeps_the_best_epoch(tmp_path):

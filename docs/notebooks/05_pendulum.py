@@ -66,7 +66,9 @@ torch.set_num_threads(TORCH_THREADS)
 #
 # `PendulumConfig.small()` is the benchmark's generator with only 16 training, 8 validation and
 # 8 test sequences (the full benchmark has 2000, 1000 and 1000). Each sequence simulates 100
-# frames of 24 x 24 pixels at `dt = 0.05` and keeps 50 of them at random, sorted positions.
+# frames of 24 x 24 pixels at `dt = 0.01` (CRU's regression recipe: a pendulum released from
+# rest, drawn as a thick line and downsampled, with time-correlated noise and the first 5 frames
+# clean) and keeps 50 of them at random, sorted positions.
 # Every split holds `u` (frames, flattened to 576 pixels), `y` ($\sin\theta$, $\cos\theta$ at
 # the kept frames) and `t` (the kept times).
 
@@ -229,7 +231,7 @@ plt.show()
 # **Exercise 1 (the gaps).** Over the whole training split, what fraction of the gaps is at
 # least 3 dt? What is the longest stretch of *true* time that a fixed-step model covers in
 # 5 consecutive steps, and what would it be on a regular grid of 50 frames over the same
-# 100 x 0.05 time units?
+# 100 x 0.01 time units?
 
 # %% [markdown]
 # <details><summary>Solution</summary>
