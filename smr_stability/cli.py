@@ -13,7 +13,9 @@ def _figures(args):
     if args.list:
         print("\n".join(FIGURES))
         return 0
-    paths = make_figures(args.out, only=args.only, quick=args.quick, progress=not args.no_progress)
+    paths = make_figures(
+        args.out, only=args.only, quick=args.quick, progress=not args.no_progress, retrain=args.retrain
+    )
     print(f"wrote {len(paths)} files to {args.out}/")
     return 0
 
@@ -103,6 +105,9 @@ def build_parser():
     f.add_argument("--quick", action="store_true", help="small settings, for CI")
     f.add_argument("--out", default="figures", help="output folder (default: figures)")
     f.add_argument("--list", action="store_true", help="list the figure names and exit")
+    f.add_argument(
+        "--retrain", action="store_true", help="train every model again instead of using the runs stored in OUT/runs"
+    )
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     f.set_defaults(func=_figures)
 

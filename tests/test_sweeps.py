@@ -2,6 +2,7 @@
 never recomputed, torn files are, and bad input gets a named error."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,73 @@ def test_a_cached_run_is_the_same_whichever_process_trains_it(tmp_path):
     there = run_cells("train", train_in_worker, cells, cache_dir=tmp_path, workers=2, progress=False)[0]
     a, b = load_file(f"{here}/model.safetensors"), load_file(f"{there}/model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _small_config(**kw):
+    from smr_stability.nn.config import TrainConfig
+
+    base = {"task": "sines", "layer": "s4d", "epochs": 2, "small": True, "width": 4, "state": 4, "depth": 1}
+    return TrainConfig.from_dict({**base, **kw})
+
+
+def test_runs_are_stored_and_reused_from_the_store(tmp_path, monkeypatch):
+    from smr_stability.experiments import sweeps
+
+    monkeypatch.setenv(sweeps.RUNS_ENV, str(tmp_path / "store"))
+    config = _small_config()
+    trained = sweeps.cached_run(config, cache_dir=tmp_path / "cache")
+    stored = sweeps.stored_run_dir(config, tmp_path / "store")
+    assert trained == sweeps.run_dir(config, tmp_path / "cache")
+    assert sorted(p.name for p in stored.iterdir()) == sorted(sweeps.STORED_FILES)
+    for name in sweeps.STORED_FILES:
+        assert (stored / name).read_bytes() == (trained / name).read_bytes()
+
+    def no_training(*args, **kw):
+        raise AssertionError("a stored, finished run must not be trained again")
+
+    monkeypatch.setattr("smr_stability.nn.train.train", no_training)
+    assert sweeps.cached_run(config, cache_dir=tmp_path / "empty") == stored  # a fresh clone's empty cache
+    assert sweeps.find_run(config, cache_dir=tmp_path / "empty") == stored
+    monkeypatch.setenv(sweeps.RUNS_MODE_ENV, "write")  # --retrain: the store is not read
+    assert sweeps.find_run(config, cache_dir=tmp_path / "empty") == sweeps.run_dir(config, tmp_path / "empty")
+    with pytest.raises(AssertionError, match="must not be trained"):
+        sweeps.cached_run(config, cache_dir=tmp_path / "empty")
+
+
+def test_an_unfinished_or_foreign_stored_run_is_not_used(tmp_path, monkeypatch):
+    from smr_stability.experiments import sweeps
+
+    monkeypatch.setenv(sweeps.RUNS_ENV, str(tmp_path / "store"))
+    config = _small_config()
+    sweeps.cached_run(config, cache_dir=tmp_path / "cache")
+    stored = sweeps.stored_run_dir(config, tmp_path / "store")
+    lines = (stored / "metrics.csv").read_text().splitlines()
+    (stored / "metrics.csv").write_text("\n".join(lines[:-1]) + "\n")  # one epoch missing
+    assert sweeps.find_run(config, cache_dir=tmp_path / "other") == sweeps.run_dir(config, tmp_path / "other")
+    (stored / "metrics.csv").write_text("\n".join(lines) + "\n")
+    (stored / "config.json").write_text(json.dumps(_small_config(seed=5).to_dict()))
+    assert sweeps.find_run(config, cache_dir=tmp_path / "other") == sweeps.run_dir(config, tmp_path / "other")
+    monkeypatch.delenv(sweeps.RUNS_ENV)
+    assert sweeps.find_run(config, cache_dir=tmp_path / "cache") == sweeps.run_dir(config, tmp_path / "cache")
+
+
+def test_retraining_a_committed_run_reproduces_its_weights(tmp_path):
+    """The quick reference model committed under figures/runs, trained again here (2 epochs, one
+    torch thread): every weight within rtol 1e-4, atol 1e-6 (float32 kernels differ between CPUs
+    in the last bits; on the machine that trained it the weights are identical)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from smr_stability.experiments import sweeps
+    from smr_stability.experiments.studies import reference_config
+    from smr_stability.nn.config import TrainConfig
+
+    config = TrainConfig.from_dict(reference_config(quick=True))
+    committed = sweeps.stored_run_dir(config, Path(__file__).resolve().parents[1] / "figures" / "runs")
+    assert (committed / "model.safetensors").is_file(), f"{committed} is not committed"
+    again = sweeps.cached_run(config, cache_dir=tmp_path)
+    a, b = load_file(str(committed / "model.safetensors")), load_file(str(again / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-6)
+    assert (committed / "metrics.csv").read_text().count("\n") == config.epochs + 1

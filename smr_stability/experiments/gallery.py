@@ -9,6 +9,7 @@ functions ``f(out_dir, quick=False) -> list of written paths``; the command
 import csv
 import inspect
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -354,9 +355,19 @@ FIGURES = {
 }
 
 
-def make_figures(out_dir="figures", only=None, quick=False, progress=True):
-    """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths."""
+def make_figures(out_dir="figures", only=None, quick=False, progress=True, retrain=False):
+    """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths.
+
+    The trained models come from ``out_dir/runs`` (committed with the figures) when they are
+    there and finished; the others are trained and stored there (see
+    :func:`~smr_stability.experiments.sweeps.cached_run`). ``retrain`` trains every model
+    again, in a fresh cache (so no sweep cell is reused either), and replaces the stored runs.
+    """
+    import tempfile
+
     from tqdm import tqdm
+
+    from .sweeps import RUNS_ENV, RUNS_MODE_ENV
 
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
@@ -365,9 +376,22 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True):
             f"unknown figure(s) {unknown}; expected names from {sorted(FIGURES)}. See smr-stability figures --list."
         )
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in tqdm(names, desc="figures", unit="fig", disable=not progress):
-        fn = FIGURES[name]
-        sweep = "progress" in inspect.signature(fn).parameters  # the sweeps show their own bars
-        written += fn(out_dir, quick=quick, **({"progress": progress} if sweep else {}))
+    env = {RUNS_ENV: str(Path(out_dir).resolve() / "runs"), RUNS_MODE_ENV: "write" if retrain else "read"}
+    with tempfile.TemporaryDirectory(prefix="smr_retrain_") as fresh:
+        if retrain:
+            env["SMR_STABILITY_CACHE"] = fresh
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # read by the sweep workers too
+        try:
+            written = []
+            for name in tqdm(names, desc="figures", unit="fig", disable=not progress):
+                fn = FIGURES[name]
+                sweep = "progress" in inspect.signature(fn).parameters  # the sweeps show their own bars
+                written += fn(out_dir, quick=quick, **({"progress": progress} if sweep else {}))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     return written

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import NonFiniteError, ParameterError, ShapeError
 from ..plotting import new_figure, save_figure
-from .sweeps import cached_run, run_cells, run_dir
+from .sweeps import cached_run, find_run, run_cells
 
 __all__ = [
     "breaking_point",
@@ -79,7 +79,7 @@ def reference_run(quick=False):
     -------
     config : TrainConfig
     run : Path
-        Its run directory (:func:`~smr_stability.experiments.sweeps.run_dir`); training resumes
+        Its run directory (:func:`~smr_stability.experiments.sweeps.cached_run`); training resumes
         per epoch if it was interrupted.
     """
     from ..nn.config import TrainConfig
@@ -162,7 +162,7 @@ def sines_measures(config, schedules):
                 f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
             )
     cfg = TrainConfig.from_dict(config)
-    _, model = load_run(run_dir(cfg))
+    _, model = load_run(find_run(cfg))
     model.eval()
     data = load_task(cfg)
     tc = data.config
@@ -207,7 +207,7 @@ def pendulum_cell(config):
     from ..nn.tasks import load_task
 
     cfg = TrainConfig.from_dict(config)
-    _, model = load_run(run_dir(cfg))
+    _, model = load_run(find_run(cfg))
     return {"test_mse": split_mse(model, load_task(cfg).test, 100)}
 
 

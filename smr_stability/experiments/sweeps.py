@@ -21,7 +21,14 @@ from pathlib import Path
 
 from ..errors import InputTypeError, ParameterError
 
-__all__ = ["run_cells", "cell_path", "cached_run", "run_dir"]
+__all__ = ["RUNS_ENV", "RUNS_MODE_ENV", "cached_run", "cell_path", "find_run", "run_cells", "run_dir", "stored_run_dir"]
+
+#: A folder of committed runs (``figures/runs``): see :func:`cached_run`.
+RUNS_ENV = "SMR_STABILITY_RUNS"
+#: ``read`` (default): use the finished runs found there; ``write``: only store new ones.
+RUNS_MODE_ENV = "SMR_STABILITY_RUNS_MODE"
+#: What a stored run keeps: enough to load it (``load_run``) and to read its training curve.
+STORED_FILES = ("config.json", "model.safetensors", "best.safetensors", "metrics.csv")
 
 # one BLAS / OpenMP / torch thread per worker: workers share the machine's cores
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -164,22 +171,72 @@ def run_dir(config, cache_dir=None):
     return _cache_root(cache_dir) / "runs" / _digest(config.to_dict())
 
 
-def cached_run(config, cache_dir=None, progress=False):
-    """Train ``config`` into :func:`run_dir` (resuming, or doing nothing when it has finished).
+def stored_run_dir(config, store):
+    """Where the committed copy of a run lives in a store of runs: ``<store>/<hash of config>``."""
+    return Path(store) / _digest(config.to_dict())
 
-    Training runs on one torch thread, as in the sweep workers: the sums of a multi-threaded
+
+def _finished(run, config):
+    """True when ``run`` holds a run of ``config`` that trained all its epochs."""
+    from ..nn.checkpoint import read_metrics
+
+    try:
+        same = json.loads((run / "config.json").read_text()) == config.to_dict()
+    except (OSError, ValueError):
+        return False
+    return same and (run / "model.safetensors").is_file() and len(read_metrics(run)) == config.epochs
+
+
+def _store():
+    """The store of committed runs and whether to read from it (``$SMR_STABILITY_RUNS``)."""
+    store = os.environ.get(RUNS_ENV)
+    return (Path(store) if store else None), os.environ.get(RUNS_MODE_ENV, "read") != "write"
+
+
+def find_run(config, cache_dir=None):
+    """The run directory of a trained ``config``: its committed copy in the store of runs when
+    there is a finished one (and the store is read), else :func:`run_dir` in the cache."""
+    store, readable = _store()
+    if store is not None and readable and _finished(stored_run_dir(config, store), config):
+        return stored_run_dir(config, store)
+    return run_dir(config, cache_dir)
+
+
+def cached_run(config, cache_dir=None, progress=False):
+    """A finished run of ``config``: from the store of committed runs, or trained into :func:`run_dir`.
+
+    With ``$SMR_STABILITY_RUNS`` set (``make figures`` sets it to ``figures/runs``), a finished
+    run found there is used as it is, and a run trained here is copied there (config, last and
+    best weights, metrics; no optimiser state), so that the weights are committed with the
+    figures. ``$SMR_STABILITY_RUNS_MODE=write`` skips the reading (``figures --retrain``).
+
+    Training resumes from the cache's last finished epoch, or does nothing when the run has
+    finished. It runs on one torch thread, as in the sweep workers: the sums of a multi-threaded
     CPU kernel are ordered differently, so the same config would otherwise give weights that
     differ in the last digits depending on which process trained it first.
     """
+    import shutil
+
     import torch
 
     from ..nn.train import train
 
-    run = run_dir(config, cache_dir)
+    found = find_run(config, cache_dir)
+    if found != run_dir(config, cache_dir):
+        return found
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        train(config, run, progress=progress)
+        train(config, found, progress=progress)
     finally:
         torch.set_num_threads(threads)
-    return run
+    store, _ = _store()
+    if store is not None:
+        target = stored_run_dir(config, store)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in STORED_FILES:
+            if (found / name).is_file():
+                tmp = target / f"{name}.{os.getpid()}.tmp"
+                shutil.copyfile(found / name, tmp)
+                os.replace(tmp, target / name)
+    return found
