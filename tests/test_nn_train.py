@@ -167,7 +167,7 @@ def test_v4_on_a_trained_model_matches_a_brute_force_channel(tmp_path, capsys):
 
     train(small(smr=True, epochs=1), tmp_path, progress=False)
     rows = verify_checkpoint(tmp_path, schedules=["jitter0.4", "rate1.25"]).rows
-    assert [(r["schedule"], r["smr"]) for r in rows] == [
+    assert [(r["schedule"], r["smr"]) for r in rows if r["block"] == 0] == [
         ("jitter0.4", "on"),
         ("jitter0.4", "off"),
         ("rate1.25", "on"),
@@ -208,7 +208,7 @@ def test_v4_report_table_json_and_plot(tmp_path):
     train(small(smr=True, epochs=1), tmp_path / "run", progress=False)
     report = verify_checkpoint(tmp_path / "run", schedules=["uniform", "jitter0.2"], sigma=0.25)
     assert isinstance(report, V4Report) and report.sigma == 0.25
-    assert [(r["schedule"], r["smr"]) for r in report.rows] == [
+    assert [(r["schedule"], r["smr"]) for r in report.rows if r["block"] == 0] == [
         ("jitter0.2", "on"),
         ("jitter0.2", "off"),
     ]  # uniform is the grid
@@ -273,3 +273,36 @@ def test_layer_inputs_do_not_depend_on_the_memory_layout(tmp_path):
     assert np.array_equal(model.layer_inputs(u[:, ::-1][:, ::-1]), x)
     reference = model.norms[0](model.encoder(torch.from_numpy(u))).detach().double().numpy()
     assert np.array_equal(x, reference)
+
+
+def test_v4_measures_every_block_and_refuses_mimo_layers(tmp_path):
+    """A two-block model: a row per block, schedule and gate; block 1's channels measured on the
+    inputs the model itself feeds them (checked against a forward hook); S5 (MIMO) is refused."""
+    from smr_stability.nn.tasks import load_task
+    from smr_stability.nn.v4 import verify_checkpoint
+
+    train(small(smr=True, epochs=1, depth=2, activation="gelu"), tmp_path / "deep", progress=False)
+    report = verify_checkpoint(tmp_path / "deep", schedules=["jitter0.4"])
+    assert [(r["block"], r["schedule"], r["smr"]) for r in report.rows] == [
+        (0, "jitter0.4", "on"),
+        (0, "jitter0.4", "off"),
+        (1, "jitter0.4", "on"),
+        (1, "jitter0.4", "off"),
+    ]
+    config, model = load_run(tmp_path / "deep")
+    u = load_task(config).test.u
+    seen = {}
+
+    def keep(module, args):  # returns None: the layer's input is left as it is
+        seen["x"] = args[0].detach().double().numpy()
+
+    hook = model.layers[1].register_forward_pre_hook(keep)
+    model.eval()
+    with torch.no_grad():
+        model(torch.from_numpy(np.array(u)))
+    hook.remove()
+    np.testing.assert_allclose(model.layer_inputs(u, block=1), seen["x"], rtol=0, atol=1e-6)
+    assert report.table().splitlines()[1].split()[0] == "block"
+    train(small(layer="s5", epochs=1), tmp_path / "s5", progress=False)
+    with pytest.raises(errors.ParameterError, match="SISO"):
+        verify_checkpoint(tmp_path / "s5")

@@ -1,8 +1,8 @@
 """V4 of docs/theory.md §4: Theorem 1 on a trained model, with and without its learned SMR kernel.
 
-The first layer's channels of a trained sines model see the test signals on the training grid
-(nominal) and on each perturbed schedule (the inputs of the layer are the encoder's normalised
-outputs, computed by the model itself). For every channel, draw and step, with the gate
+The channels of every block of a trained sines model see the test signals on the training grid
+(nominal) and on each perturbed schedule (the inputs of each SSM layer, computed by the model
+itself through the blocks before it). For every channel, draw and step, with the gate
 (``smr='on'``, the learned ``(m, b)``) and without (``'off'``), it measures
 (:func:`smr_stability.theorem1.channel_measures`):
 
@@ -36,8 +36,9 @@ V4_KEYS = ("hypothesis_fraction", "max_L_e", "final_rel_error", "observed_sup", 
 class V4Report:
     """What :func:`verify_checkpoint` measured on a trained run.
 
-    ``rows``: one dict per (schedule, gate) with ``schedule``, ``smr`` (``'on'`` or ``'off'``)
-    and the keys of :data:`V4_KEYS`. ``hypothesis_fraction`` is over all first-layer channels,
+    ``rows``: one dict per (block, schedule, gate) with ``block``, ``schedule``, ``smr``
+    (``'on'`` or ``'off'``) and the keys of :data:`V4_KEYS`. ``hypothesis_fraction`` is over the
+    block's channels,
     draws and steps ``k >= 1``; ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over
     channels (the ball holds per channel, so ``observed_sup <= iss_bound``); ``final_rel_error``
     is the mean over channels and draws. ``run`` and ``sigma`` say what was measured.
@@ -49,13 +50,16 @@ class V4Report:
 
     def table(self):
         """The rows as a text table."""
-        head = f"{'schedule':12s} {'smr':4s}" + "".join(f" {k:>20s}" for k in V4_KEYS)
+        head = f"{'block':>5s} {'schedule':12s} {'smr':4s}" + "".join(f" {k:>20s}" for k in V4_KEYS)
         lines = [
-            f"V4: Theorem 1 on the trained model's first layer, sigma = {self.sigma:g} (measured, whichever way it goes)",
+            f"V4: Theorem 1 on every block of the trained model, sigma = {self.sigma:g} (measured, whichever way it goes)",
             head,
             "-" * len(head),
         ]
-        lines += [f"{r['schedule']:12s} {r['smr']:4s}" + "".join(f" {r[k]:20.4g}" for k in V4_KEYS) for r in self.rows]
+        lines += [
+            f"{r['block']:5d} {r['schedule']:12s} {r['smr']:4s}" + "".join(f" {r[k]:20.4g}" for k in V4_KEYS)
+            for r in self.rows
+        ]
         return "\n".join(lines)
 
     def to_json(self, path):
@@ -64,7 +68,7 @@ class V4Report:
             json.dump(asdict(self), f, indent=1)
 
     def plot(self, axes=None):
-        """Hypothesis fraction and final relative error per schedule, gate on and off (bars).
+        """Hypothesis fraction and final relative error per schedule of the first block, gate on and off.
 
         Draws on two Axes, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
         show it with ``report.plot()[0].figure`` as a cell's last expression. Returns the Axes.
@@ -74,10 +78,11 @@ class V4Report:
         if axes is None:
             _, grid = new_figure(1, 2, size=(4.2, 3.0))
             axes = grid[0]
-        names = list(dict.fromkeys(r["schedule"] for r in self.rows))
+        rows = [r for r in self.rows if r["block"] == 0]  # the first block (table() has them all)
+        names = list(dict.fromkeys(r["schedule"] for r in rows))
         x = np.arange(len(names))
         for off, label, color in ((-0.2, "off", "tab:red"), (0.2, "on", "tab:blue")):
-            got = {r["schedule"]: r for r in self.rows if r["smr"] == label}
+            got = {r["schedule"]: r for r in rows if r["smr"] == label}
             if not got:
                 continue
             for ax, key in zip(axes, ("hypothesis_fraction", "final_rel_error")):
@@ -119,27 +124,38 @@ def verify_checkpoint(run, schedules=None, sigma=0.5):
     if unknown:
         raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(SINES_SCHEDULES)}.")
     data = load_task(config)
-    x_nom = model.layer_inputs(data.test.u)  # (n, L, H)
-    channels = model.layers[0].export()
     report = V4Report(run=str(run), sigma=float(sigma))
-    for name in (n for n in names if n != "uniform"):
-        x_per = model.layer_inputs(sines_eval_set(data.config, name).u)
-        for label in ("on", "off") if channels[0].smr is not None else ("off",):
-            found = [
-                channel_measures(
-                    ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr if label == "on" else None, sigma
-                )
-                for h, ch in enumerate(channels)
-            ]
-            report.rows.append(
-                {
-                    "schedule": name,
-                    "smr": label,
-                    "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
-                    "max_L_e": max(f["max_L_e"] for f in found),
-                    "final_rel_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
-                    "observed_sup": max(f["observed_sup"] for f in found),
-                    "iss_bound": max(f["iss_bound"] for f in found),
-                }
+    perturbed = {name: sines_eval_set(data.config, name).u for name in names if name != "uniform"}
+    for block, layer in enumerate(model.layers):
+        channels = layer.export()
+        if any(ch.system.P != 1 for ch in channels):
+            raise ParameterError(
+                f"V4 measures SISO channels; block {block} ({type(layer).__name__}) exports a system with "
+                f"{channels[0].system.P} inputs. Use a layer with one SSM per channel (s4d, s4, mega, s6)."
             )
+        x_nom = model.layer_inputs(data.test.u, block=block)  # (n, L, H)
+        for name, u in perturbed.items():
+            x_per = model.layer_inputs(u, block=block)
+            for label in ("on", "off") if channels[0].smr is not None else ("off",):
+                report.rows.append(_row(block, name, label, channels, x_nom, x_per, sigma))
     return report
+
+
+def _row(block, name, label, channels, x_nom, x_per, sigma):
+    """One V4 row: every channel of a block on one schedule, gate on or off."""
+    found = [
+        channel_measures(
+            ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr if label == "on" else None, sigma
+        )
+        for h, ch in enumerate(channels)
+    ]
+    return {
+        "block": block,
+        "schedule": name,
+        "smr": label,
+        "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
+        "max_L_e": max(f["max_L_e"] for f in found),
+        "final_rel_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
+        "observed_sup": max(f["observed_sup"] for f in found),
+        "iss_bound": max(f["iss_bound"] for f in found),
+    }
