@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ParameterError
 from .base import param_groups
 
 __all__ = ["LAYERS", "CNNEncoder", "SequenceModel"]
@@ -48,8 +49,6 @@ class CNNEncoder(nn.Module):
         super().__init__()
         self.size = math.isqrt(P)
         if self.size * self.size != P or self.size < 8:
-            from ..errors import ParameterError
-
             raise ParameterError(
                 f"encoder='cnn' needs square frames of at least 8x8, P = s*s inputs; found P = {P}. "
                 "Use encoder='linear' for other inputs."
@@ -152,8 +151,6 @@ class SequenceModel(nn.Module):
         if not return_var:
             return mean
         if not self.nll:
-            from ..errors import ParameterError
-
             raise ParameterError("return_var needs head='gaussian_nll'; found head='mse'. Train with that head.")
         return mean, nn.functional.softplus(out[..., self.Q :]) + 1e-6
 
