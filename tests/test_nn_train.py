@@ -306,3 +306,33 @@ def test_v4_measures_every_block_and_refuses_mimo_layers(tmp_path):
     train(small(layer="s5", epochs=1), tmp_path / "s5", progress=False)
     with pytest.raises(errors.ParameterError, match="SISO"):
         verify_checkpoint(tmp_path / "s5")
+
+
+def test_analysis_pendulum_table_reads_stored_runs(tmp_path, monkeypatch, capsys):
+    """analysis/pendulum_table.py on a folder with two finished tiny pendulum runs (two seeds) and an
+    unfinished one: one row, mean of the two test MSEs (recomputed here with split_mse)."""
+    import importlib.util
+    from pathlib import Path
+
+    from smr_stability.nn.evaluate import split_mse
+    from smr_stability.nn.tasks import load_task
+
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path / "cache"))
+    runs = tmp_path / "runs"
+    mses = []
+    for seed in (0, 1):
+        config = small(task="pendulum", epochs=1, seed=seed)
+        train(config, runs / f"r{seed}", progress=False)
+        _, model = load_run(runs / f"r{seed}", weights="best")
+        mses.append(1e3 * split_mse(model, load_task(config).test, 100))
+    train(small(task="pendulum", epochs=1, seed=2), runs / "r2", progress=False)
+    (runs / "r2" / "metrics.csv").write_text("epoch,step,train_loss,val_loss,lr,seconds\n")  # unfinished
+    path = Path(__file__).resolve().parents[1] / "analysis" / "pendulum_table.py"
+    spec = importlib.util.spec_from_file_location("pendulum_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--runs", str(runs), "--json", str(tmp_path / "t.json")])
+    table = json.loads((tmp_path / "t.json").read_text())["ours"]
+    assert len(table) == 1 and table[0]["seeds"] == [0, 1]
+    assert table[0]["mean"] == pytest.approx(np.mean(mses), rel=1e-9)
+    assert "s4d, fixed step, no SMR, linear encoder" in capsys.readouterr().out
