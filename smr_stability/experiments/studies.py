@@ -211,7 +211,7 @@ def pendulum_cell(config):
     return {"test_mse": split_mse(model, load_task(cfg).test, 100)}
 
 
-def _evaluate(configs, schedules, quick, progress):
+def _measure_all(configs, schedules, quick, progress):
     cells = [{"config": c, "schedules": schedules} for c in configs]
     return run_cells("sines_measures", sines_measures, cells, workers=1 if quick else None, progress=progress)
 
@@ -389,7 +389,7 @@ def sensitivity(out_dir, quick=False, progress=True):
     schedules = [["jitter", j] for j in jit] + [["rate", s] for s in rates]
     configs = {(smr, s): reference_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
     _train_all(list(configs.values()), quick, progress)
-    found = dict(zip(configs, _evaluate(list(configs.values()), schedules, quick, progress)))
+    found = dict(zip(configs, _measure_all(list(configs.values()), schedules, quick, progress)))
     data = {
         "seeds": list(seeds),
         "nmse_break": NMSE_BREAK,
@@ -476,7 +476,7 @@ def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progre
     schedules = [["jitter", 0.0], ["jitter", 0.4]]
     flat = [c for per in configs.values() for c in per] + [c for per in baseline.values() for c in per]
     _train_all(flat, quick, progress)
-    found = _evaluate(flat, schedules, quick, progress)
+    found = _measure_all(flat, schedules, quick, progress)
     lookup = {json.dumps(c, sort_keys=True): f for c, f in zip(flat, found)}
     series = {}
     for label, per in (("with_smr", configs), ("without_smr", baseline)):

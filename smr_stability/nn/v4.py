@@ -28,7 +28,7 @@ from .tasks import load_task
 
 __all__ = ["V4_KEYS", "V4Report", "verify_checkpoint"]
 
-#: The measured columns of a V4 row, after ``schedule`` and ``smr``.
+#: The measured columns of a V4 row, after ``block``, ``schedule`` and ``smr``.
 V4_KEYS = ("hypothesis_fraction", "max_L_e", "final_rel_error", "observed_sup", "iss_bound")
 
 
@@ -38,8 +38,7 @@ class V4Report:
 
     ``rows``: one dict per (block, schedule, gate) with ``block``, ``schedule``, ``smr``
     (``'on'`` or ``'off'``) and the keys of :data:`V4_KEYS`. ``hypothesis_fraction`` is over the
-    block's channels,
-    draws and steps ``k >= 1``; ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over
+    block's channels, draws and steps ``k >= 1``; ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over
     channels (the ball holds per channel, so ``observed_sup <= iss_bound``); ``final_rel_error``
     is the mean over channels and draws. ``run`` and ``sigma`` say what was measured.
     """
