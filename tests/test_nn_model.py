@@ -85,6 +85,19 @@ def test_network_convolution_equals_its_recurrence(layer, smr):
     torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
 
 
+def test_network_with_per_state_s5_steps_equals_its_recurrence():
+    torch.manual_seed(4)
+    model = SequenceModel(deep(layer="s5", step_per_state=True), 1, 1).double().eval()
+    u = torch.randn(2, 24, 1, dtype=torch.float64)
+    with torch.no_grad():
+        x = model.encoder(u)
+        for i, lay in enumerate(model.layers):
+            x = model.block(i, x, None, ssm=_recurrent(lay))
+        torch.testing.assert_close(model.decoder(x), model(u), rtol=1e-9, atol=1e-11)
+    with pytest.raises(errors.ParameterError, match="only S5"):
+        deep(layer="s4d", step_per_state=True)
+
+
 def test_block_structure_pre_and_post_norm():
     """One block by hand: post-norm ``norm(x + act(ssm(x)))``, pre-norm ``x + act(ssm(norm(x)))``."""
     torch.manual_seed(1)

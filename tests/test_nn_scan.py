@@ -64,21 +64,24 @@ def test_linear_scan_rejects_bad_shapes():
         linear_scan(torch.ones(4, 3), torch.ones(5, 3))
 
 
-def make_s5(H=3, N=8, seed=0, smr=False):
+def make_s5(H=3, N=8, seed=0, smr=False, per_state=False):
     torch.manual_seed(seed)
-    return S5(H, N=N, smr=smr).double()
+    return S5(H, N=N, smr=smr, step_per_state=per_state).double()
 
 
-def test_s5_equal_gaps_equal_convolution_mode():
-    layer = make_s5()
+@pytest.mark.parametrize("per_state", [False, True])
+def test_s5_equal_gaps_equal_convolution_mode(per_state):
+    layer = make_s5(per_state=per_state)
     u = torch.randn(2, 33, 3, dtype=F64)
     y_conv = layer(u)
     y_scan = layer(u, dt=torch.ones(2, 33, dtype=F64))  # gaps 1: step exp(log_dt) everywhere
     assert rel(y_scan.detach(), y_conv.detach()) <= 1e-10
 
 
-def test_s5_matches_numpy_core_fixed_and_variable_step():
-    layer = make_s5(seed=1)
+@pytest.mark.parametrize("per_state", [False, True])
+def test_s5_matches_numpy_core_fixed_and_variable_step(per_state):
+    layer = make_s5(seed=1, per_state=per_state)
+    assert layer.log_dt.shape == ((8,) if per_state else (1,))
     u = torch.randn(2, 40, 3, dtype=F64)
     (ch,) = layer.export()
     assert ch.method == "zoh" and ch.system.N == 8 and ch.system.P == ch.system.Q == 3
@@ -89,8 +92,9 @@ def test_s5_matches_numpy_core_fixed_and_variable_step():
     assert rel(layer(u, dt=gaps).detach(), y_core) <= 1e-10
 
 
-def test_s5_export_stable_gradients_and_param_groups():
-    layer = make_s5(smr=True)
+@pytest.mark.parametrize("per_state", [False, True])
+def test_s5_export_stable_gradients_and_param_groups(per_state):
+    layer = make_s5(smr=True, per_state=per_state)
     (ch,) = layer.export()
     Ab_ref, _ = discretize(ch.system.A, ch.system.B, ch.dt, "zoh")
     np.testing.assert_allclose(ch.Ab, Ab_ref)
@@ -182,3 +186,18 @@ def test_s6_gradients_finite_and_param_groups():
     assert (
         no_wd["weight_decay"] == 0.0 and no_wd["lr"] == 1e-3 and len(rest["params"]) == 8
     )  # D, dt_proj, B_proj (2), C_proj (2), gate (2)
+
+
+def test_s5_per_state_steps_export_folds_the_steps_into_the_system():
+    """With a step per state the export is SSM(step lambda, step B, C, D) at dt = 1: its zoh is
+    Ab = exp(step lambda), Bb = step phi1(step lambda) B, computed here directly."""
+    layer = make_s5(seed=3, per_state=True)
+    (ch,) = layer.export()
+    step = torch.exp(layer.log_dt).detach().numpy()
+    lam = layer._lambda().detach().numpy()
+    B = layer._BC()[0].detach().numpy()
+    z = step * lam
+    assert ch.dt == 1.0
+    np.testing.assert_allclose(ch.Ab, np.exp(z), rtol=1e-13)
+    np.testing.assert_allclose(ch.Bb, (np.expm1(z) / lam)[:, None] * B, rtol=1e-12)
+    assert len(set(np.round(step, 12))) == 8  # one step per state

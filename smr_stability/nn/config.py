@@ -65,6 +65,7 @@ class TrainConfig:
     dropout: float = 0.0
     warmup_epochs: int = 0  # linear warm-up from 0, then cosine to 0
     head: str = "mse"  # 'mse', or 'gaussian_nll' (a variance per output; the metric stays MSE)
+    step_per_state: bool = False  # S5 only: a learned step per state (S5's dt_global=False)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -89,7 +90,11 @@ class TrainConfig:
                 f"warmup_epochs: expected fewer than epochs = {self.epochs}; found {self.warmup_epochs}. "
                 "Lower warmup_epochs or train longer."
             )
-        for name in ("smr", "small", "use_timestamps"):
+        if self.step_per_state is True and self.layer != "s5":
+            raise ParameterError(
+                f"step_per_state: only S5 has a step per state; found layer {self.layer!r}. Use layer='s5' or drop it."
+            )
+        for name in ("smr", "small", "use_timestamps", "step_per_state"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
 

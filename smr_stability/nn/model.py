@@ -96,8 +96,9 @@ class SequenceModel(nn.Module):
         H = config.width
         self.encoder = CNNEncoder(P, H) if config.encoder == "cnn" else nn.Linear(P, H)
         self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.depth))
+        extra = {"step_per_state": True} if config.step_per_state else {}
         self.layers = nn.ModuleList(
-            Layer(H, N=config.state, smr=config.smr, tau=config.tau) for _ in range(config.depth)
+            Layer(H, N=config.state, smr=config.smr, tau=config.tau, **extra) for _ in range(config.depth)
         )
         if config.activation == "glu":  # S5's half-GLU: the gate's own weights per block
             self.glus = nn.ModuleList(nn.Linear(H, H) for _ in range(config.depth))

@@ -39,6 +39,9 @@ class S5(SSMLayer):
     tau : int
     dt_min, dt_max : float
         The learned step ``exp(log_dt)`` starts log-uniform in ``[dt_min, dt_max]``.
+    step_per_state : bool
+        One learned step per state (S5's ``dt_global=False``, each mode its own time scale)
+        instead of one for the layer.
 
     Notes
     -----
@@ -58,7 +61,7 @@ class S5(SSMLayer):
 
     ssm_parameter_names = ("A_re_log", "A_im", "log_dt")
 
-    def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1):
+    def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1, step_per_state=False):
         super().__init__(H, smr=smr, tau=tau)
         P = self.H if P is None else int(P)
         if P != self.H:
@@ -76,8 +79,12 @@ class S5(SSMLayer):
         self.C_re = nn.Parameter(torch.tensor(sys.C.real.copy()))  # (H, N)
         self.C_im = nn.Parameter(torch.tensor(sys.C.imag.copy()))  # (H, N)
         self.D = nn.Parameter(torch.randn(self.H, dtype=torch.float64))  # (H,)
-        log_dt = np.log(dt_min) + float(torch.rand(())) * (np.log(dt_max) - np.log(dt_min))
-        self.log_dt = nn.Parameter(torch.tensor([log_dt]))  # (1,)
+        if step_per_state:
+            log_dt = np.log(dt_min) + torch.rand(self.N, dtype=torch.float64).numpy() * np.log(dt_max / dt_min)
+            self.log_dt = nn.Parameter(torch.tensor(log_dt))  # (N,)
+        else:
+            log_dt = np.log(dt_min) + float(torch.rand(())) * (np.log(dt_max) - np.log(dt_min))
+            self.log_dt = nn.Parameter(torch.tensor([log_dt]))  # (1,)
         self.float()  # torch's default dtype, like every nn layer; .double() for float64
 
     def _lambda(self):
@@ -92,7 +99,7 @@ class S5(SSMLayer):
             raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
         lam = self._lambda()  # (N,)
         B, C = self._BC()
-        step = torch.exp(self.log_dt)  # (1,)
+        step = torch.exp(self.log_dt)  # (1,) or (N,)
         L = u.shape[1]
         Bu = torch.einsum("blh,nh->bln", u.to(B.dtype), B)  # (B L N)
         if dt is None:
@@ -107,17 +114,25 @@ class S5(SSMLayer):
         else:
             if dt.shape != u.shape[:2]:
                 raise ShapeError(f"dt must have shape (B, L) = {tuple(u.shape[:2])} (as u); found {tuple(dt.shape)}.")
-            s = (dt.to(step.dtype) * step)[..., None]  # (B L 1)
+            s = dt.to(step.dtype)[..., None] * step  # (B L 1) or (B L N)
             z = s * lam  # (B L N)
             x = linear_scan(torch.exp(z), Bu * (s * phi1(z)))  # (B L N)
         y = torch.einsum("bln,hn->blh", x, C).real  # (B L H)
         return y + u * self.D
 
     def export_channels(self):
-        """One entry: the MIMO ``SSM(lambda, B, C, diag(D))``, the step ``exp(log_dt)`` and 'zoh'."""
+        """One entry: the MIMO ``SSM(lambda, B, C, diag(D))``, the step ``exp(log_dt)`` and 'zoh'.
+
+        With a step per state, the steps are folded into the system, ``SSM(step * lambda,
+        step * B, C, diag(D))`` with ``dt = 1``: zoh of that system at ``dt = 1`` is the layer's
+        ``Ab = exp(step lambda)``, ``Bb = step phi1(step lambda) B``, and one unit of time is
+        one grid step.
+        """
         with torch.no_grad():
             lam = self._lambda().cpu().numpy().astype(np.complex128)
             B, C = (m.cpu().numpy().astype(np.complex128) for m in self._BC())
             D = np.diag(self.D.cpu().numpy().astype(np.float64))
-            dt = float(torch.exp(self.log_dt).item())
-        return [(SSM(lam, B, C, D, name="s5"), dt, "zoh")]
+            step = torch.exp(self.log_dt).cpu().numpy().astype(np.float64)  # (1,) or (N,)
+        if step.size == 1:
+            return [(SSM(lam, B, C, D, name="s5"), float(step[0]), "zoh")]
+        return [(SSM(step * lam, step[:, None] * B, C, D, name="s5"), 1.0, "zoh")]
