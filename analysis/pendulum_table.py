@@ -2,8 +2,8 @@
 
 Reads every finished pendulum run stored under ``figures/runs`` (or ``--runs DIR``: any folder
 of run directories), takes the weights of the epoch with the best validation MSE, computes the
-test MSE of (sin, cos) on CRU's test split, groups the runs by model (layer, true gaps or fixed
-step, SMR, encoder) and prints mean ± std over seeds in units of 1e-3, with the ratio to CRU's
+test MSE of (sin, cos) on CRU's test split, groups the runs by model (layer and its step
+parametrisation, true gaps or fixed step, SMR, encoder) and prints mean ± std over seeds in units of 1e-3, with the ratio to CRU's
 and S5's published errors and the training time per run (from the runs' metrics).
 
     python analysis/pendulum_table.py [--runs DIR] [--json PATH]
@@ -38,7 +38,8 @@ def finished_runs(root):
 def measure(run):
     """The run's model key, seed, test MSE at the best validation epoch, and minutes of training."""
     config, model = load_run(run, weights="best")
-    key = (config.layer, "true gaps" if config.use_timestamps else "fixed step", config.smr, config.encoder)
+    layer = f"{config.layer} (step per state)" if config.step_per_state else config.layer
+    key = (layer, "true gaps" if config.use_timestamps else "fixed step", config.smr, config.encoder)
     minutes = sum(r["seconds"] for r in read_metrics(run)) / 60
     return key, config.seed, split_mse(model, load_task(config).test, 100), minutes
 
@@ -52,7 +53,7 @@ def main(argv=None):
     for run in finished_runs(args.runs):
         key, seed, mse, minutes = measure(run)
         groups[key][seed] = (mse, minutes)
-    print(f"{'model':44s} {'seeds':>5s} {'test MSE x1e-3':>18s} {'/ CRU':>6s} {'/ S5':>6s} {'min/run':>8s}")
+    print(f"{'model':60s} {'seeds':>5s} {'test MSE x1e-3':>18s} {'/ CRU':>6s} {'/ S5':>6s} {'min/run':>8s}")
     table = []
     for (layer, steps, smr, encoder), per in sorted(groups.items()):
         mse = 1e3 * np.array([m for m, _ in per.values()])
@@ -69,7 +70,7 @@ def main(argv=None):
         table.append(row)
         spread = f"{row['mean']:.2f} ± {std:.2f}" if mse.size > 1 else f"{row['mean']:.2f}"
         print(
-            f"{name:44s} {mse.size:5d} {spread:>18s} {row['mean'] / PUBLISHED['CRU']:6.2f} "
+            f"{name:60s} {mse.size:5d} {spread:>18s} {row['mean'] / PUBLISHED['CRU']:6.2f} "
             f"{row['mean'] / PUBLISHED['S5']:6.2f} {row['minutes_per_run']:8.1f}"
         )
     print("published: " + ", ".join(f"{k} {v}" for k, v in PUBLISHED.items()))

@@ -147,7 +147,9 @@ def test_recipe_is_s5s_pendulum_recipe():
     c = TrainConfig.recipe("pendulum", layer="s5", use_timestamps=True)
     assert (c.depth, c.width, c.state, c.batch_size, c.epochs) == (4, 30, 16, 32, 100)
     assert (c.lr, c.ssm_lr, c.weight_decay, c.warmup_epochs, c.dropout) == (0.012, 0.003, 0.0, 1, 0.0)
-    assert (c.activation, c.norm, c.decoder) == ("glu", "post", "mlp")
+    assert (c.activation, c.norm, c.decoder, c.step_per_state) == ("glu", "post", "mlp", True)
+    assert not TrainConfig.recipe("pendulum", layer="s4d").step_per_state
+    assert not TrainConfig.recipe("pendulum", layer="s5", step_per_state=False).step_per_state
     assert set(RECIPES) == {"pendulum", "sines"}
     with pytest.raises(errors.ParameterError, match="task must be one of"):
         TrainConfig.recipe("mnist")

@@ -210,3 +210,24 @@ def test_retraining_a_committed_run_reproduces_its_weights(tmp_path):
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-6)
     assert (committed / "metrics.csv").read_text().count("\n") == config.epochs + 1
+
+
+def test_a_new_config_field_at_its_default_keeps_the_run_identity(tmp_path):
+    """Runs are named by the fields that differ from their defaults: a config written before a
+    field existed (its JSON lacks the key) names the same run and resumes it."""
+    from smr_stability.experiments import sweeps
+    from smr_stability.nn.config import TrainConfig
+    from smr_stability.nn.train import train
+
+    config = _small_config(seed=3)
+    assert sweeps.config_identity(config) == {"epochs": 2, "small": True, "width": 4, "state": 4, "depth": 1, "seed": 3}
+    assert sweeps.run_dir(config, tmp_path) != sweeps.run_dir(_small_config(seed=4), tmp_path)
+    run = sweeps.run_dir(config, tmp_path)
+    train(_small_config(seed=3, epochs=1), run, progress=False)
+    old = json.loads((run / "config.json").read_text())
+    old.pop("step_per_state")  # as written before the field existed
+    old["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(old))
+    assert TrainConfig.from_dict(old) == config
+    rows = train(config, run, progress=False)  # resumes: the old config.json is the same config
+    assert [r["epoch"] for r in rows] == [1, 2]

@@ -21,7 +21,17 @@ from pathlib import Path
 
 from ..errors import InputTypeError, ParameterError
 
-__all__ = ["RUNS_ENV", "RUNS_MODE_ENV", "cached_run", "cell_path", "find_run", "run_cells", "run_dir", "stored_run_dir"]
+__all__ = [
+    "RUNS_ENV",
+    "RUNS_MODE_ENV",
+    "cached_run",
+    "cell_path",
+    "config_identity",
+    "find_run",
+    "run_cells",
+    "run_dir",
+    "stored_run_dir",
+]
 
 #: A folder of committed runs (``figures/runs``): see :func:`cached_run`.
 RUNS_ENV = "SMR_STABILITY_RUNS"
@@ -166,14 +176,27 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     return results
 
 
+def config_identity(config):
+    """What names a run: the fields of its config that differ from their defaults.
+
+    A field added to :class:`~smr_stability.nn.config.TrainConfig` later, with a default that
+    keeps the old behaviour, leaves the identity (and so the run directory) of every existing
+    run unchanged.
+    """
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    return {k: v for k, v in config.to_dict().items() if v != defaults[k]}
+
+
 def run_dir(config, cache_dir=None):
     """The run directory of a :class:`~smr_stability.nn.config.TrainConfig`: keyed by its hash."""
-    return _cache_root(cache_dir) / "runs" / _digest(config.to_dict())
+    return _cache_root(cache_dir) / "runs" / _digest(config_identity(config))
 
 
 def stored_run_dir(config, store):
     """Where the committed copy of a run lives in a store of runs: ``<store>/<hash of config>``."""
-    return Path(store) / _digest(config.to_dict())
+    return Path(store) / _digest(config_identity(config))
 
 
 def _finished(run, config):
@@ -181,8 +204,8 @@ def _finished(run, config):
     from ..nn.checkpoint import read_metrics
 
     try:
-        same = json.loads((run / "config.json").read_text()) == config.to_dict()
-    except (OSError, ValueError):
+        same = type(config).from_dict(json.loads((run / "config.json").read_text())) == config
+    except (OSError, ValueError, TypeError):
         return False
     return same and (run / "model.safetensors").is_file() and len(read_metrics(run)) == config.epochs
 

@@ -22,7 +22,8 @@ CHOICES = {
 #: Per task, the deep network and training recipe of :meth:`TrainConfig.recipe`. Pendulum: S5's
 #: (Smith et al. 2023, appendix F.3; its pendulum run script): 4 blocks of width 30, state 16,
 #: half-GLU, post-norm, no dropout, lr 0.012 (SSM 0.003), no weight decay, batch 32, 100 epochs,
-#: one warm-up epoch then cosine to 0; a tanh-MLP decoder. Sines: the same network, 40 epochs.
+#: one warm-up epoch then cosine to 0; a tanh-MLP decoder; S5 with a step per state. Sines: the
+#: same network, 40 epochs.
 _DEEP = {"width": 30, "state": 16, "depth": 4, "activation": "glu", "norm": "post", "decoder": "mlp", "dropout": 0.0}
 _S5_OPT = {"lr": 0.012, "ssm_lr": 0.003, "weight_decay": 0.0, "batch_size": 32, "warmup_epochs": 1}
 RECIPES = {
@@ -105,12 +106,15 @@ class TrainConfig:
         Examples
         --------
         >>> c = TrainConfig.recipe("pendulum", layer="s5", use_timestamps=True)
-        >>> c.depth, c.width, c.lr, c.activation, c.norm
-        (4, 30, 0.012, 'glu', 'post')
+        >>> c.depth, c.width, c.lr, c.activation, c.norm, c.step_per_state
+        (4, 30, 0.012, 'glu', 'post', True)
         """
         if task not in RECIPES:
             raise ParameterError(f"task must be one of {', '.join(map(repr, RECIPES))}; found {task!r}.")
-        return cls.from_dict({"task": task, **RECIPES[task], **overrides})
+        values = {"task": task, **RECIPES[task], **overrides}
+        if values.get("layer") == "s5":
+            values.setdefault("step_per_state", True)  # S5's dt_global=False
+        return cls.from_dict(values)
 
     @classmethod
     def from_dict(cls, d):

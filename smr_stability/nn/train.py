@@ -80,7 +80,7 @@ def train(config, out, *, progress=True, device="cpu"):
     run = Path(out)
     run.mkdir(parents=True, exist_ok=True)
     cfg_path = run / "config.json"
-    if cfg_path.exists() and json.loads(cfg_path.read_text()) != config.to_dict():
+    if cfg_path.exists() and TrainConfig.from_dict(json.loads(cfg_path.read_text())) != config:
         raise ParameterError(
             f"{run} holds a run with another config; expected the same config to resume, found a different one. "
             "Use a new --out."
