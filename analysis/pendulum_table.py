@@ -56,7 +56,7 @@ def main(argv=None):
     print(f"{'model':60s} {'seeds':>5s} {'test MSE x1e-3':>18s} {'/ CRU':>6s} {'/ S5':>6s} {'min/run':>8s}")
     table = []
     for (layer, steps, smr, encoder), per in sorted(groups.items()):
-        mse = 1e3 * np.array([m for m, _ in per.values()])
+        mse = 1e3 * np.array([per[seed][0] for seed in sorted(per)])  # in seed order
         std = mse.std(ddof=1) if mse.size > 1 else float("nan")
         name = f"{layer}, {steps}, {'SMR' if smr else 'no SMR'}, {encoder} encoder"
         row = {

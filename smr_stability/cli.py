@@ -70,6 +70,8 @@ def _train(args):
     chosen |= {"use_timestamps": args.use_timestamps, "encoder": args.encoder}
     if args.epochs is not None:
         chosen["epochs"] = args.epochs
+    if args.step is not None:
+        chosen["step_per_state"] = args.step == "state"
     if args.recipe:
         config = TrainConfig.recipe(args.task, **chosen)
     else:
@@ -151,6 +153,9 @@ def build_parser():
         help="the deep network and training recipe of the task (S5's, for the pendulum)",
     )
     t.add_argument("--encoder", choices=("linear", "cnn"), default="linear", help="frame encoder (default linear)")
+    t.add_argument(
+        "--step", choices=("layer", "state"), help="S5: one learned step per layer, or per state (the recipe's)"
+    )
     t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:K or auto")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--small", action="store_true", help="the task's small configuration (tests, CI)")

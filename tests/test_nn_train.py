@@ -336,3 +336,13 @@ def test_analysis_pendulum_table_reads_stored_runs(tmp_path, monkeypatch, capsys
     assert len(table) == 1 and table[0]["seeds"] == [0, 1]
     assert table[0]["mean"] == pytest.approx(np.mean(mses), rel=1e-9)
     assert "s4d, fixed step, no SMR, linear encoder" in capsys.readouterr().out
+
+
+def test_cli_train_with_the_recipe_and_the_step_choice(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--task", "sines", "--layer", "s5", "--recipe", "--epochs", "2", "--small", "--no-progress"]
+    assert main([*args, "--step", "layer", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["depth"], config["width"], config["activation"], config["step_per_state"]) == (4, 30, "glu", False)
+    assert (out / "best.safetensors").is_file() and (out / "evaluation.csv").is_file()
+    assert main(["train", "--task", "sines", "--layer", "s4d", "--step", "state", "--out", str(tmp_path / "x")]) == 2
