@@ -232,6 +232,8 @@ def test_v4_refuses_a_task_without_a_nominal_grid(tmp_path):
         verify_checkpoint(tmp_path)
     with pytest.raises(errors.ParameterError, match="sigma"):
         verify_checkpoint(tmp_path, sigma=1.5)
+    with pytest.raises(errors.InputTypeError, match="sigma"):
+        verify_checkpoint(tmp_path, sigma="half")
 
 
 def test_true_gaps_are_measured_in_grid_steps(tmp_path):
@@ -301,7 +303,7 @@ def test_v4_measures_every_block_and_refuses_mimo_layers(tmp_path):
     with torch.no_grad():
         model(torch.from_numpy(np.array(u)))
     hook.remove()
-    np.testing.assert_allclose(model.layer_inputs(u, block=1), seen["x"], rtol=0, atol=1e-6)
+    assert np.array_equal(model.layer_inputs(u, block=1), seen["x"])
     assert report.table().splitlines()[1].split()[0] == "block"
     train(small(layer="s5", epochs=1), tmp_path / "s5", progress=False)
     with pytest.raises(errors.ParameterError, match="SISO"):

@@ -168,10 +168,11 @@ class SequenceModel(nn.Module):
         training = self.training
         self.eval()
         with torch.no_grad():
-            u = torch.from_numpy(np.array(u, dtype=np.float32, order="C"))  # a C-contiguous copy
-            t = None if t is None else torch.as_tensor(np.array(t, dtype=np.float64, order="C"))
+            device = self.norms[0].weight.device
+            u = torch.from_numpy(np.array(u, dtype=np.float32, order="C")).to(device)  # a C-contiguous copy
+            t = None if t is None else torch.from_numpy(np.array(t, dtype=np.float64, order="C")).to(device)
             dt = self.gaps(t, u.dtype)
-            x = self.encoder(u.to(self.norms[0].weight.device))  # (n, L, H)
+            x = self.encoder(u)  # (n, L, H)
             for i in range(block):
                 x = self.block(i, x, dt)
             x = self.norms[block](x) if self.prenorm else x

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .._validation import check_real
 from ..errors import ParameterError
 from ..theorem1 import channel_measures
 from .checkpoint import load_run
@@ -110,8 +111,7 @@ def verify_checkpoint(run, schedules=None, sigma=0.5):
     -------
     V4Report
     """
-    if not 0 < sigma < 1:
-        raise ParameterError(f"sigma must lie in (0, 1); found {sigma!r}.")
+    sigma = check_real(sigma, "sigma", 0.0, 1.0, open_lo=True, open_hi=True)
     config, model = load_run(run)
     if config.task != "sines":
         raise ParameterError(
