@@ -3,7 +3,8 @@
 Reads every finished pendulum run stored under ``figures/runs`` (or ``--runs DIR``: any folder
 of run directories), takes the weights of the epoch with the best validation MSE, computes the
 test MSE of (sin, cos) on CRU's test split, groups the runs by model (layer and its step
-parametrisation, true gaps or fixed step, SMR, encoder) and prints mean ± std over seeds in units of 1e-3, with the ratio to CRU's
+parametrisation, true gaps or fixed step, SMR, encoder, and the fields in which it differs from
+``TrainConfig.recipe``) and prints mean ± std over seeds in units of 1e-3, with the ratio to CRU's
 and S5's published errors and the training time per run (from the runs' metrics).
 
     python analysis/pendulum_table.py [--runs DIR] [--json PATH]
@@ -13,6 +14,7 @@ RKN-Δt 5.09, GRU-Δt 5.44, ODE-RNN 7.26 (Schirmer et al. 2022).
 """
 
 import argparse
+import dataclasses
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from smr_stability.nn.checkpoint import load_run, read_metrics
+from smr_stability.nn.config import TrainConfig
 from smr_stability.nn.evaluate import split_mse
 from smr_stability.nn.tasks import load_task
 
@@ -35,11 +38,29 @@ def finished_runs(root):
             yield run
 
 
+def off_recipe(config):
+    """The fields in which ``config`` differs from ``TrainConfig.recipe`` for its layer, gaps, SMR,
+    encoder and seed, as ``name=value`` strings (empty for a recipe run)."""
+    fixed = ("layer", "use_timestamps", "smr", "tau", "encoder", "seed")
+    recipe = TrainConfig.recipe("pendulum", **{k: getattr(config, k) for k in fixed})
+    return tuple(
+        f"{f.name}={getattr(config, f.name)}"
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) != getattr(recipe, f.name)
+    )
+
+
 def measure(run):
     """The run's model key, seed, test MSE at the best validation epoch, and minutes of training."""
     config, model = load_run(run, weights="best")
     layer = f"{config.layer} (step per state)" if config.step_per_state else config.layer
-    key = (layer, "true gaps" if config.use_timestamps else "fixed step", config.smr, config.encoder)
+    key = (
+        layer,
+        "true gaps" if config.use_timestamps else "fixed step",
+        config.smr,
+        config.encoder,
+        off_recipe(config),
+    )
     minutes = sum(r["seconds"] for r in read_metrics(run)) / 60
     return key, config.seed, split_mse(model, load_task(config).test, 100), minutes
 
@@ -55,10 +76,12 @@ def main(argv=None):
         groups[key][seed] = (mse, minutes)
     print(f"{'model':60s} {'seeds':>5s} {'test MSE x1e-3':>18s} {'/ CRU':>6s} {'/ S5':>6s} {'min/run':>8s}")
     table = []
-    for (layer, steps, smr, encoder), per in sorted(groups.items()):
+    for (layer, steps, smr, encoder, off), per in sorted(groups.items()):
         mse = 1e3 * np.array([per[seed][0] for seed in sorted(per)])  # in seed order
         std = mse.std(ddof=1) if mse.size > 1 else float("nan")
         name = f"{layer}, {steps}, {'SMR' if smr else 'no SMR'}, {encoder} encoder"
+        if off:
+            name += f" [not the recipe: {', '.join(off)}]"
         row = {
             "model": name,
             "seeds": sorted(per),

@@ -111,7 +111,7 @@ def s4d_real(N, *, seed=0):
     return SSM(lam, np.ones(N), as_seed_rng(seed).standard_normal(N), name="s4d-real")
 
 
-def s5_hippo(N, P=1, Q=1, *, seed=0):
+def s5_hippo(N, P=1, Q=1, *, seed=0, blocks=None):
     """S5's diagonalised HiPPO: the eigendecomposition of the normal part of HiPPO-LegS.
 
     HiPPO-LegS is ``A = S - p p^T`` with ``p_n = sqrt(n + 1/2)`` and ``S = -I/2 + (skew)``
@@ -123,11 +123,18 @@ def s5_hippo(N, P=1, Q=1, *, seed=0):
     Parameters
     ----------
     N : int
-        State size.
+        State size (complex modes).
     P, Q : int
         Inputs and outputs (S5 is MIMO). ``B0`` is HiPPO-LegS's ``B`` for ``P = 1`` and
         standard normal over ``sqrt(P)`` otherwise; ``C0`` is complex normal over ``sqrt(N)``.
     seed : int or numpy.random.Generator
+    blocks : int, optional
+        S5's block initialisation with conjugate symmetry (its ``blocks`` and ``conj_sym``):
+        ``blocks`` copies of the normal part of HiPPO-LegS of size ``2 N / blocks``, of which
+        each keeps the ``N / blocks`` eigenvalues with positive imaginary part (the others are
+        their conjugates, which ``Re(C x)`` accounts for). ``V`` is block diagonal, and the
+        model is ``N`` complex modes standing for ``2 N`` real states. ``N`` must be a multiple
+        of ``blocks``. By default one block of size ``N`` with every eigenvalue.
 
     References
     ----------
@@ -136,14 +143,29 @@ def s5_hippo(N, P=1, Q=1, *, seed=0):
     """
     N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
     rng = as_seed_rng(seed)
+    if blocks is None:
+        lam, V, b = _hippo_normal(N)
+    else:
+        blocks = check_int(blocks, "blocks", error=ShapeError)
+        if N % blocks:
+            raise ShapeError(f"N must be a multiple of blocks; found N = {N}, blocks = {blocks}. Change either.")
+        lam_b, V_b, b_b = _hippo_normal(2 * (N // blocks))
+        keep = lam_b.imag > 0  # one of each conjugate pair: N / blocks modes
+        lam = np.tile(lam_b[keep], blocks)
+        V = np.kron(np.eye(blocks), V_b[:, keep])  # (2N, N): block-diagonal, orthonormal columns
+        b = np.tile(b_b, blocks)
+    B0 = b[:, None] if P == 1 else rng.standard_normal((V.shape[0], P)) / np.sqrt(P)
+    C0 = (rng.standard_normal((Q, V.shape[0])) + 1j * rng.standard_normal((Q, V.shape[0]))) / np.sqrt(2.0 * N)
+    return SSM(lam, V.conj().T @ B0, C0 @ V, name="s5")
+
+
+def _hippo_normal(N):
+    """Eigenvalues, unitary eigenvectors and ``B`` of the normal part ``S`` of HiPPO-LegS."""
     A, b = _hippo_legs_AB(N)
     p = np.sqrt(np.arange(N) + 0.5)
     S = A + np.outer(p, p)
     w, V = np.linalg.eigh(-1j * S)  # S = V diag(i w) V^H
-    lam = np.mean(np.diag(S)) + 1j * w
-    B0 = b[:, None] if P == 1 else rng.standard_normal((N, P)) / np.sqrt(P)
-    C0 = (rng.standard_normal((Q, N)) + 1j * rng.standard_normal((Q, N))) / np.sqrt(2.0 * N)
-    return SSM(lam, V.conj().T @ B0, C0 @ V, name="s5")
+    return np.mean(np.diag(S)) + 1j * w, V, b
 
 
 def _sigmoid(x):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from smr_stability import errors
+from smr_stability import errors, s5_hippo
 from smr_stability.nn.checkpoint import load_run
 from smr_stability.nn.config import RECIPES, TrainConfig
 from smr_stability.nn.evaluate import split_mse
@@ -98,6 +98,35 @@ def test_network_with_per_state_s5_steps_equals_its_recurrence():
         deep(layer="s4d", step_per_state=True)
 
 
+def test_network_with_s5_blocks_and_half_glu2_equals_its_recurrence():
+    """S5's block init with conjugate symmetry, a step per state drawn in [0.01, 0.1], half_glu2."""
+    torch.manual_seed(5)
+    config = deep(layer="s5", step_per_state=True, blocks=2, activation="glu2", dt_min=0.01, dt_max=0.1)
+    model = SequenceModel(config, 1, 1).double().eval()
+    for lay in model.layers:
+        step = torch.exp(lay.log_dt)
+        assert step.shape == (4,) and bool(((step >= 0.01) & (step <= 0.1)).all())
+        lam = lay._lambda().detach().numpy()
+        np.testing.assert_allclose(lam, s5_hippo(4, blocks=2).A, rtol=1e-7)  # stored in float32 first
+    u = torch.randn(2, 24, 1, dtype=torch.float64)
+    with torch.no_grad():
+        x = model.encoder(u)
+        for i, lay in enumerate(model.layers):
+            x = model.block(i, x, None, ssm=_recurrent(lay))
+        torch.testing.assert_close(model.decoder(x), model(u), rtol=1e-9, atol=1e-11)
+
+
+def test_half_glu2_gates_the_ssm_output_itself():
+    """S5's half_glu2: ``z * sigmoid(W GELU(z))`` (half_glu1 gates ``GELU(z)`` instead)."""
+    torch.manual_seed(6)
+    model = SequenceModel(deep(activation="glu2", norm="pre", depth=1), 1, 1).double().eval()
+    x = torch.randn(2, 10, 6, dtype=torch.float64)
+    with torch.no_grad():
+        z = model.layers[0](model.norms[0](x))
+        want = x + z * torch.sigmoid(model.glus[0](torch.nn.functional.gelu(z)))
+        torch.testing.assert_close(model.block(0, x), want, rtol=0, atol=0)
+
+
 def test_block_structure_pre_and_post_norm():
     """One block by hand: post-norm ``norm(x + act(ssm(x)))``, pre-norm ``x + act(ssm(norm(x)))``."""
     torch.manual_seed(1)
@@ -145,10 +174,13 @@ def test_default_config_keeps_the_one_block_model_of_the_first_studies():
 
 def test_recipe_is_s5s_pendulum_recipe():
     c = TrainConfig.recipe("pendulum", layer="s5", use_timestamps=True)
-    assert (c.depth, c.width, c.state, c.batch_size, c.epochs) == (4, 30, 16, 32, 100)
+    assert (c.depth, c.width, c.batch_size, c.epochs) == (4, 30, 32, 100)
     assert (c.lr, c.ssm_lr, c.weight_decay, c.warmup_epochs, c.dropout) == (0.012, 0.003, 0.0, 1, 0.0)
-    assert (c.activation, c.norm, c.decoder, c.step_per_state) == ("glu", "post", "mlp", True)
-    assert not TrainConfig.recipe("pendulum", layer="s4d").step_per_state
+    assert (c.norm, c.decoder) == ("post", "mlp")
+    # S5's own settings: ssm_size 16 with conj_sym = 8 modes in 8 blocks, dt per state in [0.01, 0.1]
+    assert (c.state, c.blocks, c.step_per_state, c.dt_min, c.dt_max, c.activation) == (8, 8, True, 0.01, 0.1, "glu2")
+    other = TrainConfig.recipe("pendulum", layer="s4d")
+    assert (other.state, other.blocks, other.step_per_state, other.activation) == (16, None, False, "glu")
     assert not TrainConfig.recipe("pendulum", layer="s5", step_per_state=False).step_per_state
     assert set(RECIPES) == {"pendulum", "sines"}
     with pytest.raises(errors.ParameterError, match="task must be one of"):
@@ -166,11 +198,25 @@ def test_recipe_is_s5s_pendulum_recipe():
         ("head", "l1", errors.ParameterError),
         ("encoder", "rnn", errors.ParameterError),
         ("warmup_epochs", 0.5, errors.InputTypeError),
+        ("blocks", 3, errors.ParameterError),  # not a divisor of state = 4
+        ("blocks", 0, errors.ParameterError),
+        ("dt_min", 0.0, errors.ParameterError),
+        ("dt_max", 1e-4, errors.ParameterError),  # below dt_min
+        ("dt_min", "0.01", errors.InputTypeError),
     ],
 )
 def test_config_rejects_bad_architecture_values(field, value, error):
     with pytest.raises(error, match=field):
         deep(**{field: value})
+
+
+def test_config_keeps_s5_and_timescale_fields_to_the_layers_that_have_them():
+    assert deep(layer="s5", blocks=2).blocks == 2
+    with pytest.raises(errors.ParameterError, match="only S5"):
+        deep(layer="s4d", blocks=2)
+    with pytest.raises(errors.ParameterError, match="no learned step"):
+        deep(layer="mega", dt_min=0.01)
+    assert deep(layer="mega").dt_min == 1e-3  # the defaults are allowed everywhere
 
 
 def test_cnn_encoder_shapes_and_square_frames():

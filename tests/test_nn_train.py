@@ -345,6 +345,38 @@ def test_cli_train_with_the_recipe_and_the_step_choice(tmp_path):
     args = ["train", "--task", "sines", "--layer", "s5", "--recipe", "--epochs", "2", "--small", "--no-progress"]
     assert main([*args, "--step", "layer", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert (config["depth"], config["width"], config["activation"], config["step_per_state"]) == (4, 30, "glu", False)
+    assert (config["depth"], config["width"], config["activation"], config["step_per_state"]) == (4, 30, "glu2", False)
     assert (out / "best.safetensors").is_file() and (out / "evaluation.csv").is_file()
     assert main(["train", "--task", "sines", "--layer", "s4d", "--step", "state", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_analysis_sines_table_trains_stores_and_measures(tmp_path, monkeypatch, capsys):
+    """analysis/sines_table.py --small --train: the runs land in --runs, and the NMSE it prints is
+    the test MSE (recomputed here) over the test targets' variance."""
+    import importlib.util
+    from pathlib import Path
+
+    from smr_stability.experiments.sweeps import stored_run_dir
+    from smr_stability.nn.config import TrainConfig
+    from smr_stability.nn.evaluate import split_mse
+    from smr_stability.nn.tasks import load_task
+
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path / "cache"))
+    path = Path(__file__).resolve().parents[1] / "analysis" / "sines_table.py"
+    spec = importlib.util.spec_from_file_location("sines_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    runs = tmp_path / "runs"
+    module.main(["--runs", str(runs), "--layers", "s4d", "--small", "--train", "--json", str(tmp_path / "t.json")])
+    config = TrainConfig.recipe("sines", layer="s4d", small=True, epochs=2)
+    stored = stored_run_dir(config, runs)
+    assert (stored / "best.safetensors").is_file()
+    _, model = load_run(stored, weights="best")
+    test = load_task(config).test
+    table = json.loads((tmp_path / "t.json").read_text())
+    want = split_mse(model, test, 100) / float(test.y.astype(np.float64).var())
+    assert table["layers"]["s4d"]["nmse"] == [pytest.approx(want, rel=1e-9)]
+    y_train, y_test = (s.y.astype(np.float64) for s in (load_task(config).train, test))
+    shift = (y_test.mean() - y_train.mean()) ** 2 / y_test.var()  # E(y - m)^2 = var + (mean - m)^2
+    assert table["mean_predictors"]["global_mean"] == pytest.approx(1.0 + shift, rel=1e-9)
+    assert "mean predictors" in capsys.readouterr().out

@@ -644,3 +644,36 @@ def test_realify_block_structure_and_real_passthrough():
     # the eigenvalues of the realified A are those of A and their conjugates
     ev = np.concatenate([np.linalg.eigvals(A), np.conj(np.linalg.eigvals(A))])
     assert rel_err(np.sort_complex(scipy.linalg.eigvals(r.A)), np.sort_complex(ev)) < 1e-10
+
+
+@pytest.mark.parametrize("N,blocks", [(1, 1), (8, 8), (6, 2), (12, 3)])
+def test_s5_blocks_keep_one_of_each_conjugate_pair_and_represent_the_real_block(N, blocks):
+    """S5's block init with conj_sym: per block the modes of the size-2m normal part with Im > 0.
+
+    For real s, a real row c gives c (s - S)^{-1} b real, and it equals 2 Re of the kept modes'
+    sum: the dropped modes are the conjugates of the kept ones (b and S real).
+    """
+    m = N // blocks
+    sys = smr.s5_hippo(N, blocks=blocks)
+    S, mu, W, Wb, B1 = s5_frame(2 * m)
+    V = W * np.conj(B1 / Wb)  # the unitary eigenbasis, phased like s5_hippo(2m)
+    keep = mu.imag > 0
+    assert keep.sum() == m and sys.A.shape == (N,)
+    np.testing.assert_allclose(sys.A, np.tile(mu[keep], blocks), rtol=1e-12)
+    _, b = legs_reference(2 * m)
+    c = np.random.default_rng(0).standard_normal(2 * m)
+    for k in range(blocks):
+        lam, Bk = sys.A[k * m : (k + 1) * m], sys.B[k * m : (k + 1) * m, 0]
+        for s in (0.0, 0.7, 5.0):
+            dense = c @ np.linalg.solve(s * np.eye(2 * m) - S, b)
+            modal = 2.0 * np.real(np.sum((c @ V[:, keep]) * Bk / (s - lam)))
+            assert abs(modal - dense) < 1e-11 * max(1.0, abs(dense))
+    mimo = smr.s5_hippo(N, P=3, Q=2, seed=5, blocks=blocks)
+    assert mimo.B.shape == (N, 3) and mimo.C.shape == (2, N)
+
+
+def test_s5_blocks_rejects_a_non_divisor():
+    with pytest.raises(errors.ShapeError, match="multiple of blocks"):
+        smr.s5_hippo(6, blocks=4)
+    with pytest.raises(errors.ShapeError, match="blocks"):
+        smr.s5_hippo(6, blocks=0)

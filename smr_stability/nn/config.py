@@ -5,31 +5,35 @@ from dataclasses import dataclass
 
 from .._validation import check_int, check_real
 from ..errors import InputTypeError, ParameterError
-from .model import LAYERS
+from .model import LAYERS, TIMESCALE_LAYERS
 from .tasks import TASKS
 
-__all__ = ["CHOICES", "RECIPES", "TrainConfig"]
+__all__ = ["CHOICES", "RECIPES", "S5_RECIPE", "TrainConfig"]
 
 #: The allowed values of the architecture's string fields.
 CHOICES = {
     "encoder": ("linear", "cnn"),
     "decoder": ("linear", "mlp"),
-    "activation": ("none", "gelu", "glu"),
+    "activation": ("none", "gelu", "glu", "glu2"),
     "norm": ("pre", "post"),
     "head": ("mse", "gaussian_nll"),
 }
 
 #: Per task, the deep network and training recipe of :meth:`TrainConfig.recipe`. Pendulum: S5's
-#: (Smith et al. 2023, appendix F.3; its pendulum run script): 4 blocks of width 30, state 16,
-#: half-GLU, post-norm, no dropout, lr 0.012 (SSM 0.003), no weight decay, batch 32, 100 epochs,
-#: one warm-up epoch then cosine to 0; a tanh-MLP decoder; S5 with a step per state. Sines: the
-#: same network, 40 epochs.
+#: (Smith et al. 2023, appendix F.3; its pendulum run script): 4 blocks of width 30, half-GLU,
+#: post-norm, no dropout, lr 0.012 (SSM 0.003), no weight decay, batch 32, 100 epochs, one
+#: warm-up epoch then cosine to 0; a tanh-MLP decoder; state 16. Sines: the same network, 40
+#: epochs. S5 itself gets the rest of that script from :data:`S5_RECIPE`.
 _DEEP = {"width": 30, "state": 16, "depth": 4, "activation": "glu", "norm": "post", "decoder": "mlp", "dropout": 0.0}
 _S5_OPT = {"lr": 0.012, "ssm_lr": 0.003, "weight_decay": 0.0, "batch_size": 32, "warmup_epochs": 1}
 RECIPES = {
     "pendulum": {**_DEEP, **_S5_OPT, "epochs": 100},
     "sines": {**_DEEP, **_S5_OPT, "epochs": 40},
 }
+#: The S5 layer's own settings in S5's pendulum script, on top of :data:`RECIPES`: ``ssm_size``
+#: 16 with conjugate symmetry is 8 complex modes (``state=8``), initialised as 8 blocks; a
+#: step per state (``dt_global=False``) drawn in [0.01, 0.1]; the ``half_glu2`` activation.
+S5_RECIPE = {"state": 8, "blocks": 8, "step_per_state": True, "dt_min": 0.01, "dt_max": 0.1, "activation": "glu2"}
 
 
 @dataclass
@@ -61,12 +65,15 @@ class TrainConfig:
     use_timestamps: bool = False  # feed the true gaps to layers that use them (S5)
     encoder: str = "linear"  # 'linear' or 'cnn' (CRU's image encoder; square frames)
     decoder: str = "linear"  # 'linear' or 'mlp' (Linear, tanh, Linear)
-    activation: str = "none"  # after each SSM: 'none', 'gelu' or 'glu' (S5's half-GLU)
+    activation: str = "none"  # after each SSM: 'none', 'gelu', or S5's half-GLUs 'glu' (half_glu1), 'glu2'
     norm: str = "pre"  # LayerNorm before the SSM ('pre') or after the residual sum ('post')
     dropout: float = 0.0
     warmup_epochs: int = 0  # linear warm-up from 0, then cosine to 0
     head: str = "mse"  # 'mse', or 'gaussian_nll' (a variance per output; the metric stays MSE)
     step_per_state: bool = False  # S5 only: a learned step per state (S5's dt_global=False)
+    blocks: int | None = None  # S5 only: S5's block initialisation with conjugate symmetry
+    dt_min: float = 1e-3  # the learned steps start log-uniform in [dt_min, dt_max] (TIMESCALE_LAYERS)
+    dt_max: float = 0.1
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -95,26 +102,47 @@ class TrainConfig:
             raise ParameterError(
                 f"step_per_state: only S5 has a step per state; found layer {self.layer!r}. Use layer='s5' or drop it."
             )
+        self._check_s5_fields()
         for name in ("smr", "small", "use_timestamps", "step_per_state"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
+
+    def _check_s5_fields(self):
+        if self.blocks is not None:
+            if self.layer != "s5":
+                raise ParameterError(
+                    f"blocks: only S5 has a block initialisation; found layer {self.layer!r}. Drop it."
+                )
+            check_int(self.blocks, "blocks", 1)
+            if self.state % self.blocks:
+                raise ParameterError(
+                    f"blocks: expected a divisor of state = {self.state}; found {self.blocks}. Change state or blocks."
+                )
+        check_real(self.dt_min, "dt_min", 0.0, open_lo=True)
+        check_real(self.dt_max, "dt_max", self.dt_min)
+        if self.layer not in TIMESCALE_LAYERS and (self.dt_min, self.dt_max) != (1e-3, 0.1):
+            raise ParameterError(
+                f"dt_min, dt_max: layer {self.layer!r} has no learned step; found ({self.dt_min}, {self.dt_max}). "
+                f"Use one of {', '.join(TIMESCALE_LAYERS)} or drop them."
+            )
 
     @classmethod
     def recipe(cls, task, **overrides):
         """The deep network and training recipe of :data:`RECIPES` for ``task``, with ``overrides``.
 
+        For ``layer='s5'`` the layer's settings of :data:`S5_RECIPE` come on top (an override
+        still wins).
+
         Examples
         --------
         >>> c = TrainConfig.recipe("pendulum", layer="s5", use_timestamps=True)
-        >>> c.depth, c.width, c.lr, c.activation, c.norm, c.step_per_state
-        (4, 30, 0.012, 'glu', 'post', True)
+        >>> c.depth, c.width, c.lr, c.norm, c.state, c.blocks, c.step_per_state, c.activation
+        (4, 30, 0.012, 'post', 8, 8, True, 'glu2')
         """
         if task not in RECIPES:
             raise ParameterError(f"task must be one of {', '.join(map(repr, RECIPES))}; found {task!r}.")
-        values = {"task": task, **RECIPES[task], **overrides}
-        if values.get("layer") == "s5":
-            values.setdefault("step_per_state", True)  # S5's dt_global=False
-        return cls.from_dict(values)
+        layer_recipe = S5_RECIPE if overrides.get("layer") == "s5" else {}
+        return cls.from_dict({"task": task, **RECIPES[task], **layer_recipe, **overrides})
 
     @classmethod
     def from_dict(cls, d):

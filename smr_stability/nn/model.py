@@ -10,7 +10,8 @@ The network is built as S4 and S5 build theirs (Gu et al. 2022; Smith et al. 202
                      x = x + z;  x = norm(x) if post-norm
     y = decoder(x)                                              # (B, L, Q)
 
-``act`` is none, GELU, or S5's half-GLU ``g * sigmoid(W g)`` with ``g = GELU(z)``; the encoder
+``act`` is none, GELU, or one of S5's half-GLUs: ``g * sigmoid(W g)`` with ``g = GELU(z)``
+('glu', S5's ``half_glu1``) or ``z * sigmoid(W GELU(z))`` ('glu2', ``half_glu2``); the encoder
 is linear or CRU's CNN on square frames; the decoder is linear or a tanh MLP. With
 ``head='gaussian_nll'`` the decoder also gives a log-variance per output.
 """
@@ -25,7 +26,7 @@ from torch import nn
 from ..errors import ParameterError
 from .base import param_groups
 
-__all__ = ["LAYERS", "CNNEncoder", "SequenceModel"]
+__all__ = ["LAYERS", "TIMESCALE_LAYERS", "CNNEncoder", "SequenceModel"]
 
 #: Layer names of the command line -> (module, class) in ``smr_stability.nn``.
 LAYERS = {
@@ -36,6 +37,9 @@ LAYERS = {
     "mega": ("mega", "MegaEMA"),
     "spade": ("spade", "SPADE"),
 }
+
+#: The layers with a learned step, drawn log-uniform in ``[dt_min, dt_max]`` at initialisation.
+TIMESCALE_LAYERS = ("s4d", "s4", "s5", "s6")
 
 
 class CNNEncoder(nn.Module):
@@ -80,8 +84,9 @@ class SequenceModel(nn.Module):
     ----------
     config : TrainConfig
         Uses ``layer``, ``width`` (H), ``state`` (N), ``depth``, ``smr``, ``tau``,
-        ``use_timestamps``, ``encoder``, ``decoder``, ``activation``, ``norm``, ``dropout`` and
-        ``head``.
+        ``use_timestamps``, ``encoder``, ``decoder``, ``activation``, ``norm``, ``dropout``,
+        ``head``, ``step_per_state`` and ``blocks`` (S5), and ``dt_min``/``dt_max``
+        (:data:`TIMESCALE_LAYERS`).
     P, Q : int
         Input and output channels.
     time_unit : float
@@ -97,10 +102,14 @@ class SequenceModel(nn.Module):
         self.encoder = CNNEncoder(P, H) if config.encoder == "cnn" else nn.Linear(P, H)
         self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.depth))
         extra = {"step_per_state": True} if config.step_per_state else {}
+        if config.blocks is not None:
+            extra["blocks"] = config.blocks
+        if config.layer in TIMESCALE_LAYERS:
+            extra.update(dt_min=config.dt_min, dt_max=config.dt_max)
         self.layers = nn.ModuleList(
             Layer(H, N=config.state, smr=config.smr, tau=config.tau, **extra) for _ in range(config.depth)
         )
-        if config.activation == "glu":  # S5's half-GLU: the gate's own weights per block
+        if config.activation in ("glu", "glu2"):  # S5's half-GLUs: the gate's own weights per block
             self.glus = nn.ModuleList(nn.Linear(H, H) for _ in range(config.depth))
         self.activation, self.prenorm = config.activation, config.norm == "pre"
         self.drop = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
@@ -120,6 +129,8 @@ class SequenceModel(nn.Module):
         if self.activation == "glu":
             g = nn.functional.gelu(z)
             return g * torch.sigmoid(self.glus[i](g))
+        if self.activation == "glu2":
+            return z * torch.sigmoid(self.glus[i](nn.functional.gelu(z)))
         return z
 
     def gaps(self, t, dtype):

@@ -42,6 +42,10 @@ class S5(SSMLayer):
     step_per_state : bool
         One learned step per state (S5's ``dt_global=False``, each mode its own time scale)
         instead of one for the layer.
+    blocks : int, optional
+        S5's block initialisation with conjugate symmetry (``s5_hippo(..., blocks=blocks)``):
+        ``N`` complex modes standing for ``2 N`` real states, as S5's ``ssm_size = 2 N`` with
+        ``conj_sym``. By default the eigenvalues of one HiPPO-LegS of size ``N``.
 
     Notes
     -----
@@ -61,7 +65,7 @@ class S5(SSMLayer):
 
     ssm_parameter_names = ("A_re_log", "A_im", "log_dt")
 
-    def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1, step_per_state=False):
+    def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1, step_per_state=False, blocks=None):
         super().__init__(H, smr=smr, tau=tau)
         P = self.H if P is None else int(P)
         if P != self.H:
@@ -70,7 +74,7 @@ class S5(SSMLayer):
             raise ShapeError(f"need 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
         self.N = int(N)
         seed = int(torch.randint(0, 2**31 - 1, (1,)))
-        sys = s5_hippo(self.N, P=self.H, Q=self.H, seed=seed)
+        sys = s5_hippo(self.N, P=self.H, Q=self.H, seed=seed, blocks=blocks)
         lam = sys.A
         self.A_re_log = nn.Parameter(torch.tensor(np.log(-lam.real)))  # (N,)
         self.A_im = nn.Parameter(torch.tensor(lam.imag.copy()))  # (N,)
