@@ -62,6 +62,16 @@ def _recurrent(layer):
     return run
 
 
+def assert_network_equals_its_recurrence(model):
+    """The network's forward (float64) against the same blocks with each SSM as the core's loop."""
+    u = torch.randn(2, 24, 1, dtype=torch.float64)
+    with torch.no_grad():
+        x = model.encoder(u)
+        for i, lay in enumerate(model.layers):
+            x = model.block(i, x, None, ssm=_recurrent(lay))
+        torch.testing.assert_close(model.decoder(x), model(u), rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.parametrize("layer", ["s4d", "s4", "s5", "mega"])
 @pytest.mark.parametrize("smr", [False, True])
 def test_network_convolution_equals_its_recurrence(layer, smr):
@@ -75,25 +85,13 @@ def test_network_convolution_equals_its_recurrence(layer, smr):
             with torch.no_grad():
                 for p in lay.gate.parameters():
                     p.normal_(0.0, 1.0)
-    u = torch.randn(2, 24, 1, dtype=torch.float64)
-    with torch.no_grad():
-        want = model(u)
-        x = model.encoder(u)
-        for i, lay in enumerate(model.layers):
-            x = model.block(i, x, None, ssm=_recurrent(lay))
-        got = model.decoder(x)
-    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+    assert_network_equals_its_recurrence(model)
 
 
 def test_network_with_per_state_s5_steps_equals_its_recurrence():
     torch.manual_seed(4)
     model = SequenceModel(deep(layer="s5", step_per_state=True), 1, 1).double().eval()
-    u = torch.randn(2, 24, 1, dtype=torch.float64)
-    with torch.no_grad():
-        x = model.encoder(u)
-        for i, lay in enumerate(model.layers):
-            x = model.block(i, x, None, ssm=_recurrent(lay))
-        torch.testing.assert_close(model.decoder(x), model(u), rtol=1e-9, atol=1e-11)
+    assert_network_equals_its_recurrence(model)
     with pytest.raises(errors.ParameterError, match="only S5"):
         deep(layer="s4d", step_per_state=True)
 
@@ -108,12 +106,7 @@ def test_network_with_s5_blocks_and_half_glu2_equals_its_recurrence():
         assert step.shape == (4,) and bool(((step >= 0.01) & (step <= 0.1)).all())
         lam = lay._lambda().detach().numpy()
         np.testing.assert_allclose(lam, s5_hippo(4, blocks=2).A, rtol=1e-7)  # stored in float32 first
-    u = torch.randn(2, 24, 1, dtype=torch.float64)
-    with torch.no_grad():
-        x = model.encoder(u)
-        for i, lay in enumerate(model.layers):
-            x = model.block(i, x, None, ssm=_recurrent(lay))
-        torch.testing.assert_close(model.decoder(x), model(u), rtol=1e-9, atol=1e-11)
+    assert_network_equals_its_recurrence(model)
 
 
 def test_half_glu2_gates_the_ssm_output_itself():
