@@ -136,6 +136,18 @@ def test_divergence_benchmark_smoke_run():
     assert diff < 1e-10
 
 
+def test_scan_benchmark_smoke_run():
+    """The scan benchmark's three recurrences agree to float32 rounding (forward and gradients)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_scan.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    diffs = [float(d) for d in re.findall(r"max rel. difference ([0-9.e+-]+)", out)]
+    assert len(diffs) == 2 and max(diffs) < 1e-5
+
+
 def test_nss_data_is_consistent(quick_figures):
     """s = 1 reproduces the nominal run exactly; the engine's ||e_k|| (error system) and the
     directly simulated ||x~_k|| satisfy | ||x~|| - ||x|| | <= ||e|| <= ||x~|| + ||x||."""

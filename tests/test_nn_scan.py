@@ -1,4 +1,4 @@
-"""The parallel scan and the S5/S6 layers against sequential loops and the numpy core (float64)."""
+"""The chunked scan and the S5/S6 layers against sequential loops and the numpy core (float64)."""
 
 import numpy as np
 import pytest
@@ -32,7 +32,7 @@ def random_ab(L, complex_, seed):
 
 
 @pytest.mark.parametrize("complex_", [False, True])
-@pytest.mark.parametrize("L", [1, 2, 5, 16, 37])
+@pytest.mark.parametrize("L", [1, 2, 5, 16, 37, 50, 101])
 def test_linear_scan_equals_loop_forward_and_gradients(L, complex_):
     a, b = random_ab(L, complex_, seed=L)
     w = torch.randn(a.shape, generator=torch.Generator().manual_seed(99), dtype=F64)
@@ -55,6 +55,30 @@ def test_linear_scan_broadcasts_and_promotes():
     x = linear_scan(a, b)
     assert x.dtype == torch.complex128 and x.shape == (3, 6, 2)
     assert rel(x, linear_scan_reference(a, b)) <= 1e-12
+
+
+def test_linear_scan_gradients_through_broadcast_and_promotion():
+    """A real ``a`` broadcast over the batch and promoted to complex: autograd sums and takes the real part."""
+    g = torch.Generator().manual_seed(3)
+    a = (0.3 + 0.6 * torch.rand(1, 23, 2, generator=g, dtype=F64)).requires_grad_()
+    b = torch.complex(torch.randn(3, 23, 2, generator=g, dtype=F64), torch.randn(3, 23, 2, generator=g, dtype=F64))
+    b.requires_grad_()
+    w = torch.randn(3, 23, 2, generator=g, dtype=F64)
+    grads = [torch.autograd.grad((w * f(a, b).abs() ** 2).sum(), (a, b)) for f in (linear_scan, linear_scan_reference)]
+    assert grads[0][0].shape == a.shape and grads[0][0].dtype == F64
+    for gi, gr in zip(*grads):
+        assert rel(gi, gr) <= 1e-12
+    assert torch.autograd.gradcheck(
+        linear_scan, (a[:, :7].detach().requires_grad_(), b[:, :7].detach().requires_grad_())
+    )
+
+
+def test_linear_scan_is_exact_where_the_products_of_a_underflow():
+    """Products of many small ``a`` underflow to 0 within a chunk; no division by them, so no NaN or inf."""
+    a = torch.full((2, 1000, 3), 1e-3, dtype=F64)
+    b = torch.randn(2, 1000, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
+    x = linear_scan(a, b)
+    assert torch.isfinite(x).all() and rel(x, linear_scan_reference(a, b)) <= 1e-14
 
 
 def test_linear_scan_rejects_bad_shapes():

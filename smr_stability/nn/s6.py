@@ -33,7 +33,7 @@ class S6(SSMLayer):
     Selection (Mamba, without the conv/gating block): ``dt_{k,h} = softplus(W_dt u_k + dt_bias)_h``,
     ``B_k = W_B u_k + b_B`` and ``C_k = W_C u_k + b_C`` in R^N, shared over channels. The
     discretization is 'selective' (``Ab = exp(dt A)``, ``Bb = dt B``); the time-varying
-    recurrence runs by :func:`linear_scan`, cost O(B L H N log L). Optional gaps ``dt`` (B, L)
+    recurrence runs by :func:`linear_scan`, cost O(B L H N). Optional gaps ``dt`` (B, L)
     multiply the selected steps. ``D`` starts at 1. ``A_log, dt_bias`` are the SSM parameters.
 
     :meth:`export_channels` returns the linearisation at ``u = 0``: the LTI system with
