@@ -94,14 +94,16 @@ def test_cli_runs_as_a_module(tmp_path):
     assert "wrote" in out.stdout and (tmp_path / "stability_regions.png").exists()
 
 
+def smoke_run(script):
+    """The stdout of ``benchmarks/<script> --quick``; a failing run fails the test."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_benchmark_smoke_run():
     """CI only smoke-runs the benchmark on tiny sizes; the two paths must agree to rounding."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_simulation.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = smoke_run("bench_simulation.py")
     assert out.count("speed-up") == 3
     diffs = [float(x) for x in re.findall(r"max relative difference ([0-9.e+-]+)", out)]
     assert len(diffs) == 3 and max(diffs) < 1e-10
@@ -125,12 +127,7 @@ def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
 
 
 def test_divergence_benchmark_smoke_run():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_divergence.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = smoke_run("bench_divergence.py")
     assert "speed-up" in out
     diff = float(re.search(r"max relative difference ([0-9.e+-]+)", out).group(1))
     assert diff < 1e-10
@@ -138,12 +135,7 @@ def test_divergence_benchmark_smoke_run():
 
 def test_scan_benchmark_smoke_run():
     """The scan benchmark's three recurrences agree to float32 rounding (forward and gradients)."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_scan.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = smoke_run("bench_scan.py")
     diffs = [float(d) for d in re.findall(r"max rel. difference ([0-9.e+-]+)", out)]
     assert len(diffs) == 2 and max(diffs) < 1e-5
 
