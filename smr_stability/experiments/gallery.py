@@ -193,7 +193,8 @@ def nss(out_dir, quick=False):
 def smr_divergence(out_dir, quick=False):
     """Divergence of trained S4D channels with and without their learned SMR kernel.
 
-    The channels of the first layer of a sines model trained with SMR (``tau = 4``) are run on
+    The first 16 channels (quick: 4) of the first block of the sines model trained with SMR
+    (``tau = 4``; :func:`~smr_stability.experiments.studies.reference_run`) are run on
     a sum of sines sampled under jitter (0.2 and 0.4 dt) and irregular sampling, once through
     their learned gate and once without it. The figure shows the mean over draws and channels
     (bands: the channel-averaged std over draws) of the absolute and the relative state error.
@@ -207,7 +208,7 @@ def smr_divergence(out_dir, quick=False):
 
     out = Path(out_dir)
     config, run = studies.reference_run(quick)
-    _, model = load_run(run)
+    _, model = load_run(run, weights="best")
     channels = model.layers[0].export()[: (4 if quick else 16)]
     L, draws = (200, 16) if quick else (1000, 100)
     sig = SumOfSines(B=2, seed=7)
@@ -287,7 +288,7 @@ def lyapunov_error(out_dir, quick=False):
 
     out = Path(out_dir)
     _, run = studies.reference_run(quick)
-    _, model = load_run(run)
+    _, model = load_run(run, weights="best")
     channels = model.layers[0].export()
     ch = max(channels, key=lambda c: error_gain(c.Ab, c.Bb.reshape(-1, 1)))
     L, draws = (400, 16) if quick else (4000, 100)  # several time constants of the slowest mode

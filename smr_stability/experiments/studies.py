@@ -9,11 +9,16 @@ Measures of a trained sines model on a perturbed schedule (:func:`sines_measures
 
 - ``mse``: test MSE with inputs and targets at the schedule's true times, and ``nmse`` = mse
   divided by the variance of those targets (scale-free; 1 is the error of predicting the mean);
-- ``rel_state_error``: the final relative state error ``||e_L|| / ||x_L||`` of the first layer's
-  channels (their own inputs, nominal grid against the schedule; through the learned gate when
-  the model has one), mean over channels and test sequences;
+- ``rel_state_error``: the final relative state error ``||e_L|| / ||x_L||`` of the channels of
+  every block (each block's own inputs, nominal grid against the schedule, so the error that
+  earlier blocks pass on is included; through the learned gate when the model has one), mean
+  over channels and test sequences, then over blocks; ``rel_state_error_per_block`` keeps the
+  blocks apart;
 - ``hypothesis_fraction``: the fraction of steps where Theorem 1's hypothesis
-  ``||w_k|| <= gamma* ||e_{k-1}||`` holds (``sigma = 0.5``), as in V4.
+  ``||w_k|| <= gamma* ||e_{k-1}||`` holds (``sigma = 0.5``), as in V4; mean over blocks, and
+  ``hypothesis_fraction_per_block``.
+
+Models are read at the epoch with the best validation MSE, as the pendulum table reads them.
 
 Comparisons of SMR are between models *trained* with and without it, with the same seeds.
 """
@@ -50,26 +55,16 @@ NMSE_BREAK = 0.1  # a model "breaks" where its test NMSE exceeds this (R^2 below
 def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
     """The sines S4D model of the studies, as a dict of TrainConfig fields.
 
-    The default (seed 0, SMR with tau 4, N = 16) is the reference model of figures 2, 3 and 9
-    (:func:`reference_run`); figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``.
-    ``lr = ssm_lr = 0.01``: with the training defaults (3e-3, 1e-3) this model stops at a
-    validation NMSE near 0.5 after 20 epochs; with 0.01 it reaches about 0.03 (measured).
-    ``quick`` trains 2 epochs on the task's small configuration.
+    The deep network and recipe of ``TrainConfig.recipe("sines", layer="s4d")``: 4 blocks of
+    width 30, half-GLU, post-norm, a tanh-MLP decoder, 40 epochs. The default (seed 0, SMR with
+    tau 4, N = 16) is the reference model of figures 2, 3 and 9 (:func:`reference_run`);
+    figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``. ``quick`` trains 2 epochs on the
+    task's small configuration.
     """
-    return {
-        "task": "sines",
-        "layer": "s4d",
-        "smr": smr,
-        "tau": tau,
-        "width": 16,
-        "state": state,
-        "depth": 1,
-        "epochs": 2 if quick else 20,
-        "small": quick,
-        "seed": seed,
-        "lr": 0.01,
-        "ssm_lr": 0.01,
-    }
+    from ..nn.config import TrainConfig
+
+    quick_fields = {"small": True, "epochs": 2} if quick else {}
+    return TrainConfig.recipe("sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed, **quick_fields).to_dict()
 
 
 def reference_run(quick=False):
@@ -162,14 +157,15 @@ def sines_measures(config, schedules):
                 f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
             )
     cfg = TrainConfig.from_dict(config)
-    _, model = load_run(find_run(cfg))
+    _, model = load_run(find_run(cfg), weights="best")
     model.eval()
     data = load_task(cfg)
     tc = data.config
     rows = tc.n_train + tc.n_val + np.arange(tc.n_test)
     signal = sines_signal(tc)
-    x_nom = model.layer_inputs(data.test.u)  # (n, L, H)
-    channels = model.layers[0].export()
+    blocks = range(len(model.layers))
+    x_nom = [model.layer_inputs(data.test.u, block=b, t=data.test.t) for b in blocks]  # (n, L, H) each
+    channels = [layer.export() for layer in model.layers]
     out = []
     for kind, value in schedules:
         t = _schedule(kind, value, tc.L, tc.dt, tc.n_test, tc.seed).times  # (n, L)
@@ -181,19 +177,29 @@ def sines_measures(config, schedules):
                 .numpy()
             )
         mse = float(np.mean((pred - y) ** 2))
-        x_per = model.layer_inputs(u.astype(np.float32))
-        found = [
-            channel_measures(ch.Ab, ch.Bb, x_nom[..., h : h + 1], x_per[..., h : h + 1], ch.smr, SIGMA, iss=False)
-            for h, ch in enumerate(channels)
-        ]
+        per_block = []
+        for b in blocks:
+            x_per = model.layer_inputs(u.astype(np.float32), block=b, t=np.array(t))
+            found = [
+                channel_measures(
+                    ch.Ab, ch.Bb, x_nom[b][..., h : h + 1], x_per[..., h : h + 1], ch.smr, SIGMA, iss=False
+                )
+                for h, ch in enumerate(channels[b])
+            ]
+            per_block.append(
+                (np.mean([f["final_rel_error"].mean() for f in found]), np.mean([f["holds"].mean() for f in found]))
+            )
+        rel_error, holds = np.array(per_block).T  # (blocks,) each
         out.append(
             {
                 "kind": kind,
                 "value": value,
                 "mse": mse,
                 "nmse": mse / float(np.var(y)),
-                "rel_state_error": float(np.mean([f["final_rel_error"].mean() for f in found])),
-                "hypothesis_fraction": float(np.mean([f["holds"].mean() for f in found])),
+                "rel_state_error": float(rel_error.mean()),
+                "hypothesis_fraction": float(holds.mean()),
+                "rel_state_error_per_block": rel_error.tolist(),
+                "hypothesis_fraction_per_block": holds.tolist(),
             }
         )
     return out
@@ -207,7 +213,7 @@ def pendulum_cell(config):
     from ..nn.tasks import load_task
 
     cfg = TrainConfig.from_dict(config)
-    _, model = load_run(find_run(cfg))
+    _, model = load_run(find_run(cfg), weights="best")
     return {"test_mse": split_mse(model, load_task(cfg).test, 100)}
 
 
@@ -247,21 +253,13 @@ _PENDULUM_MODELS = {
 
 
 def _pendulum_config(layer, timestamps, smr, seed, quick):
-    return {
-        "task": "pendulum",
-        "layer": layer,
-        "smr": smr,
-        "tau": 4,
-        "width": 32,
-        "state": 16,
-        "depth": 1,
-        "epochs": 2 if quick else 15,
-        "small": quick,
-        "seed": seed,
-        "use_timestamps": timestamps,
-        "lr": 0.01,
-        "ssm_lr": 0.01,
-    }
+    """``TrainConfig.recipe("pendulum", ...)`` as a dict: the runs of the pendulum table."""
+    from ..nn.config import TrainConfig
+
+    quick_fields = {"small": True, "epochs": 2} if quick else {}
+    return TrainConfig.recipe(
+        "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed, **quick_fields
+    ).to_dict()
 
 
 def pendulum_mse(out_dir, quick=False, progress=True):

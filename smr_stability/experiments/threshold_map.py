@@ -170,7 +170,7 @@ def threshold_map(out_dir, quick=False):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config, run = reference_run(quick)
-    _, model = load_run(run)
+    _, model = load_run(run, weights="best")
     exported = model.layers[0].export()[: (4 if quick else None)]
     if any(ch.smr is None for ch in exported):
         raise ParameterError(
