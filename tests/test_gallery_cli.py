@@ -189,3 +189,19 @@ def test_lyapunov_error_data_stays_in_the_proposition1_ball(quick_figures):
             data["lambda_max_P"] * (data[label]["G_inf"] * data[label]["w_sup"]) ** 2, rel=1e-9
         )
     assert 0 < data["envelope_rate"] < 1
+
+
+def test_v4_figure_covers_every_block_and_stays_in_the_proposition1_ball(quick_figures):
+    """V4 on the quick reference model (4 blocks, SMR): every block, every perturbed schedule, gate
+    on and off; the observed sup ||e|| never exceeds Proposition 1's radius (a certainty)."""
+    from smr_stability.nn.sines import SINES_SCHEDULES
+
+    data = json.loads((quick_figures / "v4.json").read_text())
+    rows = data["rows"]
+    assert data["sigma"] == 0.5 and "/" not in data["run"]  # no path of the machine that built it
+    assert {r["block"] for r in rows} == {0, 1, 2, 3}
+    assert {r["schedule"] for r in rows} == set(SINES_SCHEDULES) - {"uniform"}
+    assert {r["smr"] for r in rows} == {"on", "off"}
+    for r in rows:
+        assert 0.0 <= r["hypothesis_fraction"] <= 1.0
+        assert r["observed_sup"] <= r["iss_bound"] * (1 + 1e-9)

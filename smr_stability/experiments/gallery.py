@@ -341,6 +341,33 @@ def lyapunov_error(out_dir, quick=False):
     )
 
 
+def v4(out_dir, quick=False):
+    """V4 (docs/theory.md §4) on the reference model: Theorem 1 on every block, gate on and off.
+
+    :func:`~smr_stability.nn.v4.verify_checkpoint` on the sines model trained with SMR
+    (``tau = 4``; :func:`~smr_stability.experiments.studies.reference_run`) at its best
+    validation epoch, on every perturbed test schedule, ``sigma = 0.5``. One row of panels per
+    block: the fraction of steps where the hypothesis ``||w_k|| <= gamma* ||e_{k-1}||`` holds,
+    and the final relative error of the layer state, with and without the learned gate.
+    Data: ``v4.json`` (every row of the report).
+    """
+    from ..nn.v4 import verify_checkpoint
+
+    out = Path(out_dir)
+    _, run = studies.reference_run(quick)
+    report = verify_checkpoint(run, sigma=0.5, weights="best")
+    report.run = Path(run).name  # the run's folder name, not this machine's path
+    report.to_json(out / "v4.json")
+    blocks = sorted({r["block"] for r in report.rows})
+    fig, axes = new_figure(len(blocks), 2, size=(4.2, 2.6))
+    for b in blocks:
+        report.plot(axes=axes[b], block=b)
+        axes[b, 0].set_title(f"block {b}: hypothesis holds", fontsize=8)
+        axes[b, 1].set_title(f"block {b}: final relative error", fontsize=8)
+    fig.suptitle("V4: Theorem 1 on the trained sines S4D model (sigma = 0.5), gate on and off", fontsize=9)
+    return [str(out / "v4.json")] + save_figure(fig, out / "v4")
+
+
 FIGURES = {
     "nss": nss,
     "smr_divergence": smr_divergence,
@@ -353,6 +380,7 @@ FIGURES = {
     "state_size_sweep": studies.state_size_sweep,
     "threshold_map": threshold_map.threshold_map,
     "training_cost": cost.training_cost,
+    "v4": v4,
 }
 
 

@@ -67,8 +67,8 @@ class V4Report:
         with open(path, "w") as f:
             json.dump(asdict(self), f, indent=1)
 
-    def plot(self, axes=None):
-        """Hypothesis fraction and final relative error per schedule of the first block, gate on and off.
+    def plot(self, axes=None, block=0):
+        """Hypothesis fraction and final relative error per schedule of one block, gate on and off.
 
         Draws on two Axes, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
         show it with ``report.plot()[0].figure`` as a cell's last expression. Returns the Axes.
@@ -78,7 +78,10 @@ class V4Report:
         if axes is None:
             _, grid = new_figure(1, 2, size=(4.2, 3.0))
             axes = grid[0]
-        rows = [r for r in self.rows if r["block"] == 0]  # the first block (table() has them all)
+        rows = [r for r in self.rows if r["block"] == block]  # one block (table() has them all)
+        if not rows:
+            blocks = sorted({r["block"] for r in self.rows})
+            raise ParameterError(f"block: expected one of {blocks}; found {block!r}.")
         names = list(dict.fromkeys(r["schedule"] for r in rows))
         x = np.arange(len(names))
         for off, label, color in ((-0.2, "off", "tab:red"), (0.2, "on", "tab:blue")):
@@ -95,7 +98,7 @@ class V4Report:
         return axes
 
 
-def verify_checkpoint(run, schedules=None, sigma=0.5):
+def verify_checkpoint(run, schedules=None, sigma=0.5, weights="last"):
     """V4 on a trained sines run, for every schedule, gate on (if the model has one) and off.
 
     Parameters
@@ -106,13 +109,15 @@ def verify_checkpoint(run, schedules=None, sigma=0.5):
         Names from :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (``uniform`` is skipped: it
         is the nominal grid); default all.
     sigma : float in (0, 1)
+    weights : {'last', 'best'}
+        The run's weights to verify (:func:`~smr_stability.nn.checkpoint.load_run`).
 
     Returns
     -------
     V4Report
     """
     sigma = check_real(sigma, "sigma", 0.0, 1.0, open_lo=True, open_hi=True)
-    config, model = load_run(run)
+    config, model = load_run(run, weights=weights)
     if config.task != "sines":
         raise ParameterError(
             f"V4 needs a nominal grid to compare with; the {config.task!r} task has none (its frames are "
