@@ -175,6 +175,7 @@ def test_recipe_is_s5s_pendulum_recipe():
     other = TrainConfig.recipe("pendulum", layer="s4d")
     assert (other.state, other.blocks, other.step_per_state, other.activation) == (16, None, False, "glu")
     assert not TrainConfig.recipe("pendulum", layer="s5", step_per_state=False).step_per_state
+    assert TrainConfig.recipe("sines", layer="mega").ssm_lr == TrainConfig.recipe("sines", layer="mega").lr
     assert set(RECIPES) == {"pendulum", "sines"}
     with pytest.raises(errors.ParameterError, match="task must be one of"):
         TrainConfig.recipe("mnist")

@@ -8,7 +8,7 @@ from ..errors import InputTypeError, ParameterError
 from .model import LAYERS, TIMESCALE_LAYERS
 from .tasks import TASKS
 
-__all__ = ["CHOICES", "RECIPES", "S5_RECIPE", "TrainConfig"]
+__all__ = ["CHOICES", "LAYER_RECIPES", "MEGA_RECIPE", "RECIPES", "S5_RECIPE", "TrainConfig"]
 
 #: The allowed values of the architecture's string fields.
 CHOICES = {
@@ -34,6 +34,12 @@ RECIPES = {
 #: 16 with conjugate symmetry is 8 complex modes (``state=8``), initialised as 8 blocks; a
 #: step per state (``dt_global=False``) drawn in [0.01, 0.1]; the ``half_glu2`` activation.
 S5_RECIPE = {"state": 8, "blocks": 8, "step_per_state": True, "dt_min": 0.01, "dt_max": 0.1, "activation": "glu2"}
+#: Mega trains its EMA parameters at the model's learning rate (it has no separate SSM rate).
+#: Measured on sines (seed 0): test NMSE 0.0075 with ``ssm_lr = lr``, 0.22 with 0.003, where
+#: the EMAs keep the short memory (about 4 steps) of their initialisation.
+MEGA_RECIPE = {"ssm_lr": 0.012}
+#: Per layer, the settings that :meth:`TrainConfig.recipe` puts on top of :data:`RECIPES`.
+LAYER_RECIPES = {"s5": S5_RECIPE, "mega": MEGA_RECIPE}
 
 
 @dataclass
@@ -130,8 +136,8 @@ class TrainConfig:
     def recipe(cls, task, **overrides):
         """The deep network and training recipe of :data:`RECIPES` for ``task``, with ``overrides``.
 
-        For ``layer='s5'`` the layer's settings of :data:`S5_RECIPE` come on top (an override
-        still wins).
+        The layer's own settings of :data:`LAYER_RECIPES` (S5's and Mega's) come on top; an
+        override still wins.
 
         Examples
         --------
@@ -141,7 +147,7 @@ class TrainConfig:
         """
         if task not in RECIPES:
             raise ParameterError(f"task must be one of {', '.join(map(repr, RECIPES))}; found {task!r}.")
-        layer_recipe = S5_RECIPE if overrides.get("layer") == "s5" else {}
+        layer_recipe = LAYER_RECIPES.get(overrides.get("layer"), {})
         return cls.from_dict({"task": task, **RECIPES[task], **layer_recipe, **overrides})
 
     @classmethod
