@@ -111,7 +111,7 @@ def _payload(ch):
     }
 
 
-def threshold_map(out_dir, quick=False):
+def threshold_map(out_dir, quick=False, progress=True):
     """Threshold map of Theorem 1 for the trained S4D model with SMR, in the (dt, jitter) plane.
 
     The first-layer channels of the sines model trained with SMR (``tau = 4``, the model of
@@ -141,6 +141,8 @@ def threshold_map(out_dir, quick=False):
     out_dir : str or Path
     quick : bool
         Small grid and model, for tests (a few seconds beyond the cached training).
+    progress : bool
+        Show a progress bar over the cells (never with ``quick``).
 
     Returns
     -------
@@ -186,7 +188,7 @@ def threshold_map(out_dir, quick=False):
         for j in jitters
         for s in scales
     ]
-    results = run_cells("threshold_map", threshold_cell, cells, progress=not quick)
+    results = run_cells("threshold_map", threshold_cell, cells, progress=progress and not quick)
     reduce = {"fraction": np.mean, "final_rel_error": np.median, "final_abs_error": np.median, "max_L_e": np.median}
     gates = {}
     for gate in ("off", "on"):
