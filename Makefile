@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_divergence.py
 	$(BIN)/python benchmarks/bench_lyapunov.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_scan.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis site docs/tutorials docs/gallery docs/gallery.md docs/cli.md
