@@ -81,6 +81,12 @@ def test_linear_scan_is_exact_where_the_products_of_a_underflow():
     assert torch.isfinite(x).all() and rel(x, linear_scan_reference(a, b)) <= 1e-14
 
 
+def test_linear_scan_of_an_empty_sequence_is_empty():
+    a, b = torch.ones(2, 0, 3, dtype=F64), torch.ones(2, 0, 3, dtype=F64)
+    for scan in (linear_scan, linear_scan_reference):
+        assert scan(a, b).shape == (2, 0, 3)
+
+
 def test_linear_scan_rejects_bad_shapes():
     with pytest.raises(ShapeError, match="dim -2"):
         linear_scan(torch.ones(5), torch.ones(5))

@@ -61,10 +61,15 @@ def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
     figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``. ``quick`` trains 2 epochs on the
     task's small configuration.
     """
+    return _recipe(quick, "sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed)
+
+
+def _recipe(quick, task, **fields):
+    """``TrainConfig.recipe(task, **fields)`` as a dict; ``quick``: 2 epochs on the small task."""
     from ..nn.config import TrainConfig
 
     quick_fields = {"small": True, "epochs": 2} if quick else {}
-    return TrainConfig.recipe("sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed, **quick_fields).to_dict()
+    return TrainConfig.recipe(task, **fields, **quick_fields).to_dict()
 
 
 def reference_run(quick=False):
@@ -254,12 +259,7 @@ _PENDULUM_MODELS = {
 
 def _pendulum_config(layer, timestamps, smr, seed, quick):
     """``TrainConfig.recipe("pendulum", ...)`` as a dict: the runs of the pendulum table."""
-    from ..nn.config import TrainConfig
-
-    quick_fields = {"small": True, "epochs": 2} if quick else {}
-    return TrainConfig.recipe(
-        "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed, **quick_fields
-    ).to_dict()
+    return _recipe(quick, "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed)
 
 
 def pendulum_mse(out_dir, quick=False, progress=True):

@@ -108,12 +108,13 @@ class TrainConfig:
             raise ParameterError(
                 f"step_per_state: only S5 has a step per state; found layer {self.layer!r}. Use layer='s5' or drop it."
             )
-        self._check_s5_fields()
+        self._check_layer_fields()
         for name in ("smr", "small", "use_timestamps", "step_per_state"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
 
-    def _check_s5_fields(self):
+    def _check_layer_fields(self):
+        """``blocks`` (S5 only, a divisor of ``state``) and ``[dt_min, dt_max]`` (layers with a learned step)."""
         if self.blocks is not None:
             if self.layer != "s5":
                 raise ParameterError(
@@ -126,7 +127,8 @@ class TrainConfig:
                 )
         check_real(self.dt_min, "dt_min", 0.0, open_lo=True)
         check_real(self.dt_max, "dt_max", self.dt_min)
-        if self.layer not in TIMESCALE_LAYERS and (self.dt_min, self.dt_max) != (1e-3, 0.1):
+        default_range = (type(self).dt_min, type(self).dt_max)  # the field defaults
+        if self.layer not in TIMESCALE_LAYERS and (self.dt_min, self.dt_max) != default_range:
             raise ParameterError(
                 f"dt_min, dt_max: layer {self.layer!r} has no learned step; found ({self.dt_min}, {self.dt_max}). "
                 f"Use one of {', '.join(TIMESCALE_LAYERS)} or drop them."

@@ -110,6 +110,8 @@ def linear_scan(a, b):
     True
     """
     a, b = _check(a, b)
+    if a.shape[-2] == 0:  # an empty sequence: no steps, no states
+        return b.clone()
     return _LinearScan.apply(a.contiguous(), b.contiguous())
 
 
@@ -119,9 +121,11 @@ def linear_scan_reference(a, b):
     Same parameters and result as :func:`linear_scan`; O(L) sequential steps.
     """
     a, b = _check(a, b)
+    if a.shape[-2] == 0:
+        return b.clone()
     x = torch.zeros_like(b[..., 0, :])
     xs = []
     for k in range(a.shape[-2]):
         x = a[..., k, :] * x + b[..., k, :]
         xs.append(x)
-    return torch.stack(xs, dim=-2) if xs else b.clone()
+    return torch.stack(xs, dim=-2)
