@@ -201,3 +201,99 @@ def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no 
                 delta = sl - a_[6, k]
                 a_[6, k] += delta / count
                 a_[7, k] += delta * (sl - a_[6, k])
+
+
+# Kernels of the torch layers (smr_stability.nn): the diagonal recurrence and the selective scan,
+# forward and adjoint, over contiguous arrays. Accumulations over channels and time are float64.
+
+
+@numba.njit(**_JIT)
+def recurrence(a, b, x):  # pragma: no cover - compiled
+    """``x_k = a_k x_{k-1} + b_k`` with ``x_{-1} = 0``; a, b, x (M, L, N) (x out)."""
+    M, L, N = a.shape
+    for m in numba.prange(M):
+        if L == 0:
+            continue
+        for n in range(N):
+            x[m, 0, n] = b[m, 0, n]
+        for k in range(1, L):
+            for n in range(N):
+                x[m, k, n] = a[m, k, n] * x[m, k - 1, n] + b[m, k, n]
+
+
+@numba.njit(**_JIT)
+def recurrence_adjoint(a, x, dx, da, db):  # pragma: no cover - compiled
+    """Gradients of :func:`recurrence` for the cotangent dx (torch's conjugate convention).
+
+    ``g_k = dx_k + conj(a_{k+1}) g_{k+1}``; ``db_k = g_k``, ``da_k = g_k conj(x_{k-1})``.
+    a, x, dx, da, db (M, L, N) (da, db out).
+    """
+    M, L, N = a.shape
+    for m in numba.prange(M):
+        g = np.zeros(N, dtype=dx.dtype)
+        for k in range(L - 1, -1, -1):
+            for n in range(N):
+                gn = dx[m, k, n] + g[n]
+                db[m, k, n] = gn
+                da[m, k, n] = gn * np.conj(x[m, k - 1, n]) if k > 0 else 0.0 * gn
+                g[n] = gn * np.conj(a[m, k, n])
+
+
+@numba.njit(**_JIT)
+def selective(Ab, delta, Bk, Ck, u, xs, y):  # pragma: no cover - compiled
+    """The selective scan (Mamba's S6), real: for every batch b and channel h,
+
+    ``x_k = Ab_k x_{k-1} + delta_k B_k u_k``, ``y_k = C_k . x_k``.
+    Ab, xs (B, L, H, N) (xs out); delta, u, y (B, L, H) (y out); Bk, Ck (B, L, N).
+    """
+    Bn, L, H, N = Ab.shape
+    for b in numba.prange(Bn):
+        x = np.zeros((H, N), dtype=xs.dtype)
+        for k in range(L):
+            for h in range(H):
+                du = delta[b, k, h] * u[b, k, h]
+                s = 0.0
+                for n in range(N):
+                    x[h, n] = Ab[b, k, h, n] * x[h, n] + du * Bk[b, k, n]
+                    s += Ck[b, k, n] * x[h, n]
+                y[b, k, h] = s
+            xs[b, k] = x
+
+
+@numba.njit(**_JIT)
+def selective_adjoint(Ab, A, delta, Bk, Ck, u, xs, dy, d_delta, dA, dB, dC, du):  # pragma: no cover - compiled
+    """Gradients of :func:`selective` with ``Ab = exp(delta A)``, for the cotangent dy (B, L, H).
+
+    The adjoint state ``g_k = dy_k C_k + Ab_{k+1} g_{k+1}`` runs backwards in time. Out:
+    d_delta, du (B, L, H); dA (B, H, N) per batch (sum over b afterwards); dB, dC (B, L, N).
+    """
+    Bn, L, H, N = Ab.shape
+    for b in numba.prange(Bn):
+        g = np.zeros((H, N))
+        dA_b = np.zeros((H, N))
+        dB_k = np.zeros(N)
+        dC_k = np.zeros(N)
+        for k in range(L - 1, -1, -1):
+            dB_k[:] = 0.0
+            dC_k[:] = 0.0
+            for h in range(H):
+                dyk, d, uk = dy[b, k, h], delta[b, k, h], u[b, k, h]
+                s_du, s_dd = 0.0, 0.0
+                for n in range(N):
+                    gn = dyk * Ck[b, k, n] + g[h, n]
+                    dC_k[n] += dyk * xs[b, k, h, n]
+                    dB_k[n] += gn * d * uk
+                    s_du += gn * d * Bk[b, k, n]
+                    x_prev = xs[b, k - 1, h, n] if k > 0 else 0.0
+                    dAb = gn * x_prev * Ab[b, k, h, n]  # d/d(delta A) of Ab_k x_{k-1}, times g
+                    s_dd += gn * Bk[b, k, n] * uk + dAb * A[h, n]
+                    dA_b[h, n] += dAb * d
+                    g[h, n] = gn * Ab[b, k, h, n]
+                d_delta[b, k, h] = s_dd
+                du[b, k, h] = s_du
+            for n in range(N):
+                dB[b, k, n] = dB_k[n]
+                dC[b, k, n] = dC_k[n]
+        for h in range(H):
+            for n in range(N):
+                dA[b, h, n] = dA_b[h, n]

@@ -28,6 +28,8 @@ from .s5 import S5 as S5
 from .s6 import S6 as S6
 from .scan import linear_scan as linear_scan
 from .scan import linear_scan_reference as linear_scan_reference
+from .scan import selective_scan as selective_scan
+from .scan import selective_scan_reference as selective_scan_reference
 from .sines import SinesConfig as SinesConfig
 from .sines import make_sines as make_sines
 from .smr import SMR as SMR
@@ -55,6 +57,8 @@ __all__ = [
     "evaluate_run",
     "linear_scan",
     "linear_scan_reference",
+    "selective_scan",
+    "selective_scan_reference",
     "load_run",
     "load_task",
     "make_pendulum",

@@ -7,7 +7,7 @@ from torch import nn
 from ..errors import ShapeError
 from ..ssm import SSM
 from .base import SSMLayer
-from .scan import linear_scan
+from .scan import selective_scan
 
 __all__ = ["S6"]
 
@@ -33,7 +33,7 @@ class S6(SSMLayer):
     Selection (Mamba, without the conv/gating block): ``dt_{k,h} = softplus(W_dt u_k + dt_bias)_h``,
     ``B_k = W_B u_k + b_B`` and ``C_k = W_C u_k + b_C`` in R^N, shared over channels. The
     discretization is 'selective' (``Ab = exp(dt A)``, ``Bb = dt B``); the time-varying
-    recurrence runs by :func:`linear_scan`, cost O(B L H N). Optional gaps ``dt`` (B, L)
+    recurrence runs by :func:`selective_scan`, cost O(B L H N). Optional gaps ``dt`` (B, L)
     multiply the selected steps. ``D`` starts at 1. ``A_log, dt_bias`` are the SSM parameters.
 
     :meth:`export_channels` returns the linearisation at ``u = 0``: the LTI system with
@@ -73,11 +73,7 @@ class S6(SSMLayer):
                 raise ShapeError(f"dt must have shape (B, L) = {tuple(u.shape[:2])} (as u); found {tuple(dt.shape)}.")
             delta = delta * dt.to(delta.dtype)[..., None]
         A = -torch.exp(self.A_log)  # (H N)
-        d = delta.transpose(1, 2)[..., None]  # (B H L 1)
-        Ab = torch.exp(d * A[:, None, :])  # (B H L N)
-        Bu = d * Bk[:, None] * u.transpose(1, 2)[..., None]  # (B H L N)
-        x = linear_scan(Ab, Bu)  # (B H L N)
-        y = torch.einsum("bhln,bln->blh", x, Ck)  # (B L H)
+        y = selective_scan(delta, A, Bk, Ck, u)  # (B L H)
         return y + u * self.D
 
     def export_channels(self):

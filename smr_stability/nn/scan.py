@@ -1,6 +1,8 @@
-"""Chunked scan for diagonal linear recurrences (docs/theory.md §1, variable step).
+"""Scans for diagonal linear recurrences (docs/theory.md §1, variable step), and the selective scan.
 
-``x_k = a_k * x_{k-1} + b_k`` with ``x_{-1} = 0``. The sequence is cut into ``C`` chunks of
+``x_k = a_k * x_{k-1} + b_k`` with ``x_{-1} = 0``. On the CPU it runs as a compiled sequential
+loop (numba, in parallel over the batch, with torch's thread count): one pass over the data
+forward and one backward. On other devices it runs as the chunked scan: the sequence is cut into ``C`` chunks of
 ``T ~ sqrt(L)`` steps. Every chunk is scanned from a zero state, all chunks at once (``T``
 vectorised steps); the states entering the chunks follow from their last local states and the
 chunks' products of ``a`` (``C`` small sequential steps); adding ``prod(a) * carry`` to each local
@@ -12,13 +14,18 @@ run backwards in time; then ``db_k = g_k`` and ``da_k = g_k conj(x_{k-1})`` (tor
 for complex gradients). Only ``a`` and ``x`` are kept for the backward pass.
 """
 
+import functools
 import math
 
+import numba
 import torch
 
-from ..errors import ShapeError
+from .._scan import recurrence, recurrence_adjoint, selective, selective_adjoint
+from ..errors import InputTypeError, MethodError, ShapeError
 
-__all__ = ["linear_scan", "linear_scan_reference"]
+__all__ = ["linear_scan", "linear_scan_reference", "selective_scan", "selective_scan_reference"]
+
+METHODS = ("auto", "compiled", "chunked")
 
 
 def _check(a, b):
@@ -64,10 +71,42 @@ def _scan_forward(a, b):
     return x.reshape(*x.shape[:-3], C * T, N)[..., :L, :]
 
 
+def _threads():
+    """Run the compiled kernels on torch's thread count (at most numba's pool)."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _np(t):
+    """A contiguous CPU tensor as a numpy array sharing its memory, flattened to (M, L, N)."""
+    return t.detach().reshape(-1, *t.shape[-2:]).numpy()
+
+
+def _compiled_forward(a, b):
+    x = torch.empty_like(b)
+    _threads()
+    recurrence(_np(a), _np(b), _np(x))
+    return x
+
+
+def _compiled_adjoint(a, x, dx):
+    da, db = torch.empty_like(a), torch.empty_like(a)
+    _threads()
+    recurrence_adjoint(_np(a), _np(x), _np(dx.contiguous()), _np(da), _np(db))
+    return da, db
+
+
+def _chunked_adjoint(a, x, dx):
+    a_next = torch.cat([a[..., 1:, :], torch.zeros_like(a[..., :1, :])], dim=-2).conj()  # conj(a_{k+1})
+    g = _scan_forward(a_next.flip(-2), dx.flip(-2).contiguous()).flip(-2)  # g_k, backwards in time
+    x_prev = torch.cat([torch.zeros_like(x[..., :1, :]), x[..., :-1, :]], dim=-2)  # x_{k-1}
+    return g * x_prev.conj(), g
+
+
 class _LinearScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a, b):
-        x = _scan_forward(a, b)
+    def forward(ctx, a, b, compiled):
+        x = _compiled_forward(a, b) if compiled else _scan_forward(a, b)
+        ctx.compiled = compiled
         ctx.save_for_backward(a, x)
         return x
 
@@ -75,14 +114,21 @@ class _LinearScan(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dx):
         a, x = ctx.saved_tensors
-        a_next = torch.cat([a[..., 1:, :], torch.zeros_like(a[..., :1, :])], dim=-2).conj()  # conj(a_{k+1})
-        g = _scan_forward(a_next.flip(-2), dx.flip(-2).contiguous()).flip(-2)  # g_k, backwards in time
-        x_prev = torch.cat([torch.zeros_like(x[..., :1, :]), x[..., :-1, :]], dim=-2)  # x_{k-1}
-        return g * x_prev.conj(), g
+        da, db = (_compiled_adjoint if ctx.compiled else _chunked_adjoint)(a, x, dx)
+        return da, db, None
 
 
-def linear_scan(a, b):
-    """``x_k = a_k * x_{k-1} + b_k`` (``x_{-1} = 0``) along dim -2, by the chunked scan.
+def _use_compiled(method, *tensors):
+    if method not in METHODS:
+        raise MethodError(f"method must be one of {METHODS}; found {method!r}.")
+    on_cpu = all(t.device.type == "cpu" for t in tensors)
+    if method == "compiled" and not on_cpu:
+        raise MethodError("method='compiled' runs on the CPU only; use method='auto' or 'chunked' on other devices.")
+    return method == "compiled" or (method == "auto" and on_cpu)
+
+
+def linear_scan(a, b, method="auto"):
+    """``x_k = a_k * x_{k-1} + b_k`` (``x_{-1} = 0``) along dim -2.
 
     Parameters
     ----------
@@ -90,6 +136,9 @@ def linear_scan(a, b):
         Diagonal (elementwise) transition per step, e.g. ``Ab_k``.
     b : tensor, shape (..., L, N), real or complex
         Input term per step, e.g. ``Bb_k u_k``. ``a`` and ``b`` broadcast.
+    method : {'auto', 'compiled', 'chunked'}
+        'compiled': the sequential loop, compiled (CPU only); 'chunked': the chunked scan of the
+        module docstring (any device); 'auto' (default): compiled on the CPU, chunked elsewhere.
 
     Returns
     -------
@@ -97,10 +146,10 @@ def linear_scan(a, b):
 
     Notes
     -----
-    The chunked scan of the module docstring: ``O(sqrt L)`` vectorised steps, ``O(L N)`` work,
-    memory for ``x`` and the chunks' products. Differentiable once (a custom backward pass, the
-    adjoint scan; no double backward). The sequential :func:`linear_scan_reference` is the
-    oracle it is tested against.
+    Both methods do ``O(L N)`` work with no division by products of ``a`` (which underflow), so
+    they are as accurate as the plain loop. Differentiable once: the backward pass is the
+    adjoint scan ``g_k = dx_k + conj(a_{k+1}) g_{k+1}`` (no double backward). The sequential
+    :func:`linear_scan_reference` is the oracle both are tested against.
 
     Examples
     --------
@@ -110,9 +159,10 @@ def linear_scan(a, b):
     True
     """
     a, b = _check(a, b)
+    compiled = _use_compiled(method, a, b)
     if a.shape[-2] == 0:  # an empty sequence: no steps, no states
         return b.clone()
-    return _LinearScan.apply(a.contiguous(), b.contiguous())
+    return _LinearScan.apply(a.contiguous(), b.contiguous(), compiled)
 
 
 def linear_scan_reference(a, b):
@@ -129,3 +179,97 @@ def linear_scan_reference(a, b):
         x = a[..., k, :] * x + b[..., k, :]
         xs.append(x)
     return torch.stack(xs, dim=-2)
+
+
+class _SelectiveScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, delta, A, Bk, Ck, u):
+        Ab = torch.exp(delta[..., None] * A)  # (B L H N)
+        xs = torch.empty_like(Ab)  # (B L H N)
+        y = torch.empty_like(u)  # (B L H)
+        _threads()
+        selective(Ab.numpy(), delta.numpy(), Bk.numpy(), Ck.numpy(), u.numpy(), xs.numpy(), y.numpy())
+        ctx.save_for_backward(Ab, A, delta, Bk, Ck, u, xs)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dy):
+        Ab, A, delta, Bk, Ck, u, xs = ctx.saved_tensors
+        Bn, L, H, N = Ab.shape
+        d_delta, du = torch.empty_like(delta), torch.empty_like(u)  # (B L H)
+        dA = A.new_empty(Bn, H, N)  # (B H N): per batch, summed below
+        dB, dC = torch.empty_like(Bk), torch.empty_like(Ck)  # (B L N)
+        arrays = (Ab, A, delta, Bk, Ck, u, xs, dy.contiguous(), d_delta, dA, dB, dC, du)
+        _threads()
+        selective_adjoint(*(t.numpy() for t in arrays))
+        return d_delta, dA.sum(0), dB, dC, du
+
+
+def _check_selective(delta, A, Bk, Ck, u):
+    if u.ndim != 3 or delta.shape != u.shape or A.ndim != 2 or A.shape[0] != u.shape[-1]:
+        raise ShapeError(
+            "selective_scan needs delta, u (B, L, H), A (H, N), Bk, Ck (B, L, N); found "
+            f"delta {tuple(delta.shape)}, A {tuple(A.shape)}, Bk {tuple(Bk.shape)}, Ck {tuple(Ck.shape)}, u {tuple(u.shape)}."
+        )
+    if Bk.shape != (*u.shape[:2], A.shape[1]) or Ck.shape != Bk.shape:
+        raise ShapeError(
+            f"Bk and Ck must have shape (B, L, N) = {(*u.shape[:2], A.shape[1])}; found {tuple(Bk.shape)} and {tuple(Ck.shape)}."
+        )
+    tensors = (delta, A, Bk, Ck, u)
+    if any(t.is_complex() for t in tensors):
+        raise InputTypeError("selective_scan is real (Mamba's S6); found a complex input. Pass real tensors.")
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+    return tuple(t.to(dtype) for t in tensors)
+
+
+def selective_scan(delta, A, Bk, Ck, u, method="auto"):
+    """Mamba's selective scan: per batch and channel ``h``, with ``Ab_k = exp(delta_k A_h)``,
+
+    ``x_k = Ab_k x_{k-1} + delta_k B_k u_k`` (``x_{-1} = 0``) and ``y_k = C_k . x_k``.
+
+    Parameters
+    ----------
+    delta : tensor, shape (B, L, H)
+        Steps (positive).
+    A : tensor, shape (H, N)
+        Diagonal continuous state matrices, one row per channel.
+    Bk, Ck : tensor, shape (B, L, N)
+        Input and output vectors per step, shared over channels.
+    u : tensor, shape (B, L, H)
+        Input.
+    method : {'auto', 'compiled', 'chunked'}
+        'compiled': one fused kernel forward and one backward (CPU only) that stores only
+        ``Ab`` and the states, two (B, L, H, N) tensors; 'chunked': ``Ab``, ``delta B u`` built
+        by torch and run through :func:`linear_scan` (any device); 'auto': compiled on the CPU.
+
+    Returns
+    -------
+    y : tensor, shape (B, L, H), real
+        Without the skip term ``D u``.
+
+    Notes
+    -----
+    The compiled backward pass runs the adjoint ``g_k = dy_k C_k + Ab_{k+1} g_{k+1}`` and
+    accumulates in float64. Differentiable once. The oracle is :func:`selective_scan_reference`.
+    """
+    delta, A, Bk, Ck, u = _check_selective(delta, A, Bk, Ck, u)
+    if not _use_compiled(method, delta, A, Bk, Ck, u):
+        return _selective_torch(delta, A, Bk, Ck, u, lambda a, b: linear_scan(a, b, method=method))
+    if u.shape[1] == 0:
+        return u.clone()
+    return _SelectiveScan.apply(*(t.contiguous() for t in (delta, A, Bk, Ck, u)))
+
+
+def _selective_torch(delta, A, Bk, Ck, u, scan):
+    d = delta.transpose(1, 2)[..., None]  # (B H L 1)
+    Ab = torch.exp(d * A[:, None, :])  # (B H L N)
+    Bu = d * Bk[:, None] * u.transpose(1, 2)[..., None]  # (B H L N)
+    x = scan(Ab, Bu)  # (B H L N)
+    return torch.einsum("bhln,bln->blh", x, Ck)  # (B L H)
+
+
+def selective_scan_reference(delta, A, Bk, Ck, u):
+    """The selective scan of :func:`selective_scan` as torch ops and a plain loop over time: its oracle."""
+    delta, A, Bk, Ck, u = _check_selective(delta, A, Bk, Ck, u)
+    return _selective_torch(delta, A, Bk, Ck, u, linear_scan_reference)
