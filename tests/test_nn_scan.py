@@ -1,16 +1,19 @@
-"""The chunked scan and the S5/S6 layers against sequential loops and the numpy core (float64)."""
+"""The scans (compiled and chunked) and the S5/S6 layers against sequential loops, the numpy core and mambapy."""
+
+import functools
 
 import numpy as np
 import pytest
 import torch
 
 from smr_stability import discretize, simulate, simulate_variable_step
-from smr_stability.errors import ShapeError
+from smr_stability.errors import InputTypeError, MethodError, ShapeError
 from smr_stability.nn.s5 import S5
 from smr_stability.nn.s6 import S6
-from smr_stability.nn.scan import linear_scan, linear_scan_reference
+from smr_stability.nn.scan import linear_scan, linear_scan_reference, selective_scan, selective_scan_reference
 
 F64 = torch.float64
+METHODS = ["compiled", "chunked"]
 
 
 def rel(x, y):
@@ -31,16 +34,17 @@ def random_ab(L, complex_, seed):
     return a.requires_grad_(), b.requires_grad_()
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("complex_", [False, True])
 @pytest.mark.parametrize("L", [1, 2, 5, 16, 37, 50, 101])
-def test_linear_scan_equals_loop_forward_and_gradients(L, complex_):
+def test_linear_scan_equals_loop_forward_and_gradients(L, complex_, method):
     a, b = random_ab(L, complex_, seed=L)
     w = torch.randn(a.shape, generator=torch.Generator().manual_seed(99), dtype=F64)
 
     def functional(x):  # a random real functional of the (possibly complex) states
         return (w * (x.real + 0.5 * x.imag if complex_ else x) ** 2).sum()
 
-    x, x_ref = linear_scan(a, b), linear_scan_reference(a, b)
+    x, x_ref = linear_scan(a, b, method=method), linear_scan_reference(a, b)
     assert x.shape == x_ref.shape == a.shape
     assert rel(x.detach(), x_ref.detach()) <= 1e-10
     g = torch.autograd.grad(functional(x), (a, b), materialize_grads=True)  # L = 1: x = b, a unused
@@ -49,35 +53,39 @@ def test_linear_scan_equals_loop_forward_and_gradients(L, complex_):
         assert rel(gi, gr) <= 1e-10
 
 
-def test_linear_scan_broadcasts_and_promotes():
+@pytest.mark.parametrize("method", METHODS)
+def test_linear_scan_broadcasts_and_promotes(method):
     a = torch.full((1, 6, 1), 0.5, dtype=F64)  # one real decay for every batch and state
     b = torch.complex(torch.randn(3, 6, 2, dtype=F64), torch.randn(3, 6, 2, dtype=F64))
-    x = linear_scan(a, b)
+    x = linear_scan(a, b, method=method)
     assert x.dtype == torch.complex128 and x.shape == (3, 6, 2)
     assert rel(x, linear_scan_reference(a, b)) <= 1e-12
 
 
-def test_linear_scan_gradients_through_broadcast_and_promotion():
+@pytest.mark.parametrize("method", METHODS)
+def test_linear_scan_gradients_through_broadcast_and_promotion(method):
     """A real ``a`` broadcast over the batch and promoted to complex: autograd sums and takes the real part."""
+    scan = functools.partial(linear_scan, method=method)
     g = torch.Generator().manual_seed(3)
     a = (0.3 + 0.6 * torch.rand(1, 23, 2, generator=g, dtype=F64)).requires_grad_()
     b = torch.complex(torch.randn(3, 23, 2, generator=g, dtype=F64), torch.randn(3, 23, 2, generator=g, dtype=F64))
     b.requires_grad_()
     w = torch.randn(3, 23, 2, generator=g, dtype=F64)
-    grads = [torch.autograd.grad((w * f(a, b).abs() ** 2).sum(), (a, b)) for f in (linear_scan, linear_scan_reference)]
+    grads = [torch.autograd.grad((w * f(a, b).abs() ** 2).sum(), (a, b)) for f in (scan, linear_scan_reference)]
     assert grads[0][0].shape == a.shape and grads[0][0].dtype == F64
     for gi, gr in zip(*grads):
         assert rel(gi, gr) <= 1e-12
     assert torch.autograd.gradcheck(
-        linear_scan, (a[:, :7].detach().requires_grad_(), b[:, :7].detach().requires_grad_())
+        scan, (a[:, :7].detach().requires_grad_(), b[:, :7].detach().requires_grad_())
     )
 
 
-def test_linear_scan_is_exact_where_the_products_of_a_underflow():
+@pytest.mark.parametrize("method", METHODS)
+def test_linear_scan_is_exact_where_the_products_of_a_underflow(method):
     """Products of many small ``a`` underflow to 0 within a chunk; no division by them, so no NaN or inf."""
     a = torch.full((2, 1000, 3), 1e-3, dtype=F64)
     b = torch.randn(2, 1000, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
-    x = linear_scan(a, b)
+    x = linear_scan(a, b, method=method)
     assert torch.isfinite(x).all() and rel(x, linear_scan_reference(a, b)) <= 1e-14
 
 
@@ -87,11 +95,86 @@ def test_linear_scan_of_an_empty_sequence_is_empty():
         assert scan(a, b).shape == (2, 0, 3)
 
 
-def test_linear_scan_rejects_bad_shapes():
+def test_linear_scan_rejects_bad_shapes_and_methods():
     with pytest.raises(ShapeError, match="dim -2"):
         linear_scan(torch.ones(5), torch.ones(5))
     with pytest.raises(ShapeError, match="broadcast"):
         linear_scan(torch.ones(4, 3), torch.ones(5, 3))
+    with pytest.raises(MethodError, match="'auto', 'compiled', 'chunked'"):
+        linear_scan(torch.ones(4, 3), torch.ones(4, 3), method="fast")
+
+
+def test_linear_scan_float32_agrees_with_float64_loop_and_with_mambapy_pscan():
+    """float32: both methods within 1e-5 (relative) of the float64 loop; mambapy's parallel scan
+    (an independent implementation, layout (B, L, D, N)) agrees to the same tolerance, gradients too."""
+    pscan = pytest.importorskip("mambapy.pscan").pscan
+    a64, b64 = random_ab(64, False, seed=5)
+    a64 = a64.detach().abs().requires_grad_()  # mambapy's Blelloch scan assumes nothing, but S6's a is in (0, 1)
+    w = torch.randn(a64.shape, generator=torch.Generator().manual_seed(6), dtype=F64)
+    x_ref = linear_scan_reference(a64, b64)
+    g_ref = torch.autograd.grad((w * x_ref).sum(), (a64, b64))
+    a, b = (t.detach().float().requires_grad_() for t in (a64, b64))
+    runs = {m: functools.partial(linear_scan, method=m) for m in METHODS}
+    runs["mambapy"] = lambda a, b: pscan(a.transpose(1, 2), b.transpose(1, 2)).transpose(1, 2)
+    for name, scan in runs.items():
+        x = scan(a, b)
+        g = torch.autograd.grad((w.float() * x).sum(), (a, b))
+        assert rel(x.detach(), x_ref.detach()) <= 1e-5, name
+        assert max(rel(gi, gr) for gi, gr in zip(g, g_ref)) <= 1e-5, name
+
+
+def random_selective(B=2, L=29, H=3, N=5, seed=0, dtype=F64):
+    g = torch.Generator().manual_seed(seed)
+    delta = 0.01 + 0.2 * torch.rand(B, L, H, generator=g, dtype=dtype)
+    A = -0.1 - 3 * torch.rand(H, N, generator=g, dtype=dtype)
+    Bk, Ck = torch.randn(B, L, N, generator=g, dtype=dtype), torch.randn(B, L, N, generator=g, dtype=dtype)
+    u = torch.randn(B, L, H, generator=g, dtype=dtype)
+    return tuple(t.requires_grad_() for t in (delta, A, Bk, Ck, u))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("L", [1, 2, 29, 64])
+def test_selective_scan_equals_loop_forward_and_gradients(L, method):
+    inputs = random_selective(L=L, seed=L)
+    w = torch.randn(2, L, 3, generator=torch.Generator().manual_seed(1), dtype=F64)
+    y, y_ref = selective_scan(*inputs, method=method), selective_scan_reference(*inputs)
+    assert y.shape == (2, L, 3) and rel(y.detach(), y_ref.detach()) <= 1e-12
+    g = torch.autograd.grad((w * y).sum(), inputs)
+    g_ref = torch.autograd.grad((w * y_ref).sum(), inputs)
+    for name, gi, gr in zip(("delta", "A", "Bk", "Ck", "u"), g, g_ref):
+        assert gi.shape == gr.shape and rel(gi, gr) <= 1e-11, name
+
+
+def test_selective_scan_gradcheck_compiled():
+    inputs = random_selective(B=2, L=6, H=2, N=3, seed=4)
+    assert torch.autograd.gradcheck(functools.partial(selective_scan, method="compiled"), inputs)
+
+
+def test_selective_scan_float32_agrees_with_mambapy():
+    """mambapy's ``selective_scan`` (its parallel scan, layout (B, L, ED, N)) with D = 0, the same
+    parameters, in float32: equal outputs and gradients within 1e-5 relative of each other."""
+    MambaBlock = pytest.importorskip("mambapy.mamba").MambaBlock
+    inputs = random_selective(B=3, L=128, H=8, N=16, seed=2, dtype=torch.float32)
+    delta, A, Bk, Ck, u = inputs
+    w = torch.randn(3, 128, 8, generator=torch.Generator().manual_seed(3))
+    y = selective_scan(*inputs)
+    y_peer = MambaBlock.selective_scan(None, u, delta, A, Bk, Ck, torch.zeros(8))  # uses no state of self
+    assert rel(y.detach(), y_peer.detach()) <= 1e-5
+    g = torch.autograd.grad((w * y).sum(), inputs)
+    g_peer = torch.autograd.grad((w * y_peer).sum(), inputs)
+    for name, gi, gp in zip(("delta", "A", "Bk", "Ck", "u"), g, g_peer):
+        assert rel(gi, gp) <= 1e-5, name
+
+
+def test_selective_scan_rejects_bad_input():
+    delta, A, Bk, Ck, u = (t.detach() for t in random_selective())
+    with pytest.raises(ShapeError, match="A \\(H, N\\)"):
+        selective_scan(delta, A[:2], Bk, Ck, u)
+    with pytest.raises(ShapeError, match="Bk and Ck"):
+        selective_scan(delta, A, Bk[:, :3], Ck, u)
+    with pytest.raises(InputTypeError, match="real"):
+        selective_scan(delta, A.to(torch.complex128), Bk, Ck, u)
+    assert selective_scan(delta[:, :0], A, Bk[:, :0], Ck[:, :0], u[:, :0]).shape == (2, 0, 3)
 
 
 def make_s5(H=3, N=8, seed=0, smr=False, per_state=False):
