@@ -75,9 +75,7 @@ def test_linear_scan_gradients_through_broadcast_and_promotion(method):
     assert grads[0][0].shape == a.shape and grads[0][0].dtype == F64
     for gi, gr in zip(*grads):
         assert rel(gi, gr) <= 1e-12
-    assert torch.autograd.gradcheck(
-        scan, (a[:, :7].detach().requires_grad_(), b[:, :7].detach().requires_grad_())
-    )
+    assert torch.autograd.gradcheck(scan, (a[:, :7].detach().requires_grad_(), b[:, :7].detach().requires_grad_()))
 
 
 @pytest.mark.parametrize("method", METHODS)
