@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from smr_stability import discretize, simulate, ssm_kernel
+from smr_stability.errors import ShapeError
 from smr_stability.nn.mega import MegaEMA
 from smr_stability.nn.s4 import S4
 from smr_stability.nn.s4d import S4D
-from smr_stability.nn.spade import SPADE
+from smr_stability.nn.spade import SPADE, LocalAttention
 
 H, L = 3, 40
 
@@ -148,6 +149,28 @@ def test_spade_attention_is_local():
         a, b = layer.attention(u), layer.attention(v)
     changed = (a - b).abs().amax(-1)[0] > 0  # (L)
     assert changed[10:15].all() and not changed[:10].any() and not changed[15:].any()  # window 5
+
+
+@pytest.mark.parametrize("L_, window, heads", [(1, 1, 1), (5, 3, 2), (37, 8, 2), (64, 16, 1), (100, 1, 1), (10, 50, 2)])
+def test_blocked_local_attention_equals_the_masked_reference(L_, window, heads):
+    """The O(L window) blocked attention against the O(L^2) banded mask, forward and gradients:
+    lengths that are and are not multiples of the window, a window of 1 and one longer than L."""
+    torch.manual_seed(L_)
+    attention = LocalAttention(4, window, heads).double()
+    u = torch.randn(2, L_, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, L_, 4, dtype=torch.float64)
+    y, y_ref = attention(u), attention.forward_masked(u)
+    assert float((y - y_ref).detach().abs().max()) <= 1e-12
+    g = torch.autograd.grad((w * y).sum(), [u, *attention.parameters()])
+    g_ref = torch.autograd.grad((w * y_ref).sum(), [u, *attention.parameters()])
+    assert max(float((a - b).abs().max()) for a, b in zip(g, g_ref)) <= 1e-12
+
+
+def test_local_attention_rejects_bad_shapes():
+    attention = LocalAttention(4, 3)
+    for bad in (torch.randn(5, 4), torch.randn(1, 5, 3)):
+        with pytest.raises(ShapeError, match="\\(B, L, H\\) with H = 4"):
+            attention(bad)
 
 
 def test_float32_default_runs():

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ParameterError
+from ..errors import ParameterError, ShapeError
 from .base import SSMLayer
 from .s4 import S4
 
@@ -29,8 +29,10 @@ class LocalAttention(nn.Module):
 
     Notes
     -----
-    Implemented with a banded boolean mask on the full (L, L) score matrix: O(B L^2 H) time and
-    O(B heads L^2) memory, simple and exact; a blocked implementation would cost O(B L window H).
+    Blocked: the sequence is cut into blocks of ``window`` positions, and each block of queries
+    scores only its own block and the one before it (``2 window`` keys), masked to the causal
+    band. That is O(B L window H) time and O(B heads L window) memory. :meth:`forward_masked`
+    is the banded mask on the full (L, L) score matrix, O(L^2): the reference it is tested against.
     """
 
     def __init__(self, H, window=16, heads=1):
@@ -43,18 +45,48 @@ class LocalAttention(nn.Module):
         self.qkv = nn.Linear(self.H, 3 * self.H)
         self.out = nn.Linear(self.H, self.H)
 
-    def forward(self, u):
-        """``u`` (B, L, H) -> (B, L, H)."""
+    def _qkv(self, u):
+        if u.ndim != 3 or u.shape[-1] != self.H:
+            raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
         Bsz, L, H = u.shape
         d = H // self.heads
-        q, k, v = self.qkv(u).view(Bsz, L, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # 3 x (B heads L d)
+        return self.qkv(u).view(Bsz, L, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # 3 x (B heads L d)
+
+    def _output(self, a):
+        Bsz, heads, L, d = a.shape
+        return self.out(a.transpose(1, 2).reshape(Bsz, L, heads * d))  # (B L H)
+
+    def forward(self, u):
+        """``u`` (B, L, H) -> (B, L, H), blocked (see Notes)."""
+        q, k, v = self._qkv(u)  # (B heads L d)
+        L, d, w = q.shape[2], q.shape[3], self.window
+        nb = -(-L // w)  # blocks
+        pad = (0, 0, w, nb * w - L)  # a zero block in front (keys, values), zeros at the end
+
+        def blocks(t):  # (B heads L d) -> (B heads nb 2w d): the block before, then the own block
+            t = nn.functional.pad(t, pad).unflatten(2, (nb + 1, w))  # (B heads nb+1 w d)
+            return torch.cat([t[:, :, :-1], t[:, :, 1:]], dim=3)
+
+        qb = nn.functional.pad(q, (0, 0, 0, nb * w - L)).unflatten(2, (nb, w))  # (B heads nb w d)
+        scores = qb @ blocks(k).transpose(-1, -2) / np.sqrt(d)  # (B heads nb w 2w)
+        i = torch.arange(w, device=u.device)
+        j = torch.arange(2 * w, device=u.device)
+        lag = (i[:, None] + w) - j[None, :]  # (w 2w): query position - key position
+        first = torch.arange(nb, device=u.device)[:, None] * w + j[None, :] - w  # (nb 2w): key position
+        allowed = (lag >= 0) & (lag < w) & (first >= 0)[:, None, :]  # (nb w 2w)
+        a = torch.softmax(scores.masked_fill(~allowed, float("-inf")), -1) @ blocks(v)  # (B heads nb w d)
+        return self._output(a.flatten(2, 3)[:, :, :L])  # (B L H)
+
+    def forward_masked(self, u):
+        """As :meth:`forward` with the banded mask on the full (L, L) scores: O(L^2), the reference."""
+        q, k, v = self._qkv(u)  # (B heads L d)
+        L, d = q.shape[2], q.shape[3]
         scores = q @ k.transpose(-1, -2) / np.sqrt(d)  # (B heads L L)
         i = torch.arange(L, device=u.device)
         lag = i[:, None] - i[None, :]  # (L L): k - j
         allowed = (lag >= 0) & (lag < self.window)  # (L L), banded and causal
-        scores = scores.masked_fill(~allowed, float("-inf"))
-        a = torch.softmax(scores, -1) @ v  # (B heads L d)
-        return self.out(a.transpose(1, 2).reshape(Bsz, L, H))  # (B L H)
+        a = torch.softmax(scores.masked_fill(~allowed, float("-inf")), -1) @ v  # (B heads L d)
+        return self._output(a)
 
 
 class SPADE(SSMLayer):
