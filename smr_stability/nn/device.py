@@ -1,10 +1,17 @@
 """Where a model trains and runs: the CPU by default, a GPU on request."""
 
+import numba
 import torch
 
 from ..errors import ParameterError
 
-__all__ = ["resolve_device"]
+__all__ = ["resolve_device", "set_threads"]
+
+
+def set_threads():
+    """Run the compiled CPU kernels of the layers on torch's thread count (at most numba's pool),
+    so that ``torch.set_num_threads`` governs them as it does torch's own kernels."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 def resolve_device(device):

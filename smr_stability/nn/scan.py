@@ -17,11 +17,11 @@ for complex gradients). Only ``a`` and ``x`` are kept for the backward pass.
 import functools
 import math
 
-import numba
 import torch
 
 from .._scan import recurrence, recurrence_adjoint, selective, selective_adjoint
 from ..errors import InputTypeError, MethodError, ShapeError
+from .device import set_threads
 
 __all__ = ["linear_scan", "linear_scan_reference", "selective_scan", "selective_scan_reference"]
 
@@ -71,11 +71,6 @@ def _scan_forward(a, b):
     return x.reshape(*x.shape[:-3], C * T, N)[..., :L, :]
 
 
-def _threads():
-    """Run the compiled kernels on torch's thread count (at most numba's pool)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-
-
 def _np(t):
     """A contiguous CPU tensor as a numpy array sharing its memory, flattened to (M, L, N)."""
     return t.detach().reshape(-1, *t.shape[-2:]).numpy()
@@ -83,14 +78,14 @@ def _np(t):
 
 def _compiled_forward(a, b):
     x = torch.empty_like(b)
-    _threads()
+    set_threads()
     recurrence(_np(a), _np(b), _np(x))
     return x
 
 
 def _compiled_adjoint(a, x, dx):
     da, db = torch.empty_like(a), torch.empty_like(a)
-    _threads()
+    set_threads()
     recurrence_adjoint(_np(a), _np(x), _np(dx.contiguous()), _np(da), _np(db))
     return da, db
 
@@ -187,7 +182,7 @@ class _SelectiveScan(torch.autograd.Function):
         Ab = torch.exp(delta[..., None] * A)  # (B L H N)
         xs = torch.empty_like(Ab)  # (B L H N)
         y = torch.empty_like(u)  # (B L H)
-        _threads()
+        set_threads()
         selective(Ab.numpy(), delta.numpy(), Bk.numpy(), Ck.numpy(), u.numpy(), xs.numpy(), y.numpy())
         ctx.save_for_backward(Ab, A, delta, Bk, Ck, u, xs)
         return y
@@ -201,7 +196,7 @@ class _SelectiveScan(torch.autograd.Function):
         dA = A.new_empty(Bn, H, N)  # (B H N): per batch, summed below
         dB, dC = torch.empty_like(Bk), torch.empty_like(Ck)  # (B L N)
         arrays = (Ab, A, delta, Bk, Ck, u, xs, dy.contiguous(), d_delta, dA, dB, dC, du)
-        _threads()
+        set_threads()
         selective_adjoint(*(t.numpy() for t in arrays))
         return d_delta, dA.sum(0), dB, dC, du
 

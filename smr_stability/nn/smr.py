@@ -4,9 +4,37 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._gate import gate_adjoint, gate_forward
 from ..errors import ShapeError
+from .device import set_threads
 
 __all__ = ["SMR"]
+
+
+class _Gate(torch.autograd.Function):
+    """``y = sigmoid(b + sum_j m_j u_{k-j}) * u`` by the compiled kernels of ``smr_stability._gate``."""
+
+    @staticmethod
+    def forward(ctx, u, m, b):
+        g, y = torch.empty_like(u), torch.empty_like(u)  # (B L H)
+        set_threads()
+        gate_forward(
+            u.numpy(), m.detach().T.contiguous().numpy(), b.detach().contiguous().numpy(), g.numpy(), y.numpy()
+        )
+        ctx.save_for_backward(u, m, g)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dy):
+        u, m, g = ctx.saved_tensors
+        du = torch.empty_like(u)  # (B L H)
+        dmT = u.new_empty(u.shape[0], m.shape[1], m.shape[0])  # (B tau H): per batch, summed below
+        db = u.new_empty(u.shape[0], m.shape[0])  # (B H)
+        set_threads()
+        mT = m.T.contiguous().numpy()  # (tau H)
+        gate_adjoint(u.numpy(), mT, g.numpy(), dy.contiguous().numpy(), du.numpy(), dmT.numpy(), db.numpy())
+        return du, dmT.sum(0).T, db.sum(0)
 
 
 class SMR(nn.Module):
@@ -24,8 +52,11 @@ class SMR(nn.Module):
 
     Notes
     -----
-    Implemented as a grouped ``conv1d`` on the input left-padded with ``tau - 1`` zeros, so
-    ``g_k`` depends on ``u_0..u_k`` only. Cost O(tau L H).
+    On the CPU, :meth:`forward` runs one compiled kernel forward and one backward (numba, in
+    parallel over the batch, torch's thread count; sums over batch and time in float64); it
+    stores only the gate. Elsewhere, and in :meth:`gate`, it is a grouped ``conv1d`` on the input
+    left-padded with ``tau - 1`` zeros. Either way ``g_k`` depends on ``u_0..u_k`` only, and the
+    cost is O(tau L H).
     """
 
     def __init__(self, H, tau=4, init_bias=2.0):
@@ -45,8 +76,12 @@ class SMR(nn.Module):
         return torch.sigmoid(z + self.b.to(x.dtype)[:, None]).transpose(1, 2)  # (B, L, H)
 
     def forward(self, u):
-        """Gate ``u`` of shape (B, L, H)."""
-        return self.gate(u) * u
+        """Gate ``u`` of shape (B, L, H): ``g(u) * u``, same shape."""
+        if u.ndim != 3 or u.shape[-1] != self.H:
+            raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
+        if u.device.type != "cpu" or u.is_complex() or u.shape[1] == 0:
+            return self.gate(u) * u
+        return _Gate.apply(u.contiguous(), self.m.to(u.dtype), self.b.to(u.dtype))
 
     def export(self):
         """``(m, b)`` as numpy arrays, shapes (H, tau) and (H,), for ``smr_stability.smr_gate``."""
