@@ -10,7 +10,14 @@ from smr_stability import discretize, simulate, simulate_variable_step
 from smr_stability.errors import InputTypeError, MethodError, ShapeError
 from smr_stability.nn.s5 import S5
 from smr_stability.nn.s6 import S6
-from smr_stability.nn.scan import linear_scan, linear_scan_reference, selective_scan, selective_scan_reference
+from smr_stability.nn.scan import (
+    linear_scan,
+    linear_scan_reference,
+    phi1,
+    selective_scan,
+    selective_scan_reference,
+    zoh_gap_scan,
+)
 
 F64 = torch.float64
 METHODS = ["compiled", "chunked"]
@@ -312,3 +319,75 @@ def test_s5_per_state_steps_export_folds_the_steps_into_the_system():
     np.testing.assert_allclose(ch.Ab, np.exp(z), rtol=1e-13)
     np.testing.assert_allclose(ch.Bb, (np.expm1(z) / lam)[:, None] * B, rtol=1e-12)
     assert len(set(np.round(step, 12))) == 8  # one step per state
+
+
+def random_gap_inputs(per_state, scale, seed, N=6):
+    g = torch.Generator().manual_seed(seed)
+    lam = torch.complex(-2 * torch.rand(N, generator=g, dtype=F64), 3 * torch.randn(N, generator=g, dtype=F64))
+    step = scale * torch.rand(N if per_state else 1, generator=g, dtype=F64) + 1e-9
+    gaps = 2 * torch.rand(3, 40, generator=g, dtype=F64)
+    Bu = torch.complex(torch.randn(3, 40, N, generator=g, dtype=F64), torch.randn(3, 40, N, generator=g, dtype=F64))
+    return tuple(t.requires_grad_() for t in (lam, step, gaps, Bu))
+
+
+@pytest.mark.parametrize("per_state", [False, True])
+@pytest.mark.parametrize("scale", [1.0, 1e-3, 1e-7])
+def test_zoh_gap_scan_compiled_equals_torch_ops_and_loop(per_state, scale):
+    """The compiled kernels (zoh coefficients computed as they scan, their own adjoint) against
+    autograd through torch's exp/phi1 and the sequential loop; steps from 1 down to where
+    ``|d lam|`` is below the series thresholds, for the gradients in lam, step, gaps and Bu."""
+    inputs = random_gap_inputs(per_state, scale, seed=int(per_state) + int(-np.log10(scale)))
+    lam, step, gaps, Bu = inputs
+    s = gaps[..., None] * step
+    z = s * lam
+    x_loop = linear_scan_reference(torch.exp(z), Bu * (s * phi1(z)))
+    w = torch.complex(*torch.randn(2, 3, 40, 6, generator=torch.Generator().manual_seed(7), dtype=F64))
+
+    def functional(x):
+        return (x * w.conj()).real.sum()
+
+    g_loop = torch.autograd.grad(functional(x_loop), inputs)
+    for method in METHODS:
+        x = zoh_gap_scan(*inputs, method=method)
+        assert rel(x.detach(), x_loop.detach()) <= 1e-13, method
+        g = torch.autograd.grad(functional(x), inputs)
+        for name, gi, gr in zip(("lam", "step", "gaps", "Bu"), g, g_loop):
+            assert gi.shape == gr.shape and rel(gi, gr) <= 1e-12, (method, name)
+
+
+def test_zoh_gap_scan_gradcheck_and_bad_shapes():
+    lam, step, gaps, Bu = random_gap_inputs(True, 0.5, seed=3, N=3)
+    small = (lam, step, gaps[:2, :5].detach().requires_grad_(), Bu[:2, :5].detach().requires_grad_())
+    assert torch.autograd.gradcheck(functools.partial(zoh_gap_scan, method="compiled"), small)
+    with pytest.raises(ShapeError, match=r"step \(1,\) or \(N,\)"):
+        zoh_gap_scan(lam, step[:2], gaps, Bu)
+
+
+def peer_s5(layer):
+    """s5-pytorch's S5 with the parameters of our S5 (a step per state): the same ``lambda``, ``B``,
+    ``C``, ``D`` and ``log_dt`` (its ``log_step``), zoh, ``y = Re(C x) + D u``. Its step_scale is our gaps."""
+    peer_module = pytest.importorskip("s5")
+    peer = peer_module.S5(layer.H, layer.N).double()
+    with torch.no_grad():
+        peer.seq.Lambda.data = layer._lambda().detach().clone()
+        peer.seq.B.data = torch.stack([layer.B_re, layer.B_im], -1).detach().clone()  # (N, H, 2): real, imaginary
+        peer.seq.C.data = torch.complex(layer.C_re, layer.C_im).detach().clone()
+        peer.seq.D.data = layer.D.detach().clone()
+        peer.seq.log_step.data = layer.log_dt.detach().clone()
+    return peer
+
+
+@pytest.mark.parametrize("with_gaps", [False, True])
+def test_s5_equals_s5_pytorch(with_gaps):
+    """An independent implementation (s5-pytorch: vmap and its associative scan), float64: equal
+    outputs and input gradients, with the true gaps (its step_scale per step) and without."""
+    torch.manual_seed(11)
+    layer = S5(4, 6, step_per_state=True).double()
+    peer = peer_s5(layer)
+    u = torch.randn(2, 37, 4, dtype=F64, requires_grad=True)
+    gaps = 0.2 + 2 * torch.rand(2, 37, dtype=F64)
+    y = layer.ssm(u, gaps if with_gaps else None)
+    y_peer = peer(u, step_scale=gaps if with_gaps else 1.0)
+    assert rel(y.detach(), y_peer.detach()) <= 1e-12
+    w = torch.randn(2, 37, 4, dtype=F64)
+    assert rel(torch.autograd.grad((w * y).sum(), u)[0], torch.autograd.grad((w * y_peer).sum(), u)[0]) <= 1e-12

@@ -8,19 +8,9 @@ from ..errors import ShapeError
 from ..ssm import SSM
 from ..systems import s5_hippo
 from .base import SSMLayer
-from .scan import linear_scan
+from .scan import phi1, zoh_gap_scan
 
 __all__ = ["S5"]
-
-
-def phi1(z):
-    """``(exp(z) - 1) / z`` for a complex tensor, accurate for small ``|z|`` (as the core's zoh)."""
-    small = z.abs() < 1e-5
-    zs = torch.where(small, torch.ones_like(z), z)  # no 0/0 in either branch (or its gradient)
-    x, y = zs.real, zs.imag
-    expm1 = torch.complex(torch.expm1(x) * torch.cos(y) - 2.0 * torch.sin(0.5 * y) ** 2, torch.exp(x) * torch.sin(y))
-    taylor = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
-    return torch.where(small, taylor, expm1 / zs)
 
 
 class S5(SSMLayer):
@@ -58,7 +48,8 @@ class S5(SSMLayer):
     * ``dt=None``: one step ``exp(log_dt)``; convolution mode, the state kernel ``Ab^k`` applied to
       ``Bb u`` by a causal FFT convolution, then ``C``. Cost O(B L log L N + B L H N).
     * ``dt`` of shape (B, L): the true gaps; step ``k`` uses ``dt_k * exp(log_dt)`` (the learned
-      step scales the gaps), discretized per step and run by :func:`linear_scan`.
+      step scales the gaps), discretized per step and run by :func:`zoh_gap_scan` (on the CPU
+      one compiled kernel each way that discretizes as it scans).
 
     ``A_re_log, A_im, log_dt`` are the SSM parameters (no weight decay in :meth:`param_groups`).
     """
@@ -118,9 +109,7 @@ class S5(SSMLayer):
         else:
             if dt.shape != u.shape[:2]:
                 raise ShapeError(f"dt must have shape (B, L) = {tuple(u.shape[:2])} (as u); found {tuple(dt.shape)}.")
-            s = dt.to(step.dtype)[..., None] * step  # (B L 1) or (B L N)
-            z = s * lam  # (B L N)
-            x = linear_scan(torch.exp(z), Bu * (s * phi1(z)))  # (B L N)
+            x = zoh_gap_scan(lam, step, dt.to(step.dtype), Bu)  # (B L N)
         y = torch.einsum("bln,hn->blh", x, C).real  # (B L H)
         return y + u * self.D
 

@@ -17,13 +17,21 @@ for complex gradients). Only ``a`` and ``x`` are kept for the backward pass.
 import functools
 import math
 
+import numpy as np
 import torch
 
-from .._scan import recurrence, recurrence_adjoint, selective, selective_adjoint
+from .._scan import recurrence, recurrence_adjoint, selective, selective_adjoint, zoh_gaps, zoh_gaps_adjoint
 from ..errors import InputTypeError, MethodError, ShapeError
 from .device import set_threads
 
-__all__ = ["linear_scan", "linear_scan_reference", "selective_scan", "selective_scan_reference"]
+__all__ = [
+    "linear_scan",
+    "linear_scan_reference",
+    "phi1",
+    "selective_scan",
+    "selective_scan_reference",
+    "zoh_gap_scan",
+]
 
 METHODS = ("auto", "compiled", "chunked")
 
@@ -268,3 +276,80 @@ def selective_scan_reference(delta, A, Bk, Ck, u):
     """The selective scan of :func:`selective_scan` as torch ops and a plain loop over time: its oracle."""
     delta, A, Bk, Ck, u = _check_selective(delta, A, Bk, Ck, u)
     return _selective_torch(delta, A, Bk, Ck, u, linear_scan_reference)
+
+
+def phi1(z):
+    """``(exp(z) - 1) / z`` for a complex tensor, accurate for small ``|z|`` (as the core's zoh)."""
+    small = z.abs() < 1e-5
+    zs = torch.where(small, torch.ones_like(z), z)  # no 0/0 in either branch (or its gradient)
+    x, y = zs.real, zs.imag
+    expm1 = torch.complex(torch.expm1(x) * torch.cos(y) - 2.0 * torch.sin(0.5 * y) ** 2, torch.exp(x) * torch.sin(y))
+    taylor = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
+    return torch.where(small, taylor, expm1 / zs)
+
+
+class _ZohGapScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, lam, step, gaps, Bu):
+        x = torch.empty_like(Bu)  # (B L N)
+        args = (lam.detach().cpu().numpy().astype(np.complex128), step.detach().cpu().numpy().astype(np.float64))
+        args += (gaps.detach().numpy().astype(np.float64), Bu.detach().numpy())
+        set_threads()
+        zoh_gaps(*args, x.numpy())
+        ctx.save_for_backward(lam, step, gaps, Bu, x)
+        ctx.args = args
+        return x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dx):
+        lam, step, gaps, Bu, x = ctx.saved_tensors
+        Bn, N = Bu.shape[0], Bu.shape[-1]
+        dBu = torch.empty_like(Bu)  # (B L N)
+        dlam = np.empty((Bn, N), np.complex128)  # per batch, summed below
+        dstep = np.empty((Bn, step.shape[0]))
+        dgaps = np.empty(gaps.shape)  # (B L)
+        set_threads()
+        zoh_gaps_adjoint(*ctx.args, x.numpy(), dx.contiguous().numpy(), dBu.numpy(), dlam, dstep, dgaps)
+        return (
+            torch.from_numpy(dlam.sum(0)).to(lam.dtype),
+            torch.from_numpy(dstep.sum(0)).to(step.dtype),
+            torch.from_numpy(dgaps).to(gaps.dtype),
+            dBu,
+        )
+
+
+def zoh_gap_scan(lam, step, gaps, Bu, method="auto"):
+    """The zoh recurrence of a diagonal system over per-step gaps, discretized as it scans:
+
+    ``d_k = gaps_k step``, ``x_k = exp(d_k lam) x_{k-1} + d_k phi1(d_k lam) Bu_k`` (``x_{-1} = 0``).
+
+    Parameters
+    ----------
+    lam : tensor, shape (N,), complex
+        Continuous eigenvalues.
+    step : tensor, shape (1,) or (N,), real
+        The learned step, one for all states or one per state; it scales the gaps.
+    gaps : tensor, shape (B, L), real
+        Gaps between the samples.
+    Bu : tensor, shape (B, L, N), complex
+        ``B u_k`` (before the discretization).
+    method : {'auto', 'compiled', 'chunked'}
+        'compiled' (CPU only): one kernel forward and one backward, which compute the zoh
+        coefficients in complex128 as they scan and keep only the states; 'chunked': torch ops
+        and :func:`linear_scan` (any device); 'auto': compiled on the CPU.
+
+    Returns
+    -------
+    x : tensor, shape (B, L, N), the dtype of ``Bu``
+    """
+    if Bu.ndim != 3 or gaps.shape != Bu.shape[:2] or lam.shape != Bu.shape[-1:] or step.shape not in ((1,), lam.shape):
+        raise ShapeError(
+            "zoh_gap_scan needs lam (N,), step (1,) or (N,), gaps (B, L), Bu (B, L, N); found "
+            f"lam {tuple(lam.shape)}, step {tuple(step.shape)}, gaps {tuple(gaps.shape)}, Bu {tuple(Bu.shape)}."
+        )
+    if _use_compiled(method, lam, step, gaps, Bu) and Bu.shape[1] > 0:
+        return _ZohGapScan.apply(lam, step, gaps, Bu.contiguous())
+    s = gaps[..., None] * step  # (B L 1) or (B L N)
+    z = s * lam  # (B L N)
+    return linear_scan(torch.exp(z), Bu * (s * phi1(z)), method=method)  # (B L N)
