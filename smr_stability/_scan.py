@@ -100,6 +100,15 @@ def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
     return mu, complex(em1 * c - omc, ex * s) * inv_lam
 
 
+@numba.njit(cache=True)
+def _inverse(lam):  # pragma: no cover - compiled
+    """``1 / lam`` elementwise, 0 where ``lam = 0`` (those modes never use it)."""
+    inv = np.empty_like(lam)
+    for n in range(lam.shape[0]):
+        inv[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
+    return inv
+
+
 @numba.njit(**_JIT)
 def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma: no cover - compiled
     """Variable-step scan of a diagonal continuous system, discretizing on the fly.
@@ -110,9 +119,7 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
     M, L, P = u.shape
     N = lam.shape[0]
     store = xs.shape[1] > 0
-    inv_lam = np.empty_like(lam)
-    for n in range(N):
-        inv_lam[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
+    inv_lam = _inverse(lam)
     for m in numba.prange(M):
         x = x0[m].copy()
         for k in range(L):
@@ -324,9 +331,7 @@ def zoh_gaps(lam, step, gaps, Bu, x):  # pragma: no cover - compiled
     """
     Bn, L, N = Bu.shape
     per_state = step.shape[0] > 1
-    inv_lam = np.empty_like(lam)
-    for n in range(N):
-        inv_lam[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
+    inv_lam = _inverse(lam)
     for b in numba.prange(Bn):
         xs = np.zeros(N, dtype=np.complex128)
         for k in range(L):
@@ -348,9 +353,7 @@ def zoh_gaps_adjoint(lam, step, gaps, Bu, x, dx, dBu, dlam, dstep, dgaps):  # pr
     """
     Bn, L, N = Bu.shape
     per_state = step.shape[0] > 1
-    inv_lam = np.empty_like(lam)
-    for n in range(N):
-        inv_lam[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
+    inv_lam = _inverse(lam)
     for b in numba.prange(Bn):
         g = np.zeros(N, dtype=np.complex128)
         mu_next = np.zeros(N, dtype=np.complex128)
