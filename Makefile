@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_lyapunov.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_table.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis site docs/tutorials docs/gallery docs/gallery.md docs/cli.md

@@ -109,6 +109,20 @@ def test_benchmark_smoke_run():
     assert len(diffs) == 3 and max(diffs) < 1e-10
 
 
+def test_benchmark_table_smoke_run():
+    """The one table of speed targets (benchmarks/bench_table.py) on tiny sizes: every target has
+    its row, and wherever a row checks agreement with the peer or baseline it is at float32
+    rounding (the fast paths compute the same thing). Speed ratios at tiny sizes mean nothing."""
+    out = smoke_run("bench_table.py")
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ") and not line.startswith("| target")]
+    targets = [r[0].lstrip("| ") for r in rows]
+    for prefix in ("1.", "2.", "3a.", "3b.", "3c.", "3d.", "4a.", "4b.", "5.", "6. SMR overhead, s6"):
+        assert any(t.startswith(prefix) for t in targets), prefix
+    agreements = [float(r[-1].rstrip(" |")) for r in rows if r[-1].rstrip(" |")]
+    assert len(agreements) >= 6 and max(agreements) < 1e-5
+    assert re.search(rf"targets met: \d+ of {len(rows)}", out)
+
+
 def test_analysis_discretization_accuracy_measures_the_theory_orders(tmp_path):
     """analysis/discretization_accuracy.py runs, and its measured orders are those of docs/theory.md §1."""
     path = tmp_path / "orders.json"
