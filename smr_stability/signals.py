@@ -22,6 +22,9 @@ signal              definition
 ==================  ==================================================================
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, readonly
@@ -114,11 +117,27 @@ class SumOfSines(Signal):
         half_w = np.pi * self.frequency  # (B, P, I): half of 2 pi f
         half_phi, two_a = 0.5 * self.phase, 2.0 * self.amplitude
         step = max(1, 2**16 // (self.B * self.P * self.n_terms))  # blocks of times that stay in cache
-        for lo in range(0, t.size, step):
+
+        def block(lo):
             h = half_w[..., None] * t[lo : lo + step] + half_phi[..., None]  # (B, P, I, n): times innermost
             s = two_a[:, :, None, :] @ _half_angle_sin(h)  # (B, P, 1, n): sum over the I terms
             out[:, lo : lo + step] = s[:, :, 0, :].transpose(0, 2, 1)
+
+        _map_blocks(block, range(0, t.size, step))
         return out
+
+
+def _map_blocks(fn, starts):
+    """``fn(lo)`` for every block start, on numba's thread count (numpy's ufuncs release the GIL);
+    each block writes its own slice, so the result does not depend on the thread count."""
+    starts = list(starts)
+    threads = min(numba.get_num_threads(), len(starts))
+    if threads <= 1:
+        for lo in starts:
+            fn(lo)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(fn, starts))
 
 
 def _half_angle_sin(h):

@@ -310,3 +310,21 @@ def test_half_angle_sine_agrees_with_libm_to_a_few_ulp():
     ref = np.array([math.sin(v) for v in x])
     assert np.all(np.isfinite(got))
     assert np.max(np.abs(got - ref)) <= 4 * np.finfo(float).eps
+
+
+def test_sum_of_sines_is_the_same_on_any_thread_count():
+    """Blocks of times run on numba's thread count; each writes its own slice, so 1 and 2
+    threads give bit-identical values."""
+    import numba
+
+    sig = SumOfSines(B=2, P=3, n_terms=5, seed=4)
+    t = np.sort(np.random.default_rng(0).uniform(0, 50, 100_000))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = sig(t)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = sig(t)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(one, two)
