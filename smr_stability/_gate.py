@@ -10,10 +10,10 @@ import math
 import numba
 import numpy as np
 
-_JIT = dict(cache=True, parallel=True, nogil=True)
+from ._jit import kernel
 
 
-@numba.njit(**_JIT)
+@kernel
 def gate_forward(u, mT, b, g, y):  # pragma: no cover - compiled
     """u, g, y (B, L, H) (g, y out); mT (tau, H), the kernel transposed; b (H,)."""
     Bn, L, H = u.shape
@@ -32,7 +32,7 @@ def gate_forward(u, mT, b, g, y):  # pragma: no cover - compiled
                 y[i, k, h] = s * u[i, k, h]
 
 
-@numba.njit(**_JIT)
+@kernel
 def gate_adjoint(u, mT, g, dy, du, dmT, db):  # pragma: no cover - compiled
     """Gradients for the cotangent dy (B, L, H): du (B, L, H); dmT (B, tau, H) and db (B, H) per batch."""
     Bn, L, H = u.shape

@@ -69,3 +69,20 @@ def test_gate_is_causal_and_differentiable():
 def test_tau_must_be_positive():
     with pytest.raises(errors.ShapeError, match="tau"):
         SMR(2, 0)
+
+
+def test_compiled_gate_is_bit_identical_on_one_and_two_threads():
+    """One torch thread runs the kernels' serial build, more the parallel one: same loops per
+    batch element, so the same bits, forward and backward."""
+    layer = SMR(3, 4).double()
+    u = torch.randn(4, 33, 3, dtype=torch.float64, requires_grad=True)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            y = layer(u)
+            results.append((y.detach(), *torch.autograd.grad(y.square().sum(), [u, layer.m, layer.b])))
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(*results))
