@@ -109,39 +109,293 @@ def _inverse(lam):  # pragma: no cover - compiled
     return inv
 
 
+# The zoh branch of scan_diagonal_steps runs in blocks of steps: mu = exp(d lam) and
+# scale = (exp(d lam) - 1)/lam for every mode of a block in branch-free loops that LLVM
+# vectorises (numba's math.exp/sin/cos are scalar libm calls: no SVML here), then the recurrence
+# over the block. _expm1_exp and _sincos_vers are checked against math.* in tests/test_simulation.py.
+
+
+@numba.extending.intrinsic
+def _float64_from_bits(typingctx, bits):
+    """The float64 whose bits are the int64 ``bits`` (one LLVM bitcast: loops over it vectorise)."""
+    if not isinstance(bits, numba.types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - compiled
+        return builder.bitcast(args[0], context.get_value_type(numba.types.float64))
+
+    return numba.types.float64(numba.types.int64), codegen
+
+
+@numba.extending.intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (llvm.fma: one instruction on FMA hardware, and it vectorises)."""
+    if not all(isinstance(v, numba.types.Float) for v in (a, b, c)):
+        return None
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - compiled
+        return builder.fma(*args)
+
+    return numba.types.float64(numba.types.float64, numba.types.float64, numba.types.float64), codegen
+
+
+@numba.extending.intrinsic
+def _where(typingctx, cond, a, b):
+    """``a if cond else b`` as one LLVM select, not a branch (loops over it vectorise)."""
+    if not isinstance(cond, numba.types.Boolean) or a != b:
+        return None
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - compiled
+        return builder.select(*args)
+
+    return a(cond, a, b), codegen
+
+
+_SHIFT = 6755399441055744.0  # 1.5 * 2**52: (v + _SHIFT) - _SHIFT is v rounded to an integer, |v| < 2**51
+_INV_LN2 = 1.44269504088896338700e00
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (fdlibm); k * _LN2_HI is exact for |k| < 2**20
+_LN2_LO = 1.90821492927058770002e-10
+_EXPM1_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13, 1, -1))  # 1/13! ... 1/2!
+_TWO_OVER_PI = 6.36619772367581382433e-01
+_PIO2_1 = 1.5707963267948966  # pi/2 = _PIO2_1 + _PIO2_2 + _PIO2_3 + 5.6e-50, each part rounded to float64
+_PIO2_2 = 6.123233995736766e-17
+_PIO2_3 = -1.4973849048591698e-33
+# fdlibm's minimax polynomials on [-pi/4, pi/4] (error < 2**-58): sin x = x + x^3 (S1 + x^2 (S2 + ...)),
+# cos x = 1 - x^2/2 + x^4 (C1 + x^2 (C2 + ...))
+_S1, _S2, _S3 = -1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04
+_S4, _S5, _S6 = 2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10
+_C1, _C2, _C3 = 4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05
+_C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _expm1_exp(x):  # pragma: no cover - compiled
+    """``(expm1(x), exp(x))`` without branches, for ``|x| <= 700`` (within 2 ulp).
+
+    ``x = k ln2 + r`` with ``|r| <= ln2/2``; ``p = expm1(r)`` by its Taylor polynomial of degree 13
+    (remainder < 0.1 ulp); ``exp x = 2^k (1 + p)`` and ``expm1 x = 2^k p + (2^k - 1)`` (one
+    rounding each: ``2^k - 1`` is exact for |k| <= 53, and negligible beside 2^k or -1 beyond);
+    ``2^k`` from its bits. Measured: exp within 1 ulp, expm1 within 1.7 ulp of the exact value.
+    """
+    k = (x * _INV_LN2 + _SHIFT) - _SHIFT
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    c = _EXPM1_TAYLOR[0]
+    for a in _EXPM1_TAYLOR[1:]:
+        c = c * r + a
+    p = r + (r * r) * c
+    two_k = _float64_from_bits((np.int64(k) + 1023) << 52)
+    return two_k * p + (two_k - 1.0), two_k * (1.0 + p)
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _sincos_vers(t):  # pragma: no cover - compiled
+    """``(sin t, cos t, 1 - cos t)`` without branches, for ``|t| <= 1e5``: sin and cos within 1.5 ulp,
+    ``1 - cos t`` within 3 ulp (relative, also near t = 0).
+
+    ``t = j pi/2 + r``, ``|r| <= pi/4``, by Cody-Waite with pi/2 in three float64 parts and fused
+    multiply-adds: the first is exact (``t - j _PIO2_1`` is a multiple of 2^-53 below 1), the
+    other two round once each, so ``r`` is within an ulp of its own value, also next to
+    multiples of pi/2 (|j| < 2^16: the rest of pi/2 adds < 1e-44). fdlibm's kernels for sin, cos
+    and ``1 - cos`` of ``r``; the quadrant ``j mod 4`` picks and signs them by selects.
+    """
+    j = (t * _TWO_OVER_PI + _SHIFT) - _SHIFT
+    x = _fma(-j, _PIO2_3, _fma(-j, _PIO2_2, _fma(-j, _PIO2_1, t)))
+    z = x * x
+    w = _S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))
+    s = x + (z * x) * (_S1 + z * w)
+    zr = z * (z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6))))))
+    hz = 0.5 * z
+    one_hz = 1.0 - hz
+    c = one_hz + (((1.0 - one_hz) - hz) + zr)
+    q = np.int64(j)
+    odd = (q & 1) != 0
+    sin_r, cos_r = _where(odd, c, s), _where(odd, s, c)
+    sin_t = _where((q & 2) != 0, -sin_r, sin_r)
+    cos_t = _where(((q + 1) & 2) != 0, -cos_r, cos_r)
+    return sin_t, cos_t, _where((q & 3) == 0, hz - zr, 1.0 - cos_t)
+
+
+_ZOH_BLOCK = 32  # steps per block: the four coefficient buffers (32 x N float64 each) stay in cache
+_ZOH_T_MAX = 1e5  # |d Im lam| up to which _sincos_vers applies
+_ZOH_X_MAX = 700.0  # |d Re lam| up to which _expm1_exp applies
+_ZOH_Z_MIN = 1e-290  # |d lam| from which (exp(d lam) - 1) * (1/lam) loses nothing to subnormals
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _zoh_block(dt, lr, li, ir, ii, same_re, mr, mi, sr, si):  # pragma: no cover - compiled
+    """zoh coefficients of the steps dt (K,) for all modes, out (K, N): ``mu = exp(d lam)`` in
+    (mr, mi), ``scale = (exp(d lam) - 1) * (1/lam)`` in (sr, si); lam = lr + i li, 1/lam = ir + i ii.
+
+    Valid for the modes whose steps lie in the range :func:`_zoh_range` gives (the others are
+    overwritten); exp first (its results parked in mr, sr), then sin/cos: two loops with fewer
+    live constants than one. ``same_re``: all ``lr`` are equal (S4D's and S5's -1/2), so one exp
+    per step serves every mode (the same argument ``d * lr[n]``: the same result).
+    """
+    N = lr.shape[0]
+    for j in range(dt.shape[0]):
+        d = dt[j]
+        if same_re:
+            em1, ex = _expm1_exp(d * lr[0])
+            sr[j, :] = em1
+            mr[j, :] = ex
+        else:
+            for n in range(N):
+                sr[j, n], mr[j, n] = _expm1_exp(d * lr[n])
+    for j in range(dt.shape[0]):
+        d = dt[j]
+        for n in range(N):
+            s, c, omc = _sincos_vers(d * li[n])
+            em1, ex = sr[j, n], mr[j, n]
+            ar, ai = em1 * c - omc, ex * s  # exp(d lam) - 1 = e^x cos t - 1 + i e^x sin t
+            mr[j, n], mi[j, n] = ex * c, ai
+            sr[j, n], si[j, n] = ar * ir[n] - ai * ii[n], ar * ii[n] + ai * ir[n]
+
+
+@numba.njit(cache=True)
+def _zoh_block_scalar(dt, lam, inv_lam, modes, mr, mi, sr, si):  # pragma: no cover - compiled
+    """As :func:`_zoh_block` for the listed modes only, by :func:`_zoh_coefficients` (any d lam)."""
+    for j in range(dt.shape[0]):
+        for n in modes:
+            mu, scale = _zoh_coefficients(dt[j], lam[n], inv_lam[n])
+            mr[j, n], mi[j, n], sr[j, n], si[j, n] = mu.real, mu.imag, scale.real, scale.imag
+
+
+@numba.njit(cache=True)
+def _zoh_range(lam, inv_lam):  # pragma: no cover - compiled
+    """``(d_lo, d_hi)`` (N,): the steps ``d_lo <= d <= d_hi`` for which :func:`_zoh_block` does mode n
+    (its exp and sin/cos apply, no subnormal ``d lam``); an empty range for lam = 0 or 1/lam not finite."""
+    N = lam.shape[0]
+    d_lo, d_hi = np.full(N, np.inf), np.full(N, np.inf)
+    for n in range(N):
+        re, im = abs(lam[n].real), abs(lam[n].imag)
+        if lam[n] == 0 or not (np.isfinite(inv_lam[n].real) and np.isfinite(inv_lam[n].imag)):
+            continue
+        d_lo[n] = _ZOH_Z_MIN / abs(lam[n])
+        if im > 0:
+            d_hi[n] = _ZOH_T_MAX / im
+        if re > 0:
+            d_hi[n] = min(d_hi[n], _ZOH_X_MAX / re)
+    return d_lo, d_hi
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _zoh_recurrence(mr, mi, sr, si, Br, Bi, Cr, Ci, D, u, xr, xi, bu_r, bu_i, y, xs):  # pragma: no cover - compiled
+    """``x_k = mu_k x_{k-1} + scale_k (B u_k)``, ``y_k = Re(C x_k) + D u_k`` over one block.
+
+    u (K, P), y (K, Q) out, xs (K or 0, N) out; the state (xr, xi) is carried in place; B, C split
+    into real and imaginary parts (Br (P, N)) so the mode loops vectorise (``reassoc`` only
+    reorders the sums over modes: rounding-level differences from the sequential reference).
+    """
+    N, P, Q = xr.shape[0], Br.shape[0], Cr.shape[0]
+    store = xs.shape[0] > 0
+    if P == 1 and Q == 1:  # one loop over modes per step
+        for j in range(u.shape[0]):
+            up = u[j, 0]
+            acc = 0.0
+            for n in range(N):
+                br, bi = Br[0, n] * up, Bi[0, n] * up
+                a = mr[j, n] * xr[n] - mi[j, n] * xi[n] + (sr[j, n] * br - si[j, n] * bi)
+                b = mr[j, n] * xi[n] + mi[j, n] * xr[n] + (sr[j, n] * bi + si[j, n] * br)
+                xr[n], xi[n] = a, b
+                acc += Cr[0, n] * a - Ci[0, n] * b
+            y[j, 0] = acc + D[0, 0] * up
+            if store:
+                for n in range(N):
+                    xs[j, n] = complex(xr[n], xi[n])
+        return
+    for j in range(u.shape[0]):
+        bu_r[:] = 0.0
+        bu_i[:] = 0.0
+        for p in range(P):
+            up = u[j, p]
+            for n in range(N):
+                bu_r[n] += Br[p, n] * up
+                bu_i[n] += Bi[p, n] * up
+        for n in range(N):
+            a = mr[j, n] * xr[n] - mi[j, n] * xi[n] + (sr[j, n] * bu_r[n] - si[j, n] * bu_i[n])
+            b = mr[j, n] * xi[n] + mi[j, n] * xr[n] + (sr[j, n] * bu_i[n] + si[j, n] * bu_r[n])
+            xr[n], xi[n] = a, b
+        for q in range(Q):
+            acc = 0.0
+            for n in range(N):
+                acc += Cr[q, n] * xr[n] - Ci[q, n] * xi[n]
+            for p in range(P):
+                acc += D[q, p] * u[j, p]
+            y[j, q] = acc
+        if store:
+            for n in range(N):
+                xs[j, n] = complex(xr[n], xi[n])
+
+
+@numba.njit(cache=True)
+def _zoh_trajectory(lam, inv_lam, d_range, Br, Bi, Cr, Ci, D, dt, u, x0, y, xs):  # pragma: no cover - compiled
+    """The zoh scan of one trajectory: dt (L,), u (L, P), x0 (N,), y (L, Q) out, xs (L or 0, N)
+    out; ``d_range = _zoh_range(lam, inv_lam)``. Every block of steps takes :func:`_zoh_block`,
+    then the scalar :func:`_zoh_block_scalar` for the modes whose range does not hold its steps."""
+    d_lo, d_hi = d_range
+    N, L, K = lam.shape[0], dt.shape[0], _ZOH_BLOCK
+    lr, li = lam.real.copy(), lam.imag.copy()
+    ir, ii = inv_lam.real.copy(), inv_lam.imag.copy()
+    same_re = N > 0 and np.all(lr == lr[0])
+    mr, mi, sr, si = np.empty((K, N)), np.empty((K, N)), np.empty((K, N)), np.empty((K, N))
+    xr, xi = x0.real.copy(), x0.imag.copy()
+    bu_r, bu_i = np.empty(N), np.empty(N)
+    special = np.empty(N, dtype=np.int64)
+    for k0 in range(0, L, K):
+        k1 = min(k0 + K, L)
+        d = dt[k0:k1]
+        dmin, dmax = np.min(d), np.max(d)
+        n_special = 0
+        for n in range(N):
+            if not (d_lo[n] <= dmin and dmax <= d_hi[n]):
+                special[n_special] = n
+                n_special += 1
+        _zoh_block(d, lr, li, ir, ii, same_re, mr, mi, sr, si)
+        if n_special > 0:
+            _zoh_block_scalar(d, lam, inv_lam, special[:n_special], mr, mi, sr, si)
+        _zoh_recurrence(mr, mi, sr, si, Br, Bi, Cr, Ci, D, u[k0:k1], xr, xi, bu_r, bu_i, y[k0:k1], xs[k0:k1])
+
+
 @numba.njit(**_JIT)
 def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma: no cover - compiled
     """Variable-step scan of a diagonal continuous system, discretizing on the fly.
 
     lam (N,) complex, Bc (N, P), C (Q, N), D (Q, P), dt (M, L), u (M, L, P), x0 (M, N),
     y (M, L, Q) out, xs (M, L or 0, N) out. kind: ZOH, SELECTIVE or GBT (with alpha).
+    ZOH runs each trajectory in blocks of steps (:func:`_zoh_trajectory`): its coefficients by
+    vectorised exp and sin/cos, then the recurrence; the others discretize step by step.
     """
     M, L, P = u.shape
     N = lam.shape[0]
     store = xs.shape[1] > 0
     inv_lam = _inverse(lam)
-    for m in numba.prange(M):
-        x = x0[m].copy()
-        for k in range(L):
-            d = dt[m, k]
-            for n in range(N):
-                z = d * lam[n]
-                if kind == ZOH:
-                    mu, scale = _zoh_coefficients(d, lam[n], inv_lam[n])
-                elif kind == SELECTIVE:
-                    mu = np.exp(z)
-                    scale = complex(d, 0.0)
-                else:
-                    den = 1.0 - alpha * z
-                    mu = (1.0 + (1.0 - alpha) * z) / den
-                    scale = d / den
-                bu = complex(0.0, 0.0)
-                for p in range(P):
-                    bu += Bc[n, p] * u[m, k, p]
-                x[n] = mu * x[n] + scale * bu
-            _output(C, D, x, u[m, k], y[m, k])
-            if store:
-                xs[m, k, :] = x
+    if kind == ZOH:  # in blocks of steps, the coefficients by vectorised exp and sin/cos
+        d_range = _zoh_range(lam, inv_lam)
+        Br, Bi = np.ascontiguousarray(Bc.T.real), np.ascontiguousarray(Bc.T.imag)
+        Cr, Ci = np.ascontiguousarray(C.real), np.ascontiguousarray(C.imag)
+        for m in numba.prange(M):
+            _zoh_trajectory(lam, inv_lam, d_range, Br, Bi, Cr, Ci, D, dt[m], u[m], x0[m], y[m], xs[m])
+    else:
+        for m in numba.prange(M):
+            x = x0[m].copy()
+            for k in range(L):
+                d = dt[m, k]
+                for n in range(N):
+                    z = d * lam[n]
+                    if kind == SELECTIVE:
+                        mu = np.exp(z)
+                        scale = complex(d, 0.0)
+                    else:
+                        den = 1.0 - alpha * z
+                        mu = (1.0 + (1.0 - alpha) * z) / den
+                        scale = d / den
+                    bu = complex(0.0, 0.0)
+                    for p in range(P):
+                        bu += Bc[n, p] * u[m, k, p]
+                    x[n] = mu * x[n] + scale * bu
+                _output(C, D, x, u[m, k], y[m, k])
+                if store:
+                    xs[m, k, :] = x
 
 
 _FAST = dict(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contract"})
