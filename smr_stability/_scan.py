@@ -1,7 +1,8 @@
 """Compiled sequential scans of the deep-SSM recurrence (numba).
 
 Each kernel runs ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k`` over a batch
-of M independent trajectories, in parallel over the batch. Fixed-step systems are passed as
+of M independent trajectories, in parallel over the batch (each kernel also has a serial build,
+taken on one numba thread: ``smr_stability._jit``). Fixed-step systems are passed as
 zero-stride views along the time axis, so one kernel serves fixed and variable steps.
 The plain-Python oracle these are tested against is
 :func:`smr_stability.simulation.simulate_reference`.
@@ -12,10 +13,10 @@ import math
 import numba
 import numpy as np
 
-_JIT = dict(cache=True, parallel=True, nogil=True)
+from ._jit import kernel
 
 
-@numba.njit(**_JIT)
+@kernel
 def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
     """Ab (M, L, N), Bb (M, L, N, P), u (M, L, P), C (M, Q, N), D (Q, P), x0 (M, N),
     y (M, L, Q) out, xs (M, L or 0, N) out."""
@@ -35,7 +36,7 @@ def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
                 xs[m, k, :] = x
 
 
-@numba.njit(**_JIT)
+@kernel
 def scan_dense(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
     """As :func:`scan_diagonal` with Ab (M, L, N, N)."""
     M, L, P = u.shape
@@ -356,7 +357,7 @@ def _zoh_trajectory(lam, inv_lam, d_range, Br, Bi, Cr, Ci, D, dt, u, x0, y, xs):
         _zoh_recurrence(mr, mi, sr, si, Br, Bi, Cr, Ci, D, u[k0:k1], xr, xi, bu_r, bu_i, y[k0:k1], xs[k0:k1])
 
 
-@numba.njit(**_JIT)
+@kernel
 def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma: no cover - compiled
     """Variable-step scan of a diagonal continuous system, discretizing on the fly.
 
@@ -398,10 +399,7 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
                     xs[m, k, :] = x
 
 
-_FAST = dict(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contract"})
-
-
-@numba.njit(**_FAST)
+@kernel(fastmath={"reassoc", "contract"})
 def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no cover - compiled
     """Per-step Monte-Carlo moments of the error system of a fixed diagonal single-input model.
 
@@ -468,7 +466,7 @@ def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no 
 # forward and adjoint, over contiguous arrays. Accumulations over channels and time are float64.
 
 
-@numba.njit(**_JIT)
+@kernel
 def recurrence(a, b, x):  # pragma: no cover - compiled
     """``x_k = a_k x_{k-1} + b_k`` with ``x_{-1} = 0``; a, b, x (M, L, N) (x out)."""
     M, L, N = a.shape
@@ -482,7 +480,7 @@ def recurrence(a, b, x):  # pragma: no cover - compiled
                 x[m, k, n] = a[m, k, n] * x[m, k - 1, n] + b[m, k, n]
 
 
-@numba.njit(**_JIT)
+@kernel
 def recurrence_adjoint(a, x, dx, da, db):  # pragma: no cover - compiled
     """Gradients of :func:`recurrence` for the cotangent dx (torch's conjugate convention).
 
@@ -500,7 +498,7 @@ def recurrence_adjoint(a, x, dx, da, db):  # pragma: no cover - compiled
                 g[n] = gn * np.conj(a[m, k, n])
 
 
-@numba.njit(**_JIT)
+@kernel
 def selective(Ab, delta, Bk, Ck, u, xs, y):  # pragma: no cover - compiled
     """The selective scan (Mamba's S6), real: for every batch b and channel h,
 
@@ -521,7 +519,7 @@ def selective(Ab, delta, Bk, Ck, u, xs, y):  # pragma: no cover - compiled
             xs[b, k] = x
 
 
-@numba.njit(**_JIT)
+@kernel
 def selective_adjoint(Ab, A, delta, Bk, Ck, u, xs, dy, d_delta, dA, dB, dC, du):  # pragma: no cover - compiled
     """Gradients of :func:`selective` with ``Ab = exp(delta A)``, for the cotangent dy (B, L, H).
 
@@ -576,7 +574,7 @@ def _zoh_scale_dlam(d, z, mu, scale, inv_lam):  # pragma: no cover - compiled
     return (d * mu - scale) * inv_lam
 
 
-@numba.njit(**_JIT)
+@kernel
 def zoh_gaps(lam, step, gaps, Bu, x):  # pragma: no cover - compiled
     """``x_k = mu_k x_{k-1} + scale_k Bu_k`` with ``d = gaps_k step_n``, ``mu = exp(d lam)``, ``scale = d phi1(d lam)``.
 
@@ -596,7 +594,7 @@ def zoh_gaps(lam, step, gaps, Bu, x):  # pragma: no cover - compiled
                 x[b, k, n] = xs[n]
 
 
-@numba.njit(**_JIT)
+@kernel
 def zoh_gaps_adjoint(lam, step, gaps, Bu, x, dx, dBu, dlam, dstep, dgaps):  # pragma: no cover - compiled
     """Gradients of :func:`zoh_gaps` for the cotangent dx (torch's conjugate convention).
 

@@ -391,3 +391,25 @@ def test_s5_equals_s5_pytorch(with_gaps):
     assert rel(y.detach(), y_peer.detach()) <= 1e-12
     w = torch.randn(2, 37, 4, dtype=F64)
     assert rel(torch.autograd.grad((w * y).sum(), u)[0], torch.autograd.grad((w * y_peer).sum(), u)[0]) <= 1e-12
+
+
+def test_compiled_scans_are_bit_identical_on_one_and_two_threads():
+    """One torch thread takes the kernels' serial build, two the parallel one (smr_stability._jit):
+    the same loops per batch element, so the same bits, forward and gradients."""
+    lin = random_ab(33, True, seed=1)
+    sel = random_selective(L=33, seed=2)
+    gap = random_gap_inputs(True, 0.5, seed=3)
+    ops = [(linear_scan, lin), (selective_scan, sel), (zoh_gap_scan, gap)]
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out = []
+            for op, inputs in ops:
+                y = op(*inputs)
+                out += [y.detach(), *torch.autograd.grad(y.abs().square().sum(), inputs)]
+            results.append(out)
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(*results))
