@@ -100,8 +100,18 @@ def readonly(a, dtype=None):
 
     Containers hand out no mutable state, and always in one memory layout: a broadcast grid
     copied in its own order comes out Fortran-ordered, and strided arrays can take other
-    (differently rounding) kernel paths downstream, in torch for instance.
+    (differently rounding) kernel paths downstream, in torch for instance. An array that is
+    already read-only, C-contiguous, of that dtype and owns its memory is returned as it is (the
+    toolkit's own constructors freeze the new arrays they build, to spare the copy).
     """
+    if (
+        isinstance(a, np.ndarray)
+        and not a.flags.writeable
+        and a.flags.c_contiguous
+        and a.flags.owndata
+        and (dtype is None or a.dtype == np.dtype(dtype))
+    ):
+        return a
     a = np.array(a, dtype=dtype, copy=True, order="C")
     a.setflags(write=False)
     return a

@@ -28,6 +28,7 @@ import numpy as np
 
 from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, check_shape, readonly
 from .errors import InputTypeError, MethodError, ParameterError, ShapeError, StepSizeError
+from .signals import Signal
 
 __all__ = ["Schedule", "uniform", "jitter", "rate_change", "irregular", "drops", "timestamps"]
 
@@ -188,7 +189,9 @@ class Schedule:
                 f"signal(times): expected shape (B, {self.M}, {self.L}, P); found {u.shape}. "
                 "A signal maps times of shape T to values of shape (B,) + T + (P,)."
             )
-        u = np.array(u, dtype=np.float64, copy=True)
+        # The toolkit's signals return a new array on every call; any other callable may hand out
+        # its own state, which the caller must not be able to change through u.
+        u = np.asarray(u, dtype=np.float64) if isinstance(signal, Signal) else np.array(u, dtype=np.float64, copy=True)
         if self.replaced is None or not self.replaced.any():
             return u
         if self.fill == "zeros":
@@ -289,12 +292,13 @@ def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
     do_sort = bool(sort) or (sort is None and can_reorder)
     rng = as_seed_rng(seed)
     if dist == "uniform":
-        delta = rng.uniform(-j * dt, j * dt, (draws, L))
+        times = rng.uniform(-j * dt, j * dt, (draws, L))  # the offsets delta_k
     else:
-        delta = rng.normal(0.0, j * dt, (draws, L))
-    times = _grid(L, dt, draws) + delta
+        times = rng.normal(0.0, j * dt, (draws, L))
+    times += _grid(L, dt, draws)  # k dt + delta_k, in place: the same values as grid + delta
     if do_sort:
-        times = np.sort(times, axis=-1)
+        times.sort(axis=-1)
+    times.setflags(write=False)  # a new array no one else holds: the Schedule keeps it without a copy
     name = f"jitter({j:g}, {dist}{', sorted' if do_sort else ''})"
     return Schedule(times, dt, name=name)
 

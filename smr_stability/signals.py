@@ -22,12 +22,10 @@ signal              definition
 ==================  ==================================================================
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
-import numba
 import numpy as np
 
 from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, readonly
+from ._vecmath import sum_of_sines
 from .errors import MethodError, ParameterError, ShapeError, StepSizeError
 
 __all__ = ["Signal", "SumOfSines", "Pendulum", "ArraySignal", "PENDULUM_OBSERVATIONS", "INTERPOLATIONS"]
@@ -41,8 +39,9 @@ INTERPOLATIONS = ("zoh", "linear")
 class Signal:
     """Base class: validates ``t`` and reshapes; subclasses implement ``_evaluate``.
 
-    ``_evaluate(t)`` takes a finite 1-D float64 array of ``n`` times and returns an array of
-    shape ``(B, n, P)``.
+    ``_evaluate(t)`` takes a finite 1-D float64 array of ``n`` times and returns a new array of
+    shape ``(B, n, P)`` (never a view of the signal's own data: ``Schedule.sample`` hands it out
+    without copying).
     """
 
     B = 1
@@ -114,44 +113,9 @@ class SumOfSines(Signal):
 
     def _evaluate(self, t):
         out = np.empty((self.B, t.size, self.P))
-        half_w = np.pi * self.frequency  # (B, P, I): half of 2 pi f
-        half_phi, two_a = 0.5 * self.phase, 2.0 * self.amplitude
-        step = max(1, 2**16 // (self.B * self.P * self.n_terms))  # blocks of times that stay in cache
-
-        def block(lo):
-            h = half_w[..., None] * t[lo : lo + step] + half_phi[..., None]  # (B, P, I, n): times innermost
-            s = two_a[:, :, None, :] @ _half_angle_sin(h)  # (B, P, 1, n): sum over the I terms
-            out[:, lo : lo + step] = s[:, :, 0, :].transpose(0, 2, 1)
-
-        _map_blocks(block, range(0, t.size, step))
+        omega = 2.0 * np.pi * self.frequency  # (B, P, I)
+        sum_of_sines(np.ascontiguousarray(t), self.amplitude, omega, self.phase, out)
         return out
-
-
-def _map_blocks(fn, starts):
-    """``fn(lo)`` for every block start, on numba's thread count (numpy's ufuncs release the GIL);
-    each block writes its own slice, so the result does not depend on the thread count."""
-    starts = list(starts)
-    threads = min(numba.get_num_threads(), len(starts))
-    if threads <= 1:
-        for lo in starts:
-            fn(lo)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(fn, starts))
-
-
-def _half_angle_sin(h):
-    """``sin(2h)/2`` as ``tan(h)/(1 + tan(h)^2)``, in place on ``h``.
-
-    The identity is exact; numpy's vectorised ``tan`` makes it several times faster than
-    ``np.sin`` on the project's machines, and it agrees with ``np.sin`` to about 2 ulp
-    (tested against ``math.sin``). ``tan`` is large but finite near its poles, where the
-    quotient correctly tends to 0.
-    """
-    np.tan(h, out=h)
-    d = h * h
-    d += 1.0
-    return np.divide(h, d, out=h)
 
 
 def _lerp(grid, values, t):

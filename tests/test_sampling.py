@@ -11,6 +11,7 @@ import scipy.stats
 
 from smr_stability import errors
 from smr_stability import sampling as S
+from smr_stability.signals import ArraySignal
 
 DT = 0.1
 
@@ -330,3 +331,17 @@ def test_schedule_is_immutable():
         s.replaced[0, 0] = True
     with pytest.raises(AttributeError):
         s.dt = 1.0
+
+
+def test_sample_never_hands_out_the_signals_own_data():
+    """A plain callable may return its own array: sample copies it. The toolkit's signals return
+    a new array per call, which sample passes on without a copy; either way u is the caller's."""
+    stored = np.ones((1, 2, 5, 1))
+    schedule = S.uniform(5, 0.1, draws=2)
+    u = schedule.sample(lambda t: stored)
+    u[...] = 7.0
+    assert np.all(stored == 1.0)
+    sig = ArraySignal(np.arange(10.0), np.linspace(0.0, 1.0, 10))
+    first = schedule.sample(sig)
+    first[...] = -1.0
+    assert np.array_equal(sig.values[0, :, 0], np.arange(10.0)) and np.all(schedule.sample(sig) >= 0)

@@ -15,7 +15,7 @@ from scipy.linalg import expm
 
 import smr_stability as smr
 from smr_stability import errors
-from smr_stability._scan import _expm1_exp, _sincos_vers
+from smr_stability._vecmath import expm1_exp, sincos_vers
 
 RTOL = 1e-10
 
@@ -294,7 +294,7 @@ def test_diverging_simulation_raises_instead_of_returning_inf(mode):
 def _expm1_exp_of(x):
     em1, ex = np.empty_like(x), np.empty_like(x)
     for i in range(x.shape[0]):
-        em1[i], ex[i] = _expm1_exp(x[i])
+        em1[i], ex[i] = expm1_exp(x[i])
     return em1, ex
 
 
@@ -302,7 +302,7 @@ def _expm1_exp_of(x):
 def _sincos_vers_of(t):
     s, c, v = np.empty_like(t), np.empty_like(t), np.empty_like(t)
     for i in range(t.shape[0]):
-        s[i], c[i], v[i] = _sincos_vers(t[i])
+        s[i], c[i], v[i] = sincos_vers(t[i])
     return s, c, v
 
 
