@@ -30,6 +30,7 @@ from .scan import linear_scan as linear_scan
 from .scan import linear_scan_reference as linear_scan_reference
 from .scan import selective_scan as selective_scan
 from .scan import selective_scan_reference as selective_scan_reference
+from .scan import zoh_gap_scan as zoh_gap_scan
 from .sines import SinesConfig as SinesConfig
 from .sines import make_sines as make_sines
 from .smr import SMR as SMR
@@ -59,6 +60,7 @@ __all__ = [
     "linear_scan_reference",
     "selective_scan",
     "selective_scan_reference",
+    "zoh_gap_scan",
     "load_run",
     "load_task",
     "make_pendulum",
