@@ -252,8 +252,12 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         )  # (B, L, Q), (B, L, N)
         xnorm[i] = np.linalg.norm(x_nom, axis=-1)
         for j, sched in enumerate(schedules):
-            u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P)
-            w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
+            u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P), a new array
+            if smr is None and not exact:  # nothing else reads the samples: w in their place
+                w = u_per_raw
+                w -= u_nom[:, None]
+            else:
+                w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
             e, y, variance, sup_e, lyap, how = _error_moments(Ab, Bb, sys, w, P_lyap)
             path.add(how)
             bounds["observed_sup"][i, j] = sup_e
