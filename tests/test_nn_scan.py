@@ -413,3 +413,21 @@ def test_compiled_scans_are_bit_identical_on_one_and_two_threads():
     finally:
         torch.set_num_threads(before)
     assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+def test_compiled_kernels_leave_torchs_thread_count_alone():
+    """numba's pool and torch share one OpenMP runtime, and starting the pool would set torch to
+    numba's thread count: a fresh process set to one torch thread stays at one, before and
+    after importing the layers and running their compiled kernels."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch; torch.set_num_threads(1)\n"
+        "from smr_stability.nn import SMR, linear_scan\n"
+        "a = torch.rand(2, 9, 3, requires_grad=True)\n"
+        "linear_scan(a, a).sum().backward(); SMR(3)(a).sum().backward()\n"
+        "print(torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1"]

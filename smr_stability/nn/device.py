@@ -8,6 +8,22 @@ from ..errors import ParameterError
 __all__ = ["resolve_device", "set_threads"]
 
 
+def _start_numba_threads():
+    """Start numba's thread pool now, keeping torch's thread count.
+
+    Both use the same OpenMP runtime here: starting numba's pool (its first ``set_num_threads``,
+    ``get_num_threads`` or parallel call) sets OpenMP's thread count to numba's, which torch then
+    reports as its own, so a run set to one torch thread would silently use two. Once the pool
+    runs, neither changes the other's count.
+    """
+    threads = torch.get_num_threads()
+    numba.get_num_threads()
+    torch.set_num_threads(threads)
+
+
+_start_numba_threads()
+
+
 def set_threads():
     """Run the compiled CPU kernels of the layers on torch's thread count (at most numba's pool),
     so that ``torch.set_num_threads`` governs them as it does torch's own kernels."""
