@@ -3,7 +3,7 @@
 1. Per layer (s4d, s4, s5, s6, mega, spade): the median wall time of one training step
    (forward, MSE loss, backward, gradient clipping, AdamW) of a depth-1 ``SequenceModel``,
    without and with the SMR gate (tau = 4), and the ratio with/without.
-2. S5 in convolution mode (equal steps) against its variable-step chunked scan (the true gaps
+2. S5 in convolution mode (equal steps) against its variable-step scan (the true gaps
    passed as ``dt``), for several L, and the ratio scan/conv.
 
 Each compared pair is timed in alternation in one run (``smr_stability.experiments.cost.measure``), so the

@@ -311,7 +311,7 @@ def training_cost(out_dir, quick=False, threads=1):
 
     Panel A: per layer the median wall time of one training step (forward, loss, backward,
     AdamW) without and with SMR (tau = 4), the ratio with/without on the bars. Panel B: S5 in
-    convolution mode (equal steps) against its variable-step chunked scan (true gaps as
+    convolution mode (equal steps) against its variable-step scan (true gaps as
     ``dt``), for several L, with and without SMR, ratio scan/conv. Sizes B=8, L=1024, H=32,
     N=32 (``quick``: tiny), float32, one torch thread (``threads``, see :func:`measure`). This
     is a measurement on whatever machine runs it, not a test: timings are noisy on shared
