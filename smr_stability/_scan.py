@@ -459,18 +459,16 @@ def selective_adjoint(Ab, A, delta, Bk, Ck, u, xs, dy, d_delta, dA, dB, dC, du):
                 dA[b, h, n] = dA_b[h, n]
 
 
+_PHI1_PRIME = tuple(n / math.factorial(n + 1) for n in range(13, 0, -1))  # n / (n+1)!, n = 13 .. 1
+
+
 @numba.njit(cache=True, inline="always")
 def _zoh_scale_dlam(d, z, mu, scale, inv_lam):  # pragma: no cover - compiled
     """``d scale / d lam = d^2 phi1'(z)`` for ``scale = d phi1(d lam)``: a series for ``|z| < 0.1``."""
-    if abs(z) < 0.1:  # phi1'(z) = sum_{n>=1} n z^{n-1} / (n+1)!, 12 terms: error < 1e-15 relative
+    if abs(z) < 0.1:  # phi1'(z) = sum_{n>=1} n z^{n-1} / (n+1)!, 13 terms by Horner: error < 1e-15 relative
         s = complex(0.0, 0.0)
-        fact = 1.0
-        for n in range(1, 14):
-            fact *= n + 1
-        f = fact  # (13 + 1)!
-        for n in range(13, 0, -1):  # Horner from the highest term down
-            s = s * z + n / f
-            f /= n + 1
+        for c in _PHI1_PRIME:
+            s = s * z + c
         return d * d * s
     return (d * mu - scale) * inv_lam
 

@@ -431,3 +431,20 @@ def test_compiled_kernels_leave_torchs_thread_count_alone():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["1"]
+
+
+def test_scans_take_other_dtypes_by_torch_and_refuse_them_compiled():
+    """float16 and integer inputs: 'auto' runs them through torch ops (the chunked path), equal to
+    the loop; 'compiled' says which dtypes it takes. zoh_gap_scan needs complex lam and Bu."""
+    a = torch.full((2, 7, 3), 0.5, dtype=torch.float16)
+    b = torch.ones(2, 7, 3, dtype=torch.float16)
+    assert torch.equal(linear_scan(a, b), linear_scan_reference(a, b))
+    ai, bi = torch.ones(2, 7, 3, dtype=torch.int64), torch.ones(2, 7, 3, dtype=torch.int64)
+    assert torch.equal(linear_scan(ai, bi), linear_scan_reference(ai, bi))
+    with pytest.raises(InputTypeError, match="float32/64 or complex64/128.*torch.float16"):
+        linear_scan(a, b, method="compiled")
+    lam, step, gaps, Bu = (t.detach() for t in random_gap_inputs(True, 0.5, seed=3, N=3))
+    with pytest.raises(InputTypeError, match="complex lam and Bu"):
+        zoh_gap_scan(lam, step, gaps, Bu.real)
+    with pytest.raises(InputTypeError, match="complex lam and Bu"):
+        zoh_gap_scan(lam, step.to(torch.complex128), gaps, Bu)

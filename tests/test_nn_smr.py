@@ -86,3 +86,13 @@ def test_compiled_gate_is_bit_identical_on_one_and_two_threads():
     finally:
         torch.set_num_threads(before)
     assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+def test_gate_in_float16_takes_the_conv_path():
+    """Dtypes the compiled kernel does not take go through conv1d: same values as the float32 gate
+    to float16 rounding."""
+    layer = SMR(3, 4)
+    u = torch.randn(2, 20, 3)
+    y16 = layer.half()(u.half())
+    assert y16.dtype == torch.float16
+    assert float((y16.float() - layer.float()(u)).detach().abs().max()) <= 5e-3

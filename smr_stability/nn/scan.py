@@ -121,13 +121,26 @@ class _LinearScan(torch.autograd.Function):
         return da, db, None
 
 
+_COMPILED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+
+
 def _use_compiled(method, *tensors):
+    """Whether ``method`` runs the compiled CPU kernels on ``tensors``: 'compiled' always (or an
+    error where it cannot), 'auto' where every tensor is on the CPU in a dtype the kernels take
+    (float32/64, complex64/128), 'chunked' never."""
     if method not in METHODS:
         raise MethodError(f"method must be one of {METHODS}; found {method!r}.")
     on_cpu = all(t.device.type == "cpu" for t in tensors)
+    dtypes_ok = all(t.dtype in _COMPILED_DTYPES for t in tensors)
     if method == "compiled" and not on_cpu:
         raise MethodError("method='compiled' runs on the CPU only; use method='auto' or 'chunked' on other devices.")
-    return method == "compiled" or (method == "auto" and on_cpu)
+    if method == "compiled" and not dtypes_ok:
+        found = sorted({str(t.dtype) for t in tensors if t.dtype not in _COMPILED_DTYPES})
+        raise InputTypeError(
+            f"method='compiled' takes float32/64 or complex64/128 tensors; found {', '.join(found)}. "
+            "Convert them, or use method='chunked'."
+        )
+    return method == "compiled" or (method == "auto" and on_cpu and dtypes_ok)
 
 
 def linear_scan(a, b, method="auto"):
@@ -347,6 +360,11 @@ def zoh_gap_scan(lam, step, gaps, Bu, method="auto"):
         raise ShapeError(
             "zoh_gap_scan needs lam (N,), step (1,) or (N,), gaps (B, L), Bu (B, L, N); found "
             f"lam {tuple(lam.shape)}, step {tuple(step.shape)}, gaps {tuple(gaps.shape)}, Bu {tuple(Bu.shape)}."
+        )
+    if not (lam.is_complex() and Bu.is_complex()) or step.is_complex() or gaps.is_complex():
+        raise InputTypeError(
+            "zoh_gap_scan needs complex lam and Bu and real step and gaps; found dtypes "
+            f"lam {lam.dtype}, step {step.dtype}, gaps {gaps.dtype}, Bu {Bu.dtype}. Cast them (e.g. Bu.to(torch.complex64))."
         )
     if _use_compiled(method, lam, step, gaps, Bu) and Bu.shape[1] > 0:
         return _ZohGapScan.apply(lam, step, gaps, Bu.contiguous())

@@ -79,7 +79,7 @@ class SMR(nn.Module):
         """Gate ``u`` of shape (B, L, H): ``g(u) * u``, same shape."""
         if u.ndim != 3 or u.shape[-1] != self.H:
             raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
-        if u.device.type != "cpu" or u.is_complex() or u.shape[1] == 0:
+        if u.device.type != "cpu" or u.dtype not in (torch.float32, torch.float64) or u.shape[1] == 0:
             return self.gate(u) * u
         return _Gate.apply(u.contiguous(), self.m.to(u.dtype), self.b.to(u.dtype))
 
