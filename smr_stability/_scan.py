@@ -301,48 +301,41 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
 
 
 @kernel(fastmath={"reassoc", "contract"})
-def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no cover - compiled
+def divergence_moments(mu, bw, C, d, pw, w, n_tasks, acc):  # pragma: no cover - compiled
     """Per-step Monte-Carlo moments of the error system of a fixed diagonal single-input model.
 
-    For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k``, the centred
-    ``c_k = mu * c_{k-1} + bw (w_k - wbar_k)`` and ``y_k = Re(C e_k) + d w_k``. Nothing of size
-    draws x L is stored: each task (signal b, chunk of draws) keeps Welford running moments
-    ``acc[b, chunk] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||, sum ||c_k||^2, max ||e_k||,
-    mean L_k, M2 L_k]`` (each of length L) with the Lyapunov value ``L_k = sum_n pw_n |e_{k,n}|^2``
-    (a diagonal P), combined over chunks afterwards.
-    mu, bw (N,) complex; C (Q, N) complex; d (Q,); pw (N,); w (B, M, L); wbar (B, L);
-    acc (B, n_chunks, 8, L) zeros.
-    Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders sums
-    over modes (rounding-level differences from the sequential reference).
+    For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k`` and ``y_k = Re(C e_k) + d w_k``.
+    Nothing of size draws x L is stored: each task (signal b, a share of the draws) keeps Welford
+    running moments ``acc[b, task] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||,
+    sum ||e_k||^2, max ||e_k||, mean L_k, M2 L_k]`` (each of length L) with the Lyapunov value
+    ``L_k = sum_n pw_n |e_{k,n}|^2`` (a diagonal P), combined over tasks afterwards.
+    mu, bw (N,) complex; C (Q, N) complex; d (Q,); pw (N,); w (B, M, L); acc (B, n_tasks, 8, L)
+    zeros. Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders
+    sums over modes (rounding-level differences from the sequential reference).
     """
     B, M, L = w.shape
     N, Q = mu.shape[0], C.shape[0]
     mr, mi = mu.real.copy(), mu.imag.copy()
     br, bi = bw.real.copy(), bw.imag.copy()
     cr, ci = np.ascontiguousarray(C.real), np.ascontiguousarray(C.imag)
-    for task in numba.prange(B * n_chunks):
-        b, chunk = task // n_chunks, task % n_chunks
-        lo, hi = chunk * M // n_chunks, (chunk + 1) * M // n_chunks
-        er, ei, zr, zi = np.empty(N), np.empty(N), np.empty(N), np.empty(N)
-        a_ = acc[b, chunk]
+    for task in numba.prange(B * n_tasks):
+        b, part = task // n_tasks, task % n_tasks
+        lo, hi = part * M // n_tasks, (part + 1) * M // n_tasks
+        er, ei = np.empty(N), np.empty(N)
+        a_ = acc[b, part]
         for m in range(lo, hi):
-            er[:], ei[:], zr[:], zi[:] = 0.0, 0.0, 0.0, 0.0
+            er[:], ei[:] = 0.0, 0.0
             count = m - lo + 1
             for k in range(L):
                 wk = w[b, m, k]
-                dk = wk - wbar[b, k]
-                se, sc, sl = 0.0, 0.0, 0.0
+                se, sl = 0.0, 0.0
                 for n in range(N):
                     x = mr[n] * er[n] - mi[n] * ei[n] + br[n] * wk
                     y = mr[n] * ei[n] + mi[n] * er[n] + bi[n] * wk
                     er[n], ei[n] = x, y
-                    se += x * x + y * y
-                    sl += pw[n] * (x * x + y * y)
-                for n in range(N):
-                    x = mr[n] * zr[n] - mi[n] * zi[n] + br[n] * dk
-                    y = mr[n] * zi[n] + mi[n] * zr[n] + bi[n] * dk
-                    zr[n], zi[n] = x, y
-                    sc += x * x + y * y
+                    s2 = x * x + y * y
+                    se += s2
+                    sl += pw[n] * s2
                 sy = 0.0
                 for q in range(Q):
                     yq = d[q] * wk
@@ -356,7 +349,7 @@ def divergence_moments(mu, bw, C, d, pw, w, wbar, n_chunks, acc):  # pragma: no 
                 delta = y_norm - a_[2, k]
                 a_[2, k] += delta / count
                 a_[3, k] += delta * (y_norm - a_[2, k])
-                a_[4, k] += sc
+                a_[4, k] += se
                 a_[5, k] = max(a_[5, k], e_norm)
                 delta = sl - a_[6, k]
                 a_[6, k] += delta / count

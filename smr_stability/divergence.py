@@ -9,9 +9,10 @@ the error system per draw gives every error metric; the nominal run is shared by
 Paths. The model is LTI under perturbed sampling (only its inputs change), so the nominal run
 uses the kernel and FFT convolution (:func:`smr_stability.simulate`, ``mode='fft'``). The error
 states are needed as norms at every step: for a diagonal single-input system a fused compiled
-scan runs every draw and keeps only running (Welford) moments per step, so memory does not grow
-with the number of draws (an FFT would need one convolution per mode and the full states);
-otherwise the states come from the FFT state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
+scan runs every draw and keeps only running (Welford) moments per step; the draws are sampled
+and scanned in pieces of a few MiB, so memory does not grow with the number of draws (an FFT
+would need one convolution per mode and the full states); otherwise the states come from the
+FFT state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
 (:func:`smr_stability.simulate_variable_step`).
 """
 
@@ -252,20 +253,19 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         )  # (B, L, Q), (B, L, N)
         xnorm[i] = np.linalg.norm(x_nom, axis=-1)
         for j, sched in enumerate(schedules):
-            u_per_raw = sched.sample(signal)[:, :, :L, :]  # (B, M, L, P), a new array
-            if smr is None and not exact:  # nothing else reads the samples: w in their place
-                w = u_per_raw
-                w -= u_nom[:, None]
+            u_per_raw = sched.sample(signal)[:, :, :L, :] if exact else None  # (B, M, L, P)
+            if Ab.ndim == 1 and sys.P == 1:  # the fused compiled scan, the draws in pieces
+                pieces = _error_inputs(sched, signal, gate, u_nom, L, u_per_raw)
+                e, y, variance, sup_e, lyap, w_sup = _scan_moments(Ab, Bb, sys, pieces, sched.M, P_lyap)
+                how = "scan"
             else:
-                w = gate(u_per_raw) - u_nom[:, None]  # (B, M, L, P)
-            e, y, variance, sup_e, lyap, how = _error_moments(Ab, Bb, sys, w, P_lyap)
+                u = sched.sample(signal)[:, :, :L, :] if u_per_raw is None else u_per_raw
+                e, y, variance, sup_e, lyap, w_sup = _fft_moments(Ab, Bb, sys, gate(u) - u_nom[:, None], P_lyap)
+                how = "fft"
             path.add(how)
             bounds["observed_sup"][i, j] = sup_e
-            if w.shape[-1] == 1:  # max |w| without an array of |w|
-                bounds["w_sup"][i, j] = np.maximum(w.max(axis=(1, 2, 3)), -w.min(axis=(1, 2, 3)))
-            else:
-                bounds["w_sup"][i, j] = np.sqrt(np.max(np.sum(w**2, axis=-1), axis=(1, 2)))
-            bounds["iss_bound"][i, j] = gain * bounds["w_sup"][i, j]
+            bounds["w_sup"][i, j] = w_sup
+            bounds["iss_bound"][i, j] = gain * w_sup
             cell = _cell_metrics(e, y, variance, xnorm[i], y_nom)
             if lyapunov:
                 cell["lyapunov_error"] = lyap
@@ -303,40 +303,105 @@ def _is_system_tuple(x):
     return isinstance(x, tuple) and len(x) in (3, 4) and all(isinstance(a, (np.ndarray, list, float, int)) for a in x)
 
 
-def _error_moments(Ab, Bb, sys, w, Pl):
-    """Mean and std over draws of ||e_k|| and ||y~_k - y_k|| and mean ||c_k||^2 (centred), each
-    (B, L), the largest ||e_k|| over draws and steps (B,), and the path taken ('scan' or 'fft'),
-    for w of shape (B, M, L, P)."""
-    B, M, L, P = w.shape
+_PIECE_VALUES = 2**19  # samples per piece of draws in the scan path (4 MiB of float64: stays in cache)
+
+
+def _error_inputs(sched, signal, gate, u_nom, L, u_raw=None):
+    """Yield the sampling errors ``w = gate(u~) - gate(u)`` of shape (B, m, L), draws in pieces.
+
+    Each piece of draws is sampled on its own, so memory is O(piece) and the buffers stay in
+    cache; noise replacement needs every draw's noise at once, so it comes in one piece, as does
+    ``u_raw`` when the caller already holds all the samples.
+    """
+    if u_raw is not None or sched.fill == "noise":
+        u = sched.sample(signal)[:, :, :L] if u_raw is None else u_raw
+        yield (gate(u) - u_nom[:, None])[..., 0]
+        return
+    per = max(1, _PIECE_VALUES // (signal.B * L))
+    for lo in range(0, sched.M, per):
+        w = gate(sched.sample(signal, draws=slice(lo, lo + per))[:, :, :L])  # (B, m, L, 1), a new array
+        w -= u_nom[:, None]  # nothing else reads the samples: w in their place
+        yield w[..., 0]
+
+
+def _scan_moments(Ab, Bb, sys, pieces, M, Pl):
+    """Moments over draws of the error system of a diagonal single-input model, by the compiled scan.
+
+    ``pieces`` yields w of shape (B, m, L); the per-piece Welford moments are merged (Chan et
+    al.). Returns the mean and std over draws of ||e_k|| and ||y~_k - y_k|| (each (B, L)), the
+    trace of the covariance of e_k across draws (B, L), max ||e_k|| and max ||w_k|| (B,), and the
+    mean and std of the Lyapunov value (or None).
+
+    The covariance is ``mean_m ||e_k||^2 - ||ebar_k||^2`` with ``ebar_k`` the error system driven
+    by the mean of w over draws (the mean error, by linearity): exact up to rounding relative to
+    ``mean_m ||e_k||^2``, and 0 for a single draw.
+    """
+    C = np.asarray(sys.C, dtype=complex)
+    pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
+    mu, bw = Ab.astype(complex), Bb[:, 0].astype(complex)
+    stats = {k: _Welford() for k in ("e", "y", "lyap")}
+    sum_sq, sup_e, w_sum, w_sup, acc = 0.0, 0.0, 0.0, 0.0, None
+    for w in pieces:
+        B, m, L = w.shape
+        n_tasks = max(1, min(m, 8))
+        if acc is None or acc.shape[1] != n_tasks:
+            acc = np.zeros((B, n_tasks, 8, L))
+        else:
+            acc.fill(0.0)
+        divergence_moments(mu, bw, C, sys.D[:, 0], pw, w, n_tasks, acc)
+        counts = np.diff(np.arange(n_tasks + 1) * m // n_tasks)  # draws per task
+        for key, col in (("e", 0), ("y", 2), ("lyap", 6)):
+            stats[key].merge(counts, acc[:, :, col], acc[:, :, col + 1])
+        sum_sq = sum_sq + acc[:, :, 4].sum(axis=1)
+        sup_e = np.maximum(sup_e, acc[:, :, 5].max(axis=(1, 2)))
+        w_sum = w_sum + w.sum(axis=1)
+        w_sup = np.maximum(w_sup, np.maximum(w.max(axis=(1, 2)), -w.min(axis=(1, 2))))
+    if M == 1:
+        variance = np.zeros_like(sum_sq)
+    else:
+        _, e_bar = simulate(Ab, Bb, sys.C, sys.D, (w_sum / M)[..., None], return_states=True, mode="scan")
+        variance = np.maximum(sum_sq / M - np.sum(np.abs(e_bar) ** 2, axis=-1), 0.0)
+    lyap = None if Pl is None else stats["lyap"].result()
+    return stats["e"].result(), stats["y"].result(), variance, sup_e, lyap, w_sup
+
+
+def _fft_moments(Ab, Bb, sys, w, Pl):
+    """As :func:`_scan_moments` for any model, from the states of the FFT state kernel; w (B, M, L, P)."""
     wbar = w.mean(axis=1)  # (B, L, P)
-    if Ab.ndim == 1 and P == 1:
-        n_chunks = max(1, min(M, 8))
-        acc = np.zeros((B, n_chunks, 8, L))
-        C = np.asarray(sys.C, dtype=complex)
-        pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
-        divergence_moments(
-            Ab.astype(complex), Bb[:, 0].astype(complex), C, sys.D[:, 0], pw, w[..., 0], wbar[..., 0], n_chunks, acc
-        )
-        counts = np.diff(np.arange(n_chunks + 1) * M // n_chunks)  # draws per chunk
-        e = _combine_chunks(acc[:, :, 0], acc[:, :, 1], counts)
-        y = _combine_chunks(acc[:, :, 2], acc[:, :, 3], counts)
-        lyap = None if Pl is None else _combine_chunks(acc[:, :, 6], acc[:, :, 7], counts)
-        return e, y, acc[:, :, 4].sum(axis=1) / M, acc[:, :, 5].max(axis=(1, 2)), lyap, "scan"
     y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
     _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
     ye = np.sqrt(np.sum(y_e**2, axis=-1))
     en = np.linalg.norm(e, axis=-1)  # (B, M, L)
     lyap = None if Pl is None else _mean_std(np.einsum("...n,nm,...m->...", e.conj(), Pl, e).real)
-    return _mean_std(en), _mean_std(ye), np.mean(np.sum(np.abs(c) ** 2, -1), axis=1), en.max(axis=(1, 2)), lyap, "fft"
+    variance = np.mean(np.sum(np.abs(c) ** 2, -1), axis=1)
+    w_sup = np.sqrt(np.max(np.sum(w**2, axis=-1), axis=(1, 2)))
+    return _mean_std(en), _mean_std(ye), variance, en.max(axis=(1, 2)), lyap, w_sup
 
 
-def _combine_chunks(mean, M2, counts):
-    """Chan et al.'s pairwise combination of Welford (mean, M2) over chunks (axis 1)."""
-    n = counts[None, :, None]
-    total = counts.sum()
-    grand = np.sum(n * mean, axis=1) / total
-    m2 = np.sum(M2 + n * (mean - grand[:, None]) ** 2, axis=1)
-    return grand, np.sqrt(m2 / total)
+class _Welford:
+    """Count, mean and M2 (sum of squared deviations) per entry, merged group by group.
+
+    :meth:`merge` takes groups along axis 1 (their counts, means and M2s) and folds them in by
+    Chan et al.'s pairwise rule, so the result does not depend on how the draws were grouped
+    beyond rounding.
+    """
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def merge(self, counts, mean, m2):
+        for g, n in enumerate(counts):
+            if n == 0:
+                continue
+            total = self.n + n
+            delta = mean[:, g] - self.mean
+            self.mean = self.mean + delta * (n / total)
+            self.m2 = self.m2 + m2[:, g] + delta**2 * (self.n * n / total)
+            self.n = total
+
+    def result(self):
+        """Mean and (population) standard deviation."""
+        return self.mean, np.sqrt(self.m2 / self.n)
 
 
 def _mean_std(x):

@@ -155,7 +155,7 @@ class Schedule:
         """True if every gap equals ``dt`` to 1e-12 relative."""
         return bool(np.all(np.abs(self.gaps - self.dt) <= 1e-12 * self.dt))
 
-    def sample(self, signal):
+    def sample(self, signal, draws=None):
         """Evaluate ``signal`` at the schedule's times and apply the replacement.
 
         Parameters
@@ -163,12 +163,17 @@ class Schedule:
         signal : callable
             Maps a times array of shape ``T`` to values of shape ``(B,) + T + (P,)`` (the
             interface of :mod:`smr_stability.signals`).
+        draws : slice, optional
+            Sample only these draws (a slice of ``range(M)`` with step 1). The values equal
+            ``sample(signal)[:, draws]``, noise included, so a long experiment can go through the
+            draws in pieces with memory O(piece).
 
         Returns
         -------
-        u : ndarray, shape (B, M, L, P)
-            ``signal(times)``, with zeros or Gaussian noise (std ``noise_std``, one draw per
-            ``(B, M, L, P)`` entry, seeded by ``seed``) where ``replaced`` is True.
+        u : ndarray, shape (B, M', L, P)
+            ``signal(times[draws])``, with zeros or Gaussian noise (std ``noise_std``, one draw
+            per ``(B, M, L, P)`` entry, seeded by ``seed``) where ``replaced`` is True; ``M'`` is
+            the number of draws sampled.
 
         Examples
         --------
@@ -183,22 +188,29 @@ class Schedule:
             raise InputTypeError(
                 f"signal: expected a callable t -> (B,) + t.shape + (P,); found {type(signal).__name__}."
             )
-        u = np.asarray(signal(self.times))
-        if u.ndim != 4 or u.shape[1:3] != self.times.shape:
+        if draws is None:
+            draws = slice(0, self.M)
+        if not isinstance(draws, slice) or draws.step not in (None, 1):
+            raise InputTypeError(f"draws: expected None or a slice with step 1; found {draws!r}.")
+        times = self.times[draws]
+        u = np.asarray(signal(times))
+        if u.ndim != 4 or u.shape[1:3] != times.shape:
             raise ShapeError(
-                f"signal(times): expected shape (B, {self.M}, {self.L}, P); found {u.shape}. "
+                f"signal(times): expected shape (B, {times.shape[0]}, {self.L}, P); found {u.shape}. "
                 "A signal maps times of shape T to values of shape (B,) + T + (P,)."
             )
         # The toolkit's signals return a new array on every call; any other callable may hand out
         # its own state, which the caller must not be able to change through u.
         u = np.asarray(u, dtype=np.float64) if isinstance(signal, Signal) else np.array(u, dtype=np.float64, copy=True)
-        if self.replaced is None or not self.replaced.any():
+        replaced = None if self.replaced is None else self.replaced[draws]
+        if replaced is None or not replaced.any():
             return u
         if self.fill == "zeros":
             fill = np.zeros_like(u)
-        else:
-            fill = self.noise_std * np.random.default_rng(self.seed).standard_normal(u.shape)
-        return np.where(self.replaced[None, :, :, None], fill, u)
+        else:  # the noise of every draw, so that a piece gets the values of the whole
+            full = (u.shape[0], self.M) + u.shape[2:]
+            fill = self.noise_std * np.random.default_rng(self.seed).standard_normal(full)[:, draws]
+        return np.where(replaced[None, :, :, None], fill, u)
 
 
 def _grid(L, dt, draws):

@@ -243,6 +243,20 @@ def test_sample_noise_only_at_replaced_with_its_std():
     assert not np.array_equal(other, x)
 
 
+@pytest.mark.parametrize("mode", ["zeros", "noise"])
+def test_sample_of_a_slice_of_draws_equals_the_slice_of_the_whole(mode):
+    s = S.drops(20, DT, 0.3, mode=mode, draws=7, seed=4, noise_std=0.5)
+    u = const_signal()
+    whole = s.sample(u)
+    pieces = [s.sample(u, draws=slice(lo, lo + 3)) for lo in range(0, 7, 3)]
+    assert [p.shape[1] for p in pieces] == [3, 3, 1]
+    assert np.array_equal(np.concatenate(pieces, axis=1), whole)
+    with pytest.raises(errors.InputTypeError, match="slice with step 1"):
+        s.sample(u, draws=slice(0, 7, 2))
+    with pytest.raises(errors.InputTypeError, match="slice with step 1"):
+        s.sample(u, draws=[0, 1])
+
+
 def test_sample_checks_the_signal_shape():
     s = S.uniform(5, DT, draws=2)
     with pytest.raises(errors.ShapeError, match="expected shape"):
