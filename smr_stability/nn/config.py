@@ -80,6 +80,8 @@ class TrainConfig:
     blocks: int | None = None  # S5 only: S5's block initialisation with conjugate symmetry
     dt_min: float = 1e-3  # the learned steps start log-uniform in [dt_min, dt_max] (TIMESCALE_LAYERS)
     dt_max: float = 0.1
+    augment: bool = False  # sines: train on perturbed schedules (smr_stability.nn.augment)
+    gap_input: bool = False  # the gap t_k - t_{k-1} (in units of dt) as one more input channel (linear encoder)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -109,7 +111,17 @@ class TrainConfig:
                 f"step_per_state: only S5 has a step per state; found layer {self.layer!r}. Use layer='s5' or drop it."
             )
         self._check_layer_fields()
-        for name in ("smr", "small", "use_timestamps", "step_per_state"):
+        if self.augment is True and self.task != "sines":
+            raise ParameterError(
+                f"augment: only the sines task can be resampled on other schedules; found task {self.task!r}. "
+                "Drop augment."
+            )
+        if self.gap_input is True and self.encoder != "linear":
+            raise ParameterError(
+                f"gap_input: the gap channel goes into the linear encoder; found encoder {self.encoder!r}. "
+                "Use encoder='linear' or drop gap_input."
+            )
+        for name in ("smr", "small", "use_timestamps", "step_per_state", "augment", "gap_input"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
 

@@ -80,19 +80,23 @@ class Split:
     def __len__(self):
         return self.u.shape[0]
 
-    def batches(self, batch_size, shuffle=False, seed=None, drop_last=False):
-        """Yield ``(u, y, t)`` torch tensors of at most ``batch_size`` sequences.
-
-        ``u`` (B, L, P) and ``y`` (B, L, Q) are float32, ``t`` (B, L) float64. With
-        ``shuffle`` the order is a permutation drawn from ``numpy.random.default_rng(seed)``.
-        """
+    def batch_rows(self, batch_size, shuffle=False, seed=None, drop_last=False):
+        """Yield the row indices (int arrays) of the batches of :meth:`batches`, in its order."""
         if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
             raise ParameterError(f"batch_size: expected an integer >= 1; found {batch_size!r}.")
         n = len(self)
         order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
         stop = n - n % batch_size if drop_last else n
         for lo in range(0, stop, batch_size):
-            idx = order[lo : lo + batch_size]
+            yield order[lo : lo + batch_size]
+
+    def batches(self, batch_size, shuffle=False, seed=None, drop_last=False):
+        """Yield ``(u, y, t)`` torch tensors of at most ``batch_size`` sequences.
+
+        ``u`` (B, L, P) and ``y`` (B, L, Q) are float32, ``t`` (B, L) float64. With
+        ``shuffle`` the order is a permutation drawn from ``numpy.random.default_rng(seed)``.
+        """
+        for idx in self.batch_rows(batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last):
             yield torch.from_numpy(self.u[idx]), torch.from_numpy(self.y[idx]), torch.from_numpy(self.t[idx])
 
 

@@ -99,7 +99,8 @@ class SequenceModel(nn.Module):
         module, cls = LAYERS[config.layer]
         Layer = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
         H = config.width
-        self.encoder = CNNEncoder(P, H) if config.encoder == "cnn" else nn.Linear(P, H)
+        self.gap_input = config.gap_input  # S5's "append" baseline: the gap as one more input channel
+        self.encoder = CNNEncoder(P, H) if config.encoder == "cnn" else nn.Linear(P + int(self.gap_input), H)
         self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(config.depth))
         extra = {"step_per_state": True} if config.step_per_state else {}
         if config.blocks is not None:
@@ -120,7 +121,7 @@ class SequenceModel(nn.Module):
         else:
             self.decoder = nn.Linear(H, out)
         self.use_timestamps = config.use_timestamps
-        if self.use_timestamps:
+        if self.use_timestamps or self.gap_input:
             self.register_buffer("time_unit", torch.tensor(float(time_unit)))
 
     def _act(self, z, i):
@@ -138,8 +139,23 @@ class SequenceModel(nn.Module):
         ``use_timestamps`` (the first gap repeats the second); ``None`` otherwise."""
         if not self.use_timestamps or t is None:
             return None
+        return self._gaps(t, dtype)
+
+    def _gaps(self, t, dtype):
         gaps = torch.diff(t, dim=-1, prepend=t[:, :1] - (t[:, 1:2] - t[:, :1]))  # (B, L)
         return (gaps / self.time_unit).to(dtype)
+
+    def encode(self, u, t=None):
+        """The encoder on ``u`` (B, L, P) -> (B, L, H); with ``gap_input`` the gaps of ``t``
+        (as in :meth:`gaps`) are appended to ``u`` as channel P first."""
+        if not self.gap_input:
+            return self.encoder(u)
+        if t is None:
+            raise ParameterError(
+                "this model reads the gaps as an input channel (gap_input=True): expected timestamps t (B, L); "
+                "found t=None. Pass the sample times."
+            )
+        return self.encoder(torch.cat([u, self._gaps(t, u.dtype)[..., None]], dim=-1))  # (B, L, H)
 
     def block(self, i, x, dt=None, ssm=None):
         """Block ``i`` on ``x`` (B, L, H); ``ssm`` replaces its SSM layer (a callable), for tests."""
@@ -155,7 +171,7 @@ class SequenceModel(nn.Module):
         also its variance (B, L, Q).
         """
         dt = self.gaps(t, u.dtype)
-        x = self.encoder(u)  # (B, L, H)
+        x = self.encode(u, t)  # (B, L, H)
         for i in range(len(self.layers)):
             x = self.block(i, x, dt)
         out = self.decoder(x)  # (B, L, Q) or (B, L, 2Q)
@@ -183,7 +199,7 @@ class SequenceModel(nn.Module):
             u = torch.from_numpy(np.array(u, dtype=np.float32, order="C")).to(device)  # a C-contiguous copy
             t = None if t is None else torch.from_numpy(np.array(t, dtype=np.float64, order="C")).to(device)
             dt = self.gaps(t, u.dtype)
-            x = self.encoder(u)  # (n, L, H)
+            x = self.encode(u, t)  # (n, L, H)
             for i in range(block):
                 x = self.block(i, x, dt)
             x = self.norms[block](x) if self.prenorm else x

@@ -17,11 +17,13 @@ import torch
 from torch import nn
 
 from ..errors import NonFiniteTrainingError, ParameterError
+from .augment import augmented_batch
 from .checkpoint import load_checkpoint, read_metrics, save_checkpoint, save_weights, write_metrics
 from .config import TrainConfig
 from .device import resolve_device
 from .evaluate import split_mse
 from .model import SequenceModel
+from .sines import sines_signal
 from .tasks import load_task
 
 __all__ = ["train"]
@@ -55,6 +57,18 @@ def _check_finite(value, what, step):
             f"non-finite {what} at step {step}: expected finite values, found NaN/inf. Training stopped; "
             "the last good checkpoint is kept. Lower lr, tighten grad_clip, or check the data."
         )
+
+
+def _batches(data, config, epoch, signal):
+    """The training batches of one epoch; with ``augment`` each resampled on drawn schedules
+    (:mod:`smr_stability.nn.augment`), seeded by the run's seed and the epoch (so a resumed run
+    sees the same batches)."""
+    seed = config.seed * 100_003 + epoch
+    if not config.augment:
+        return data.batches("train", config.batch_size, shuffle=True, seed=seed)
+    rng = np.random.default_rng([config.seed, epoch, 14])
+    rows = data.train.batch_rows(config.batch_size, shuffle=True, seed=seed)
+    return (augmented_batch(data.config, idx, rng, signal) for idx in rows)
 
 
 def train(config, out, *, progress=True, device="cpu"):
@@ -99,9 +113,10 @@ def train(config, out, *, progress=True, device="cpu"):
     if (run / "state.json").exists():
         state = load_checkpoint(run, model, optimizer, scheduler)
     rows = read_metrics(run)
+    signal = sines_signal(data.config) if config.augment else None
     for epoch in range(state["epoch"], config.epochs):
         t0, losses = time.perf_counter(), []
-        batches = data.batches("train", config.batch_size, shuffle=True, seed=config.seed * 100_003 + epoch)
+        batches = _batches(data, config, epoch, signal)
         desc = f"epoch {epoch + 1}/{config.epochs}"
         for u, y, t in tqdm(batches, total=steps_per_epoch, desc=desc, disable=not progress, leave=False):
             u, y, t = u.to(dev), y.to(dev), t.to(dev)
