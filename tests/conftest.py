@@ -27,3 +27,29 @@ def quick_figures(tmp_path_factory, quick_cache):
         else:
             os.environ["SMR_STABILITY_CACHE"] = saved
     return out
+
+
+@pytest.fixture
+def interrupt_training(monkeypatch):
+    """``interrupt_training()`` makes the next training run stop with KeyboardInterrupt during its
+    second epoch (at the second validation, before that epoch's checkpoint); ``.undo()`` restores."""
+    from smr_stability.nn import train as train_mod
+
+    original = train_mod.split_mse
+
+    class Interrupt:
+        def __call__(self):
+            calls = {"n": 0}
+
+            def interrupted(*args, **kw):
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    raise KeyboardInterrupt
+                return original(*args, **kw)
+
+            monkeypatch.setattr(train_mod, "split_mse", interrupted)
+
+        def undo(self):
+            monkeypatch.setattr(train_mod, "split_mse", original)
+
+    return Interrupt()

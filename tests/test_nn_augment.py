@@ -49,26 +49,16 @@ def test_augmented_batch_is_the_signal_at_the_drawn_times():
     assert np.array_equal(u.numpy(), u_ref.astype(np.float32)) and np.array_equal(y.numpy(), y_ref.astype(np.float32))
 
 
-def test_augmented_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_augmented_training_resumes_to_the_same_weights(tmp_path, interrupt_training):
     """Interrupted in epoch 2 and resumed, an augmented run sees the same batches: equal weights."""
     from safetensors.torch import load_file
 
-    from smr_stability.nn import train as train_mod
-
     cfg = TrainConfig(task="sines", layer="s4d", epochs=3, small=True, width=8, state=8, depth=1, augment=True)
     full = train(cfg, tmp_path / "full", progress=False)
-    original, calls = train_mod.split_mse, {"n": 0}
-
-    def interrupted(*args, **kw):
-        calls["n"] += 1
-        if calls["n"] == 2:  # during epoch 2, before its checkpoint
-            raise KeyboardInterrupt
-        return original(*args, **kw)
-
-    monkeypatch.setattr(train_mod, "split_mse", interrupted)
+    interrupt_training()
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "resumed", progress=False)
-    monkeypatch.setattr(train_mod, "split_mse", original)
+    interrupt_training.undo()
     resumed = train(cfg, tmp_path / "resumed", progress=False)
     assert [r["val_loss"] for r in resumed] == [r["val_loss"] for r in full]
     a, b = (load_file(str(tmp_path / d / "model.safetensors")) for d in ("full", "resumed"))

@@ -48,22 +48,13 @@ def test_training_is_deterministic(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_after_interruption_loses_nothing(tmp_path, monkeypatch):
+def test_resume_after_interruption_loses_nothing(tmp_path, interrupt_training):
     full = train(small(epochs=3), tmp_path / "full", progress=False)
-    calls = {"n": 0}
-    original = train_mod.split_mse
-
-    def interrupted(*args, **kw):
-        calls["n"] += 1
-        if calls["n"] == 2:  # during epoch 2, before its checkpoint
-            raise KeyboardInterrupt
-        return original(*args, **kw)
-
-    monkeypatch.setattr(train_mod, "split_mse", interrupted)
+    interrupt_training()
     with pytest.raises(KeyboardInterrupt):
         train(small(epochs=3), tmp_path / "resumed", progress=False)
     assert json.loads((tmp_path / "resumed" / "state.json").read_text())["epoch"] == 1
-    monkeypatch.setattr(train_mod, "split_mse", original)
+    interrupt_training.undo()
     resumed = train(small(epochs=3), tmp_path / "resumed", progress=False)
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     a = load_file(str(tmp_path / "full" / "model.safetensors"))

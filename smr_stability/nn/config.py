@@ -106,21 +106,19 @@ class TrainConfig:
                 f"warmup_epochs: expected fewer than epochs = {self.epochs}; found {self.warmup_epochs}. "
                 "Lower warmup_epochs or train longer."
             )
-        if self.step_per_state is True and self.layer != "s5":
-            raise ParameterError(
-                f"step_per_state: only S5 has a step per state; found layer {self.layer!r}. Use layer='s5' or drop it."
-            )
         self._check_layer_fields()
-        if self.augment is True and self.task != "sines":
-            raise ParameterError(
-                f"augment: only the sines task can be resampled on other schedules; found task {self.task!r}. "
-                "Drop augment."
-            )
-        if self.gap_input is True and self.encoder != "linear":
-            raise ParameterError(
-                f"gap_input: the gap channel goes into the linear encoder; found encoder {self.encoder!r}. "
-                "Use encoder='linear' or drop gap_input."
-            )
+        for field, allowed, found, why in (
+            ("step_per_state", self.layer == "s5", f"layer {self.layer!r}", "only S5 has a step per state"),
+            ("augment", self.task == "sines", f"task {self.task!r}", "only the sines task can be resampled"),
+            (
+                "gap_input",
+                self.encoder == "linear",
+                f"encoder {self.encoder!r}",
+                "the gap goes into the linear encoder",
+            ),
+        ):
+            if getattr(self, field) is True and not allowed:
+                raise ParameterError(f"{field}: {why}; found {found}. Drop {field} or change that setting.")
         for name in ("smr", "small", "use_timestamps", "step_per_state", "augment", "gap_input"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
