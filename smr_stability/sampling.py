@@ -327,15 +327,34 @@ def rate_change(L, dt, scale, draws=1):
     return Schedule(_grid(L, s * dt, draws), dt, name=f"rate_change({s:g})")
 
 
-def irregular(L, dt, draws=1, seed=None):
-    """Irregular sampling: ``t_k = sum_{i=0..k} g_i - dt`` with gaps ``g_i`` i.i.d. exponential.
+def irregular(L, dt, draws=1, seed=None, cv=1.0):
+    """Irregular sampling: ``t_k = sum_{i=0..k} g_i - dt`` with gaps ``g_i`` i.i.d. of mean ``dt``.
 
-    The gaps have mean ``dt``, so ``E[t_k] = k dt`` (a Poisson process started at ``-dt``).
+    The gaps are exponential (``cv = 1``, the default: a Poisson process started at ``-dt``) or
+    gamma with shape ``1 / cv^2`` and scale ``cv^2 dt``, whose coefficient of variation (std over
+    mean) is ``cv``; ``cv = 0`` is the grid. Either way ``E[t_k] = k dt``.
     ``Schedule.gaps[..., 0]`` is ``dt`` by convention; the drawn ``g_0`` is ``t_0 + dt``.
+
+    Parameters
+    ----------
+    L, dt, draws, seed
+        As in :func:`jitter`.
+    cv : float
+        The gaps' coefficient of variation, ``>= 0``: how irregular the sampling is.
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
-    g = as_seed_rng(seed).exponential(dt, (draws, L))
-    return Schedule(np.cumsum(g, axis=-1) - dt, dt, name="irregular(exponential)")
+    cv = check_real(cv, "cv")
+    if cv < 0:
+        raise ParameterError(f"cv: expected a coefficient of variation >= 0; found {cv!r}.")
+    if cv == 0:
+        return Schedule(_grid(L, dt, draws).copy(), dt, name="irregular(cv=0)")
+    rng = as_seed_rng(seed)
+    if cv == 1:
+        g = rng.exponential(dt, (draws, L))
+    else:
+        g = rng.gamma(1.0 / cv**2, cv**2 * dt, (draws, L))
+    name = "irregular(exponential)" if cv == 1 else f"irregular(gamma, cv={cv:g})"
+    return Schedule(np.cumsum(g, axis=-1) - dt, dt, name=name)
 
 
 def drops(L, dt, fraction, mode="remove", draws=1, seed=None, noise_std=1.0):

@@ -429,13 +429,14 @@ def channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=True):
     w = u_per - u_nom  # (n, L, 1)
     Bb = Bb if Bb.ndim == 2 else Bb[:, None]  # (N, 1)
     N = Bb.shape[0]
-    _, e = simulate(Ab, Bb, np.eye(N), None, w, return_states=True)  # (n, L, N)
-    _, x = simulate(Ab, Bb, np.eye(N), None, u_nom, return_states=True)
+    C = np.zeros((1, N))  # only the states are read: one output, not N
+    _, e = simulate(Ab, Bb, C, None, w, return_states=True)  # (n, L, N)
+    _, x = simulate(Ab, Bb, C, None, u_nom, return_states=True)
     info = gamma_star(Ab, Bb, sigma, return_info=True)  # Q = I; carries P
     P, g = info.P, info.gamma
     e_norm, w_norm = np.linalg.norm(e, axis=-1), np.abs(w[..., 0])  # (n, L)
     holds = w_norm[:, 1:] <= g * e_norm[:, :-1]  # e_k = Ab e_{k-1} + Bb w_k
-    L_e = np.einsum("...n,nm,...m->...", e.conj(), P, e).real
+    L_e = np.sum(e.conj() * (e @ P.T), axis=-1).real  # e_k^H P e_k, the product by BLAS
     x_final = np.maximum(np.linalg.norm(x[:, -1], axis=-1), np.finfo(float).tiny)
     out = {
         "holds": holds,

@@ -165,6 +165,22 @@ def test_irregular_gaps_exponential():
     assert np.allclose(s.gaps[:, 0], DT)
 
 
+@pytest.mark.parametrize("cv", [0.3, 0.6, 1.5])
+def test_irregular_gamma_gaps_have_the_stated_spread(cv):
+    s = S.irregular(200, DT, draws=50, seed=8, cv=cv)
+    g = np.concatenate([(s.times[:, 0] + DT), np.diff(s.times, axis=-1).ravel()])
+    assert abs(g.mean() / DT - 1) < 4 * cv / np.sqrt(g.size)
+    assert abs(g.std() / (cv * DT) - 1) < 0.05
+    assert scipy.stats.kstest(g, "gamma", args=(1 / cv**2, 0.0, cv**2 * DT)).pvalue > 1e-3
+    assert s.name == f"irregular(gamma, cv={cv:g})"
+
+
+def test_irregular_cv_zero_is_the_grid_and_negative_is_refused():
+    assert np.array_equal(S.irregular(7, DT, draws=2, cv=0).times, S.uniform(7, DT, draws=2).times)
+    with pytest.raises(errors.ParameterError, match="cv"):
+        S.irregular(7, DT, cv=-0.1)
+
+
 def test_drops_uniform_over_indices():
     L, f, M = 20, 0.25, 4000
     s = S.drops(L, DT, f, mode="zeros", draws=M, seed=8)
