@@ -19,7 +19,7 @@ from ..errors import ParameterError
 from ..plotting import new_figure, save_figure, unit_circle
 from ..simulation import simulate
 from ..systems import hippo_legs, mega_ema, s4d_inv, s4d_lin, s4d_real, s5_hippo
-from . import cost, studies, threshold_map
+from . import cost, methods, studies, threshold_map
 
 __all__ = ["FIGURES", "eigenvalues", "lyapunov_error", "nss", "smr_divergence", "stability_regions", "make_figures"]
 
@@ -381,6 +381,9 @@ FIGURES = {
     "threshold_map": threshold_map.threshold_map,
     "training_cost": cost.training_cost,
     "v4": v4,
+    "robustness_frontier": methods.robustness_frontier,
+    "methods_table": methods.methods_table,
+    "smr_mechanism": methods.smr_mechanism,
 }
 
 

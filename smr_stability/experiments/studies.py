@@ -113,26 +113,57 @@ def _train_all(configs, quick, progress):
     )
 
 
-def _schedule(kind, value, L, dt, draws, seed):
-    from ..sampling import jitter, rate_change
+#: The perturbation kinds of the sines measures and what their value means.
+SCHEDULE_KINDS = {
+    "jitter": "uniform jitter of j dt (sorted for j >= 1/2)",
+    "rate": "t_k = k s dt",
+    "irregular": "gamma gaps of mean dt with coefficient of variation cv (0: the grid)",
+    "drops": "a fraction f of the samples replaced by zeros, times on the grid",
+}
 
+
+def _check_kinds(schedules):
+    for kind, _ in schedules:
+        if kind not in SCHEDULE_KINDS:
+            raise ParameterError(
+                f"schedule kind: expected one of {', '.join(map(repr, SCHEDULE_KINDS))}; found {kind!r}. "
+                "Use ['jitter', j], ['rate', s], ['irregular', cv] or ['drops', f]."
+            )
+
+
+def _schedule(kind, value, L, dt, draws, seed):
+    from ..sampling import drops, irregular, jitter, rate_change
+
+    _check_kinds([[kind, value]])
+    rng = np.random.default_rng([seed, 7, int(round(value * 1000))])
     if kind == "jitter":
-        return jitter(
-            L,
-            dt,
-            value,
-            draws=draws,
-            seed=np.random.default_rng([seed, 7, int(round(value * 1000))]),
-            sort=True if value >= 0.5 else None,
-        )
+        return jitter(L, dt, value, draws=draws, seed=rng, sort=True if value >= 0.5 else None)
     if kind == "rate":
         return rate_change(L, dt, value, draws=draws)
-    raise ParameterError(
-        f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
+    if kind == "irregular":
+        return irregular(L, dt, draws=draws, seed=np.random.default_rng([seed, 8, int(round(value * 1000))]), cv=value)
+    return drops(
+        L, dt, value, mode="zeros", draws=draws, seed=np.random.default_rng([seed, 9, int(round(value * 1000))])
     )
 
 
-def sines_measures(config, schedules):
+def perturbed_sines(tc, signal, rows, kind, value, seed):
+    """Inputs, targets and times of the sines signals ``rows`` on a perturbed schedule.
+
+    Returns ``u`` (n, L, 1) (zeros at dropped samples), ``y`` (n, L, 1) the integral at the true
+    times, and ``t`` (n, L); one draw per row, seeded by ``seed``, ``kind`` and ``value``.
+    """
+    from ..nn.sines import sines_values
+
+    sched = _schedule(kind, value, tc.L, tc.dt, len(rows), seed)
+    t = np.array(sched.times)
+    u, y = sines_values(signal, rows, t)
+    if sched.replaced is not None:
+        u[sched.replaced] = 0.0
+    return u, y, t
+
+
+def sines_measures(config, schedules, rescale=False, states=True):
     """Measures (module docstring) of the trained sines run of ``config`` on each schedule.
 
     Parameters
@@ -140,27 +171,32 @@ def sines_measures(config, schedules):
     config : dict
         TrainConfig fields of a finished sines run (see :func:`train_cell`).
     schedules : list of [str, float]
-        ``["jitter", j]`` (uniform jitter of ``j dt``, sorted for ``j >= 1/2``) or
-        ``["rate", s]`` (``t_k = k s dt``); one draw per test sequence.
+        ``[kind, value]`` with a kind of :data:`SCHEDULE_KINDS`: ``["jitter", j]`` (uniform
+        jitter of ``j dt``, sorted for ``j >= 1/2``), ``["rate", s]`` (``t_k = k s dt``),
+        ``["irregular", cv]`` or ``["drops", f]``; one draw per test sequence.
+    rescale : bool
+        Test-time step rescaling where the perturbation is a known rate change ``s``: the model
+        runs with its learned steps times ``s`` (S4's zero-shot resampling,
+        :meth:`~smr_stability.nn.model.SequenceModel.scaled_steps`); other kinds run unchanged.
+    states : bool
+        Also the state measures (``rel_state_error``, ``hypothesis_fraction``; fixed-step
+        single-input channels only). ``False`` gives ``mse`` and ``nmse`` only, as for S5 with
+        the true gaps or a rescaled model, whose steps are not the grid's.
 
     Returns
     -------
     list of dict
-        Per schedule: ``mse, nmse, rel_state_error, hypothesis_fraction``.
+        Per schedule: ``kind, value, mse, nmse`` and, with ``states``, ``rel_state_error,
+        hypothesis_fraction`` and their values per block.
     """
-    import torch
-
     from ..nn.checkpoint import load_run
     from ..nn.config import TrainConfig
-    from ..nn.sines import sines_signal, sines_values
+    from ..nn.sines import sines_signal
     from ..nn.tasks import load_task
-    from ..theorem1 import channel_measures
 
-    for kind, _ in schedules:
-        if kind not in ("jitter", "rate"):
-            raise ParameterError(
-                f"schedule kind: expected 'jitter' or 'rate'; found {kind!r}. Use ['jitter', j] or ['rate', s]."
-            )
+    _check_kinds(schedules)
+    if rescale and states:
+        raise ParameterError("rescale changes the model's steps, so its states are not the grid's: pass states=False.")
     cfg = TrainConfig.from_dict(config)
     _, model = load_run(find_run(cfg), weights="best")
     model.eval()
@@ -168,46 +204,68 @@ def sines_measures(config, schedules):
     tc = data.config
     rows = tc.n_train + tc.n_val + np.arange(tc.n_test)
     signal = sines_signal(tc)
-    blocks = range(len(model.layers))
-    x_nom = [model.layer_inputs(data.test.u, block=b, t=data.test.t) for b in blocks]  # (n, L, H) each
-    channels = [layer.export() for layer in model.layers]
+    nominal = _NominalStates(model, data.test) if states else None
     out = []
     for kind, value in schedules:
-        t = _schedule(kind, value, tc.L, tc.dt, tc.n_test, tc.seed).times  # (n, L)
-        u, y = sines_values(signal, rows, t)  # (n, L, 1) each
-        with torch.no_grad():
-            pred = (
-                model(torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32))
-                .double()
-                .numpy()
-            )
-        mse = float(np.mean((pred - y) ** 2))
-        per_block = []
-        for b in blocks:
-            x_per = model.layer_inputs(u.astype(np.float32), block=b, t=np.array(t))
-            found = [
-                channel_measures(
-                    ch.Ab, ch.Bb, x_nom[b][..., h : h + 1], x_per[..., h : h + 1], ch.smr, SIGMA, iss=False
-                )
-                for h, ch in enumerate(channels[b])
-            ]
-            per_block.append(
-                (np.mean([f["final_rel_error"].mean() for f in found]), np.mean([f["holds"].mean() for f in found]))
-            )
-        rel_error, holds = np.array(per_block).T  # (blocks,) each
-        out.append(
-            {
-                "kind": kind,
-                "value": value,
-                "mse": mse,
-                "nmse": mse / float(np.var(y)),
+        u, y, t = perturbed_sines(tc, signal, rows, kind, value, tc.seed)  # (n, L, 1), (n, L, 1), (n, L)
+        with model.scaled_steps(value if rescale and kind == "rate" else 1.0):
+            mse = float(np.mean((predict(model, u, t) - y) ** 2))
+        row = {"kind": kind, "value": value, "mse": mse, "nmse": mse / float(np.var(y))}
+        if states:
+            rel_error, holds = nominal.measures(u, t)  # (blocks,) each
+            row |= {
                 "rel_state_error": float(rel_error.mean()),
                 "hypothesis_fraction": float(holds.mean()),
                 "rel_state_error_per_block": rel_error.tolist(),
                 "hypothesis_fraction_per_block": holds.tolist(),
             }
-        )
+        out.append(row)
     return out
+
+
+def predict(model, u, t):
+    """The model's prediction (float64 numpy) for inputs ``u`` (n, L, P) at times ``t`` (n, L)."""
+    import torch
+
+    with torch.no_grad():
+        u, t = torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(np.array(t), dtype=torch.float32)
+        return model(u, t).double().numpy()
+
+
+class _NominalStates:
+    """Each block's inputs on the grid and its channels, to measure perturbed runs against them."""
+
+    def __init__(self, model, split):
+        self.model, self.blocks = model, range(len(model.layers))
+        self.x_nom = [model.layer_inputs(split.u, block=b, t=split.t) for b in self.blocks]  # (n, L, H) each
+        self.channels = [layer.export() for layer in model.layers]
+
+    def measures(self, u, t, gates=None):
+        """Per block, the mean over channels and sequences of the final relative state error and
+        of the fraction of steps where Theorem 1's hypothesis holds, for inputs ``u`` at ``t``.
+        ``gates`` (one per block, each a list of ``(m, b)`` per channel, or None) replaces the
+        model's own gates."""
+        from ..theorem1 import channel_measures
+
+        per_block = []
+        for b in self.blocks:
+            x_per = self.model.layer_inputs(np.asarray(u, dtype=np.float32), block=b, t=np.array(t))
+            found = [
+                channel_measures(
+                    ch.Ab,
+                    ch.Bb,
+                    self.x_nom[b][..., h : h + 1],
+                    x_per[..., h : h + 1],
+                    ch.smr if gates is None else gates[b][h],
+                    SIGMA,
+                    iss=False,
+                )
+                for h, ch in enumerate(self.channels[b])
+            ]
+            per_block.append(
+                (np.mean([f["final_rel_error"].mean() for f in found]), np.mean([f["holds"].mean() for f in found]))
+            )
+        return np.array(per_block).T
 
 
 def pendulum_cell(config):

@@ -16,6 +16,7 @@ is linear or CRU's CNN on square frames; the decoder is linear or a tanh MLP. Wi
 ``head='gaussian_nll'`` the decoder also gives a log-variance per output.
 """
 
+import contextlib
 import importlib
 import math
 
@@ -205,6 +206,37 @@ class SequenceModel(nn.Module):
             x = self.norms[block](x) if self.prenorm else x
         self.train(training)
         return x.double().cpu().numpy()
+
+    @contextlib.contextmanager
+    def scaled_steps(self, s):
+        """Within the block, every learned step ``exp(log_dt)`` is multiplied by ``s > 0``.
+
+        Test-time step rescaling (S4's zero-shot resampling): a model trained at rate ``dt``
+        run on samples ``s dt`` apart. ``s = 1`` changes nothing; the steps are restored on exit.
+
+        Raises
+        ------
+        ParameterError
+            ``s`` not a positive number, or (for ``s != 1``) a layer without a learned step.
+        """
+        s = float(s)
+        if not (s > 0 and math.isfinite(s)):
+            raise ParameterError(f"s: expected a finite step factor > 0; found {s!r}.")
+        if s != 1 and not all(hasattr(layer, "log_dt") for layer in self.layers):
+            raise ParameterError(
+                f"scaled_steps: layer {type(self.layers[0]).__name__} has no learned step log_dt to rescale; "
+                "use S4, S4D or S5."
+            )
+        saved = [layer.log_dt.detach().clone() for layer in self.layers] if s != 1 else []
+        try:
+            with torch.no_grad():
+                for layer in self.layers if s != 1 else ():
+                    layer.log_dt += math.log(s)
+            yield self
+        finally:
+            with torch.no_grad():
+                for layer, old in zip(self.layers, saved):
+                    layer.log_dt.copy_(old)
 
     def export(self):
         """Every block's channels: a list (one per block) of ``layer.export()``."""
