@@ -45,7 +45,7 @@ def test_best_gates_lower_their_objective_as_channel_measures_computes_it():
     channels = _channels(H, N, 1)
     x_nom = rng.standard_normal((n, L, H)).cumsum(axis=1) * 0.3
     x_per = x_nom + 0.2 * rng.standard_normal((n, L, H))
-    gates, (start, end) = fit_best_gates(channels, x_nom, x_per, tau=3, steps=150)
+    gates, (start, end) = fit_best_gates(channels, x_nom, x_per, tau=3)
     assert [g[0].shape for g in gates] == [(1, 3)] * H and [g[1].shape for g in gates] == [(1,)] * H
     no_gate = _objective(channels, x_nom, x_per, [None] * H)
     assert start == pytest.approx(no_gate, rel=1e-10)  # the gate-free start: a constant gate changes no ratio

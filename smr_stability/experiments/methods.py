@@ -36,11 +36,13 @@ from .studies import (
     NMSE_BREAK,
     SIGMA,
     _NominalStates,
+    _pendulum_config,
     _recipe,
     _stats,
     _train_all,
     _write,
     breaking_point,
+    pendulum_cell,
     perturbed_sines,
     reference_config,
     sines_measures,
@@ -49,10 +51,13 @@ from .sweeps import find_run, run_cells
 
 __all__ = [
     "METHODS",
+    "PENDULUM_METHODS",
     "fit_best_gates",
     "best_smr_measures",
     "mechanism_measures",
     "method_config",
+    "pendulum_method_config",
+    "pendulum_nmse",
     "method_measures",
     "methods_table",
     "robustness_frontier",
@@ -75,6 +80,36 @@ METHODS = {
     "best_smr": ("best SMR (bound)", {"smr": False}, "best_smr"),
 }
 BEST_TAU = 4  # the kernel length of the best-SMR bound (the SMR models' default)
+_N_FIT = 64  # training sequences the best gates are fitted on
+
+
+#: The methods that apply to the pendulum, whose frames come at irregular times (there is no grid
+#: version to resample, to rescale to, or to measure a divergence from): method -> (layer,
+#: use_timestamps, smr, other fields) of ``TrainConfig.recipe("pendulum", ...)``.
+PENDULUM_METHODS = {
+    "plain": ("s4d", False, False, {}),
+    "smr_tau4": ("s4d", False, True, {}),
+    "true_gaps": ("s5", True, False, {}),
+    "gap_channel": ("s4d", False, False, {"gap_input": True}),
+}
+
+
+def pendulum_method_config(method, seed, quick=False):
+    """The TrainConfig fields (a dict) of a pendulum model of :data:`PENDULUM_METHODS`."""
+    if method not in PENDULUM_METHODS:
+        raise ParameterError(f"method: expected one of {', '.join(PENDULUM_METHODS)}; found {method!r}.")
+    layer, timestamps, smr, extra = PENDULUM_METHODS[method]
+    return _pendulum_config(layer, timestamps, smr, seed, quick) | extra
+
+
+def pendulum_nmse(config):
+    """Test MSE and NMSE (over the variance of the test targets) of a trained pendulum run."""
+    from ..nn.config import TrainConfig
+    from ..nn.tasks import load_task
+
+    mse = pendulum_cell(config)["test_mse"]
+    y = load_task(TrainConfig.from_dict(config)).test.y.astype(np.float64)
+    return {"test_mse": mse, "nmse": mse / float(y.var())}
 
 
 def perturbations(quick=False):
@@ -186,7 +221,7 @@ def _correlation(a, b):
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
-def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=300, lr=0.05):
+def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=20):
     """SMR kernels, one per channel, that minimise the mean final relative state error.
 
     The channels ``h`` run ``x_k = Ab x_{k-1} + Bb g_k u_k`` on the nominal inputs ``x_nom`` and
@@ -194,8 +229,10 @@ def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=300, lr=0.05):
     ``g_k = sigmoid(b + sum_j m_j u_{k-j})`` (docs/theory.md §5); the objective is the mean over
     channels and sequences of ``||x~_L - x_L|| / ||x_L||``, the measure of
     :func:`~smr_stability.theorem1.channel_measures`. The final state is
-    ``sum_k Ab^(L-1-k) Bb g_k u_k`` in closed form (float64, torch autograd); Adam from the
-    gate-free start ``m = 0, b = 0`` (a constant gate 1/2, which leaves the ratio unchanged).
+    ``sum_k Ab^(L-1-k) Bb g_k u_k`` in closed form (float64, torch autograd; the real and
+    imaginary parts of ``Ab^(L-1-k) Bb`` stacked, since the gated input is real). L-BFGS with a
+    strong-Wolfe line search from the gate-free start ``m = 0, b = 0`` (a constant gate 1/2,
+    which leaves every ratio unchanged), so the result is never worse than no gate.
 
     Parameters
     ----------
@@ -204,8 +241,7 @@ def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=300, lr=0.05):
     x_nom, x_per : array, shape (n, L, H)
     tau : int
     steps : int
-        Adam steps.
-    lr : float
+        L-BFGS iterations.
 
     Returns
     -------
@@ -223,33 +259,46 @@ def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=300, lr=0.05):
     L = x_nom.shape[1]
     powers = torch.arange(L - 1, -1, -1, dtype=torch.float64)  # (L): L-1-k
     W = torch.exp(torch.log(mu)[..., None] * powers) * Bb[..., None]  # (H N L): Ab^(L-1-k) Bb
-    xn, xp = torch.tensor(np.asarray(x_nom, dtype=np.float64)), torch.tensor(np.asarray(x_per, dtype=np.float64))
+    WT = torch.cat([W.real, W.imag], dim=1).transpose(1, 2).contiguous()  # (H L 2N), real
+    xn = torch.tensor(np.asarray(x_nom, dtype=np.float64)).permute(2, 0, 1).contiguous()  # (H n L)
+    xp = torch.tensor(np.asarray(x_per, dtype=np.float64)).permute(2, 0, 1).contiguous()
     H = len(channels)
     m = torch.zeros(H, tau, dtype=torch.float64, requires_grad=True)  # (H tau)
     b = torch.zeros(H, dtype=torch.float64, requires_grad=True)  # (H)
 
-    def gated(x):  # (n L H)
-        z = b + m[:, 0] * x
-        for j in range(1, min(tau, L)):
-            z = z + m[:, j] * torch.nn.functional.pad(x, (0, 0, j, 0))[:, :L]  # u_{k-j}, zeros before 0
-        return torch.sigmoid(z) * x
+    def lags(x):  # (H n L) -> (H tau n*L): u_{k-j} for j < tau, zeros before k = 0
+        return torch.stack([torch.nn.functional.pad(x, (j, 0))[..., :L] for j in range(tau)], 1).flatten(2)
+
+    lags_nom, lags_per = lags(xn), lags(xp)
+
+    def final_state(x, x_lags):  # (H n L) -> (H n 2N)
+        z = torch.bmm(m[:, None], x_lags).view_as(x) + b[:, None, None]  # (H n L): b + sum_j m_j u_{k-j}
+        return torch.bmm(torch.sigmoid(z) * x, WT)
 
     def objective():
-        s_nom = torch.einsum("hnl,blh->bhn", W, gated(xn).to(W.dtype))  # (n H N)
-        s_per = torch.einsum("hnl,blh->bhn", W, gated(xp).to(W.dtype))
+        s_nom = final_state(xn, lags_nom)
         den = torch.linalg.vector_norm(s_nom, dim=-1).clamp_min(np.finfo(float).tiny)
-        return (torch.linalg.vector_norm(s_per - s_nom, dim=-1) / den).mean()
+        return (torch.linalg.vector_norm(final_state(xp, lags_per) - s_nom, dim=-1) / den).mean()
 
-    opt = torch.optim.Adam([m, b], lr=lr)
     with torch.no_grad():
         start = float(objective())
-    for _ in range(int(steps)):
-        opt.zero_grad()
-        loss = objective()
-        loss.backward()
-        opt.step()
+    if start > 0:  # zero: no perturbation, every gate gives 0
+        opt = torch.optim.LBFGS([m, b], max_iter=int(steps), line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = objective()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
     with torch.no_grad():
         end = float(objective())
+    if not end <= start:  # keep the guarantee: never worse than the gate-free start
+        with torch.no_grad():
+            m.zero_()
+            b.zero_()
+        end = start
     mm, bb = m.detach().numpy(), b.detach().numpy()
     return [(mm[h : h + 1].copy(), bb[h : h + 1].copy()) for h in range(H)], (start, end)
 
@@ -270,7 +319,7 @@ def best_smr_measures(config, schedules, tau=BEST_TAU):
     model, data, signal = _loaded(config)
     tc = data.config
     nominal = _NominalStates(model, data.test)
-    n_fit = min(tc.n_train, tc.n_test)
+    n_fit = min(tc.n_train, _N_FIT)
     fit_rows = np.arange(n_fit)
     fit_nominal = [model.layer_inputs(data.train.u[:n_fit], block=b, t=data.train.t[:n_fit]) for b in nominal.blocks]
     out = []
@@ -435,8 +484,31 @@ def methods_table(out_dir, quick=False, progress=True):
             for m in METHODS
             if METHODS[m][2] != "best_smr"
         },
+        "pendulum": _pendulum_study(quick, progress),
     }
     return _write(Path(out_dir), "methods_table", table, _table_figure(table))
+
+
+def _pendulum_study(quick, progress):
+    """Per pendulum method: every seed's test NMSE, their median, and the paired comparisons."""
+    seeds = (0, 1) if quick else (0, 1, 2)
+    configs = {(m, s): pendulum_method_config(m, s, quick) for m in PENDULUM_METHODS for s in seeds}
+    _train_all(list(configs.values()), quick, progress)
+    found = run_cells(
+        "methods_pendulum",
+        pendulum_nmse,
+        [{"config": c} for c in configs.values()],
+        workers=1 if quick else None,
+        progress=progress,
+    )
+    nmse = {k: r["nmse"] for k, r in zip(configs, found)}
+    out = {"seeds": list(seeds), "nmse": {m: [nmse[(m, s)] for s in seeds] for m in PENDULUM_METHODS}}
+    out["nmse_median"] = {m: float(np.median(v)) for m, v in out["nmse"].items()}
+    out["paired"] = {
+        ref: {m: _paired(out["nmse"][m], out["nmse"][ref]) for m in PENDULUM_METHODS if m != ref}
+        for ref in ("plain", "smr_tau4")
+    }
+    return out
 
 
 def smr_mechanism(out_dir, quick=False, progress=True):
@@ -540,7 +612,11 @@ def _table_figure(table):
     from ..plotting import new_figure
 
     methods = [m for m in METHODS if any(v is not None for v in table["nmse_median"][m])]
-    M = np.array([[np.nan if v is None else v for v in table["nmse_median"][m]] for m in methods])
+    pend = table["pendulum"]["nmse_median"]
+    M = np.array(
+        [[np.nan if v is None else v for v in table["nmse_median"][m]] + [pend.get(m, np.nan)] for m in methods]
+    )
+    columns = table["columns"] + ["pendulum (irregular)"]
     fig, axes = new_figure(1, 1, size=(1.0 + 0.75 * M.shape[1], 0.5 + 0.34 * len(methods)))
     ax = axes[0, 0]
     im = ax.imshow(np.log10(M), cmap="viridis_r", aspect="auto")
@@ -549,10 +625,10 @@ def _table_figure(table):
             if np.isfinite(M[i, j]):
                 ax.text(j, i, f"{M[i, j]:.3g}", ha="center", va="center", fontsize=6,
                         color="white" if np.log10(M[i, j]) > np.nanmedian(np.log10(M)) else "black")  # fmt: skip
-    ax.set_xticks(range(M.shape[1]), table["columns"], rotation=40, ha="right", fontsize=7)
+    ax.set_xticks(range(M.shape[1]), columns, rotation=40, ha="right", fontsize=7)
     ax.set_yticks(range(len(methods)), [METHODS[m][0] for m in methods], fontsize=7)
     fig.colorbar(im, ax=ax, label="log10 median test NMSE")
-    ax.set_title("Methods by perturbation, sines (median test NMSE over seeds)", fontsize=9)
+    ax.set_title("Methods by perturbation: sines, and the pendulum (median test NMSE over seeds)", fontsize=9)
     return fig
 
 
