@@ -130,6 +130,7 @@ def test_mechanism_data_is_consistent(quick_figures):
     for kind, values in perturbations(quick=True).items():
         for v in values:
             slot = per["smr_tau4"][kind][str(v)]
+            assert len(slot["rel_state_error"]) == len(slot["share_removed"]) == 2  # one per seed
             for g, c in zip(slot["gate_variation"], slot["gate_w_correlation"]):
                 assert g >= 0 and (c is None or -1 <= c <= 1)
             for share, w, wo in zip(

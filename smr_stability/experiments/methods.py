@@ -35,17 +35,17 @@ from ..errors import ParameterError
 from .studies import (
     NMSE_BREAK,
     SIGMA,
-    _NominalStates,
-    _pendulum_config,
-    _recipe,
-    _stats,
-    _train_all,
-    _write,
+    NominalStates,
     breaking_point,
     pendulum_cell,
+    pendulum_config,
     perturbed_sines,
+    recipe_config,
     reference_config,
+    seed_stats,
     sines_measures,
+    train_all,
+    write_figure,
 )
 from .sweeps import find_run, run_cells
 
@@ -99,7 +99,7 @@ def pendulum_method_config(method, seed, quick=False):
     if method not in PENDULUM_METHODS:
         raise ParameterError(f"method: expected one of {', '.join(PENDULUM_METHODS)}; found {method!r}.")
     layer, timestamps, smr, extra = PENDULUM_METHODS[method]
-    return _pendulum_config(layer, timestamps, smr, seed, quick) | extra
+    return pendulum_config(layer, timestamps, smr, seed, quick) | extra
 
 
 def pendulum_nmse(config):
@@ -130,7 +130,7 @@ def method_config(method, seed, quick=False):
         raise ParameterError(f"method: expected one of {', '.join(METHODS)}; found {method!r}.")
     fields = METHODS[method][1]
     if fields is None:  # S5 stepping by the true gaps, S5's own recipe
-        return _recipe(quick, "sines", layer="s5", use_timestamps=True, seed=seed)
+        return recipe_config(quick, "sines", layer="s5", use_timestamps=True, seed=seed)
     return reference_config(quick, seed) | fields
 
 
@@ -148,7 +148,8 @@ def method_measures(config, schedules, how):
         raise ParameterError(f"how: expected 'model', 'rescale', 'nmse' or 'best_smr'; found {how!r}.")
     rows = sines_measures(config, schedules, rescale=how == "rescale", states=how == "model")
     if how == "model" and config["smr"]:
-        for row, mech in zip(rows, mechanism_measures(config, schedules)):
+        with_gate = [row["rel_state_error"] for row in rows]
+        for row, mech in zip(rows, mechanism_measures(config, schedules, with_gate)):
             row["mechanism"] = mech
     return rows
 
@@ -170,7 +171,7 @@ def _test_rows(tc):
     return tc.n_train + tc.n_val + np.arange(tc.n_test)
 
 
-def mechanism_measures(config, schedules):
+def mechanism_measures(config, schedules, with_gate=None):
     """How the trained SMR gates act on each schedule (test split), mean over blocks.
 
     Per schedule: ``gate_variation`` the std over time of the gate ``g_k`` on the perturbed
@@ -179,16 +180,17 @@ def mechanism_measures(config, schedules):
     ``|w_k|`` of the sampling error of the block's input, mean over channels (negative: the
     gate closes where the error is large); ``rel_state_error`` with the gates and
     ``rel_state_error_without_gate`` with them removed (the same model and inputs), and
-    ``share_removed`` ``1 - with / without``.
+    ``share_removed`` ``1 - with / without``. ``with_gate``: the first of these per schedule,
+    when the caller has measured it already (``sines_measures``), to save measuring it again.
     """
     from ..smr import smr_gate
 
     model, data, signal = _loaded(config)
     tc = data.config
-    nominal = _NominalStates(model, data.test)
+    nominal = NominalStates(model, data.test)
     off = [[None] * len(chs) for chs in nominal.channels]
     out = []
-    for kind, value in schedules:
+    for i, (kind, value) in enumerate(schedules):
         u, _, t = perturbed_sines(tc, signal, _test_rows(tc), kind, value, tc.seed)
         variation, correlation = [], []
         for b in nominal.blocks:
@@ -199,15 +201,15 @@ def mechanism_measures(config, schedules):
                 variation.append(np.mean(g.std(axis=1) / np.maximum(g.mean(axis=1), 1e-300)))
                 w = np.abs(x_per[..., h] - nominal.x_nom[b][..., h])
                 correlation.append(_correlation(g.ravel(), w.ravel()))
-        with_gate, _ = nominal.measures(u, t)
-        without, _ = nominal.measures(u, t, gates=off)
+        gated = float(nominal.measures(u, t)[0].mean()) if with_gate is None else with_gate[i]
+        without = float(nominal.measures(u, t, gates=off)[0].mean())
         out.append(
             {
                 "gate_variation": float(np.mean(variation)),
                 "gate_w_correlation": float(np.nanmean(correlation)) if np.any(np.isfinite(correlation)) else None,
-                "rel_state_error": float(with_gate.mean()),
-                "rel_state_error_without_gate": float(without.mean()),
-                "share_removed": float(1 - with_gate.mean() / without.mean()) if without.mean() > 0 else 0.0,
+                "rel_state_error": gated,
+                "rel_state_error_without_gate": without,
+                "share_removed": 1 - gated / without if without > 0 else 0.0,
             }
         )
     return out
@@ -318,7 +320,7 @@ def best_smr_measures(config, schedules, tau=BEST_TAU):
         raise ParameterError("best_smr_measures: expected the plain model (smr=False); found a model with SMR.")
     model, data, signal = _loaded(config)
     tc = data.config
-    nominal = _NominalStates(model, data.test)
+    nominal = NominalStates(model, data.test)
     n_fit = min(tc.n_train, _N_FIT)
     fit_rows = np.arange(n_fit)
     fit_nominal = [model.layer_inputs(data.train.u[:n_fit], block=b, t=data.train.t[:n_fit]) for b in nominal.blocks]
@@ -420,7 +422,8 @@ def _collect(cells, found, quick):
             for key in ("nmse", "rel_state_error", "hypothesis_fraction"):
                 slot.setdefault(key, []).append(row.get(key))
             for key, value in (row.get("mechanism") or {}).items():
-                slot.setdefault(key, []).append(value)
+                if key != "rel_state_error":  # the row's own, measured once
+                    slot.setdefault(key, []).append(value)
             if "share_removed" in row:
                 slot.setdefault("share_removed", []).append(row["share_removed"])
     return per
@@ -434,7 +437,7 @@ def _median(values):
 def _study(quick, progress):
     """Train every method's models and measure them (both cached); returns the per-seed measures."""
     configs = [method_config(m, s, quick) for m in METHODS for s in _seeds(m, quick)]
-    _train_all(configs, quick, progress)
+    train_all(configs, quick, progress)
     cells = _cells(quick)
     found = run_cells("methods_sines", method_measures, cells, workers=1 if quick else None, progress=progress)
     return _collect(cells, found, quick)
@@ -456,7 +459,7 @@ def robustness_frontier(out_dir, quick=False, progress=True):
         "sigma": SIGMA,
         "measures": per,
     }
-    return _write(Path(out_dir), "robustness_frontier", data, _frontier_figure(per, quick))
+    return write_figure(Path(out_dir), "robustness_frontier", data, _frontier_figure(per, quick))
 
 
 def methods_table(out_dir, quick=False, progress=True):
@@ -480,20 +483,20 @@ def methods_table(out_dir, quick=False, progress=True):
             for ref in ("plain", "smr_tau4")
         },
         "seconds_per_step": {
-            m: _stats([_seconds_per_step(method_config(m, s, quick)) for s in _seeds(m, quick)])
+            m: seed_stats([_seconds_per_step(method_config(m, s, quick)) for s in _seeds(m, quick)])
             for m in METHODS
             if METHODS[m][2] != "best_smr"
         },
         "pendulum": _pendulum_study(quick, progress),
     }
-    return _write(Path(out_dir), "methods_table", table, _table_figure(table))
+    return write_figure(Path(out_dir), "methods_table", table, _table_figure(table))
 
 
 def _pendulum_study(quick, progress):
     """Per pendulum method: every seed's test NMSE, their median, and the paired comparisons."""
     seeds = (0, 1) if quick else (0, 1, 2)
     configs = {(m, s): pendulum_method_config(m, s, quick) for m in PENDULUM_METHODS for s in seeds}
-    _train_all(list(configs.values()), quick, progress)
+    train_all(list(configs.values()), quick, progress)
     found = run_cells(
         "methods_pendulum",
         pendulum_nmse,
@@ -519,7 +522,7 @@ def smr_mechanism(out_dir, quick=False, progress=True):
     share of the divergence it removes, and the best-SMR share (:func:`best_smr_measures`).
     """
     mechanism = _mechanism_data(_study(quick, progress), quick)
-    return _write(Path(out_dir), "smr_mechanism", mechanism, _mechanism_figure(mechanism))
+    return write_figure(Path(out_dir), "smr_mechanism", mechanism, _mechanism_figure(mechanism))
 
 
 def _paired_all(per, method, ref, columns):

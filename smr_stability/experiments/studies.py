@@ -33,16 +33,25 @@ from ..plotting import new_figure, save_figure
 from .sweeps import cached_run, find_run, run_cells
 
 __all__ = [
+    "NominalStates",
+    "SCHEDULE_KINDS",
     "breaking_point",
     "pendulum_cell",
+    "pendulum_config",
     "pendulum_mse",
+    "perturbed_sines",
+    "predict",
+    "recipe_config",
     "reference_config",
     "reference_run",
+    "seed_stats",
     "sensitivity",
     "sines_measures",
     "state_size_sweep",
     "tau_sweep",
+    "train_all",
     "train_cell",
+    "write_figure",
 ]
 
 SIGMA = 0.5  # Theorem 1's sigma for the hypothesis fraction (V4's default)
@@ -61,10 +70,10 @@ def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
     figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``. ``quick`` trains 2 epochs on the
     task's small configuration.
     """
-    return _recipe(quick, "sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed)
+    return recipe_config(quick, "sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed)
 
 
-def _recipe(quick, task, **fields):
+def recipe_config(quick, task, **fields):
     """``TrainConfig.recipe(task, **fields)`` as a dict; ``quick``: 2 epochs on the small task."""
     from ..nn.config import TrainConfig
 
@@ -101,7 +110,7 @@ def train_cell(config):
     }
 
 
-def _train_all(configs, quick, progress):
+def train_all(configs, quick, progress):
     from ..nn.config import TrainConfig
     from ..nn.tasks import load_task
 
@@ -204,7 +213,7 @@ def sines_measures(config, schedules, rescale=False, states=True):
     tc = data.config
     rows = tc.n_train + tc.n_val + np.arange(tc.n_test)
     signal = sines_signal(tc)
-    nominal = _NominalStates(model, data.test) if states else None
+    nominal = NominalStates(model, data.test) if states else None
     out = []
     for kind, value in schedules:
         u, y, t = perturbed_sines(tc, signal, rows, kind, value, tc.seed)  # (n, L, 1), (n, L, 1), (n, L)
@@ -232,7 +241,7 @@ def predict(model, u, t):
         return model(u, t).double().numpy()
 
 
-class _NominalStates:
+class NominalStates:
     """Each block's inputs on the grid and its channels, to measure perturbed runs against them."""
 
     def __init__(self, model, split):
@@ -285,7 +294,7 @@ def _measure_all(configs, schedules, quick, progress):
     return run_cells("sines_measures", sines_measures, cells, workers=1 if quick else None, progress=progress)
 
 
-def _stats(values):
+def seed_stats(values):
     v = np.asarray(values, dtype=float)
     return {
         "mean": float(v.mean()),
@@ -299,7 +308,7 @@ def _seeds(quick):
     return (0, 1) if quick else (0, 1, 2)
 
 
-def _write(out, name, data, fig):
+def write_figure(out, name, data, fig):
     (out / f"{name}.json").write_text(json.dumps(data, indent=1))
     return [str(out / f"{name}.json")] + save_figure(fig, out / name)
 
@@ -315,9 +324,9 @@ _PENDULUM_MODELS = {
 }
 
 
-def _pendulum_config(layer, timestamps, smr, seed, quick):
+def pendulum_config(layer, timestamps, smr, seed, quick):
     """``TrainConfig.recipe("pendulum", ...)`` as a dict: the runs of the pendulum table."""
-    return _recipe(quick, "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed)
+    return recipe_config(quick, "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed)
 
 
 def pendulum_mse(out_dir, quick=False, progress=True):
@@ -332,12 +341,12 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     out = Path(out_dir)
     seeds = _seeds(quick)
     configs = {
-        (name, smr, s): _pendulum_config(layer, ts, smr, s, quick)
+        (name, smr, s): pendulum_config(layer, ts, smr, s, quick)
         for name, (layer, ts) in _PENDULUM_MODELS.items()
         for smr in (False, True)
         for s in seeds
     }
-    _train_all(list(configs.values()), quick, progress)
+    train_all(list(configs.values()), quick, progress)
     keys = list(configs)
     found = run_cells(
         "pendulum_mse",
@@ -349,12 +358,12 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     mse = {k: r["test_mse"] for k, r in zip(keys, found)}
     data = {
         "seeds": list(seeds),
-        "configs": {n: _pendulum_config(*m, True, 0, quick) for n, m in _PENDULUM_MODELS.items()},
+        "configs": {n: pendulum_config(*m, True, 0, quick) for n, m in _PENDULUM_MODELS.items()},
         "models": {},
     }
     for name in _PENDULUM_MODELS:
         per = {
-            label: _stats([mse[(name, smr, s)] for s in seeds])
+            label: seed_stats([mse[(name, smr, s)] for s in seeds])
             for label, smr in (("without_smr", False), ("with_smr", True))
         }
         per["ratio_with_over_without"] = per["with_smr"]["mean"] / per["without_smr"]["mean"]
@@ -388,7 +397,7 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     ax.set_ylabel("test MSE (sin, cos)")
     ax.set_title(f"Pendulum regression, mean ± std over {len(seeds)} seeds (ratio with/without SMR above)", fontsize=9)
     ax.legend(fontsize=8)
-    return _write(out, "pendulum_mse", data, fig)
+    return write_figure(out, "pendulum_mse", data, fig)
 
 
 # --------------------------------------------------------------------------- figure 6
@@ -444,7 +453,7 @@ def sensitivity(out_dir, quick=False, progress=True):
     seeds, (jit, rates) = _seeds(quick), _sensitivity_grid(quick)
     schedules = [["jitter", j] for j in jit] + [["rate", s] for s in rates]
     configs = {(smr, s): reference_config(quick, s, smr=smr) for smr in (False, True) for s in seeds}
-    _train_all(list(configs.values()), quick, progress)
+    train_all(list(configs.values()), quick, progress)
     found = dict(zip(configs, _measure_all(list(configs.values()), schedules, quick, progress)))
     data = {
         "seeds": list(seeds),
@@ -490,7 +499,7 @@ def sensitivity(out_dir, quick=False, progress=True):
         f"dashed: breaking points, where the NMSE reaches {NMSE_BREAK}",
         fontsize=9,
     )
-    return _write(out, "sensitivity", data, fig)
+    return write_figure(out, "sensitivity", data, fig)
 
 
 def _median_and_seeds(ax, xs, v, color, label):
@@ -531,7 +540,7 @@ def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progre
     """Shared body of the tau and N sweeps: measures on the grid and under jitter 0.4 dt."""
     schedules = [["jitter", 0.0], ["jitter", 0.4]]
     flat = [c for per in configs.values() for c in per] + [c for per in baseline.values() for c in per]
-    _train_all(flat, quick, progress)
+    train_all(flat, quick, progress)
     found = _measure_all(flat, schedules, quick, progress)
     lookup = {json.dumps(c, sort_keys=True): f for c, f in zip(flat, found)}
     series = {}
@@ -540,11 +549,13 @@ def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progre
         for x, cs in per.items():
             rows = [lookup[json.dumps(c, sort_keys=True)] for c in cs]
             series[label][str(x)] = {
-                "nmse_grid": _stats([r[0]["nmse"] for r in rows]),
-                "nmse_jitter0.4": _stats([r[1]["nmse"] for r in rows]),
-                "nmse_excess_jitter0.4": _stats([r[1]["nmse"] - r[0]["nmse"] for r in rows]),  # what the jitter adds
-                "rel_state_error_jitter0.4": _stats([r[1]["rel_state_error"] for r in rows]),
-                "hypothesis_fraction_jitter0.4": _stats([r[1]["hypothesis_fraction"] for r in rows]),
+                "nmse_grid": seed_stats([r[0]["nmse"] for r in rows]),
+                "nmse_jitter0.4": seed_stats([r[1]["nmse"] for r in rows]),
+                "nmse_excess_jitter0.4": seed_stats(
+                    [r[1]["nmse"] - r[0]["nmse"] for r in rows]
+                ),  # what the jitter adds
+                "rel_state_error_jitter0.4": seed_stats([r[1]["rel_state_error"] for r in rows]),
+                "hypothesis_fraction_jitter0.4": seed_stats([r[1]["hypothesis_fraction"] for r in rows]),
             }
     data = {"seeds": list(seeds), "x": list(xs), "xlabel": xlabel, "series": series}
     fig, axes = new_figure(1, 3, size=(3.3, 2.8))
@@ -568,7 +579,7 @@ def _sweep_figure(out, name, xs, xlabel, configs, baseline, seeds, quick, progre
         ax.set_ylabel(ylabel, fontsize=8)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
-    return _write(out, name, data, fig)
+    return write_figure(out, name, data, fig)
 
 
 def tau_sweep(out_dir, quick=False, progress=True):
