@@ -139,3 +139,15 @@ def test_mechanism_data_is_consistent(quick_figures):
                 assert share == pytest.approx(1 - w / wo if wo > 0 else 0.0, rel=1e-12, abs=1e-15)
             best = per["best_smr"][kind][str(v)]
             assert all(s == pytest.approx(0.0, abs=1e-12) for s in best["share_removed"]) if v == ZERO[kind] else True
+
+
+def test_pendulum_column_equals_its_seeds(quick_figures):
+    pend = json.loads((quick_figures / "methods_table.json").read_text())["pendulum"]
+    assert set(pend["nmse"]) == {"plain", "smr_tau4", "true_gaps", "gap_channel"}
+    for m, values in pend["nmse"].items():
+        assert len(values) == len(pend["seeds"]) and all(v > 0 for v in values)
+        assert pend["nmse_median"][m] == float(np.median(values))
+    paired = pend["paired"]["plain"]["smr_tau4"]
+    r = np.log(np.array(pend["nmse"]["smr_tau4"]) / pend["nmse"]["plain"])
+    assert paired["ratio"] == pytest.approx(np.exp(r.mean()), rel=1e-12)
+    assert paired["verdict"] == ("within spread" if abs(r.mean()) <= r.std(ddof=1) else paired["verdict"])
