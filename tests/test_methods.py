@@ -152,3 +152,18 @@ def test_pendulum_column_equals_its_seeds(quick_figures):
     assert paired["ratio"] == pytest.approx(np.exp(r.mean()), rel=1e-12)
     expected = "within spread" if abs(r.mean()) <= r.std(ddof=1) else ("lower" if r.mean() < 0 else "higher")
     assert paired["verdict"] == expected
+
+
+def test_analysis_script_prints_the_table(quick_figures, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "analysis" / "methods_table.py"
+    spec = importlib.util.spec_from_file_location("methods_table_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(["--json", str(quick_figures / "methods_table.json"), "--ref", "smr_tau4"])
+    out = capsys.readouterr().out
+    table = json.loads((quick_figures / "methods_table.json").read_text())
+    assert "| plain (grid) |" in out and "Paired against SMR tau=4" in out
+    assert all(col in out for col in table["columns"])
