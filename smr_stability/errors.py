@@ -16,6 +16,7 @@ __all__ = [
     "InputTypeError",
     "ParameterError",
     "NonFiniteTrainingError",
+    "CheckpointError",
 ]
 
 
@@ -61,3 +62,7 @@ class ParameterError(SMRStabilityError, ValueError):
 
 class NonFiniteTrainingError(SMRStabilityError, ValueError):
     """A loss, gradient or parameter became NaN or infinite in training; the last good checkpoint is kept."""
+
+
+class CheckpointError(SMRStabilityError, ValueError):
+    """A run's checkpoint is missing, truncated or corrupt; the message names the file and the way out."""

@@ -36,8 +36,10 @@ def test_every_layer_trains_and_saves_safetensors(layer, tmp_path):
     rows = train(small(layer=layer, epochs=1, smr=True), tmp_path, progress=False)
     assert len(rows) == 1 and np.isfinite(rows[0]["train_loss"]) and np.isfinite(rows[0]["val_loss"])
     files = {p.name for p in tmp_path.iterdir()}
-    assert {"config.json", "model.safetensors", "optimizer.safetensors", "state.json", "metrics.csv"} <= files
-    assert not any(name.endswith((".pt", ".pth", ".pkl", ".pickle")) for name in files)
+    assert {"config.json", "CHECKPOINT", "model.safetensors", "best.safetensors", "state.json", "metrics.csv"} <= files
+    ckpt = {p.name for p in (tmp_path / (tmp_path / "CHECKPOINT").read_text()).iterdir()}
+    assert ckpt == {"model.safetensors", "optimizer.safetensors", "best.safetensors", "state.json", "metrics.csv"}
+    assert not any(p.name.endswith((".pt", ".pth", ".pkl", ".pickle")) for p in tmp_path.rglob("*"))
     assert all(torch.isfinite(v).all() for v in load_file(str(tmp_path / "model.safetensors")).values())
 
 

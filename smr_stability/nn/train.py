@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import NonFiniteTrainingError, ParameterError
 from .augment import augmented_batch
-from .checkpoint import load_checkpoint, read_metrics, save_checkpoint, save_weights, write_metrics
+from .checkpoint import checkpoint_dir, load_checkpoint, publish, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .evaluate import split_mse
@@ -109,10 +109,10 @@ def train(config, out, *, progress=True, device="cpu"):
     optimizer = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
     steps_per_epoch = math.ceil(len(data.train.u) / config.batch_size)
     scheduler = _scheduler(config, optimizer, steps_per_epoch)
-    state = {"epoch": 0, "step": 0, "best_val": None}
-    if (run / "state.json").exists():
-        state = load_checkpoint(run, model, optimizer, scheduler)
-    rows = read_metrics(run)
+    state, rows = {"epoch": 0, "step": 0, "best_val": None}, []
+    if checkpoint_dir(run) is not None:
+        state, rows = load_checkpoint(run, model, optimizer, scheduler)
+        publish(run)  # a kill while the last commit was being published leaves the top level behind
     signal = sines_signal(data.config) if config.augment else None
     for epoch in range(state["epoch"], config.epochs):
         t0, losses = time.perf_counter(), []
@@ -135,8 +135,7 @@ def train(config, out, *, progress=True, device="cpu"):
             losses.append(loss.item())
             state["step"] += 1
         val = split_mse(model, data.val, config.batch_size)
-        if state["best_val"] is None or val < state["best_val"]:
-            save_weights(model, run / "best.safetensors")
+        improved = state["best_val"] is None or val < state["best_val"]
         row = {
             "epoch": epoch + 1,
             "step": state["step"],
@@ -148,6 +147,5 @@ def train(config, out, *, progress=True, device="cpu"):
         rows.append(row)
         state["epoch"] = epoch + 1
         state["best_val"] = val if state["best_val"] is None else min(state["best_val"], val)
-        save_checkpoint(run, model, optimizer, scheduler, state)
-        write_metrics(run, rows)
+        save_checkpoint(run, model, optimizer, scheduler, state, rows, improved)  # weights and metrics together
     return rows
