@@ -48,14 +48,9 @@ def env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, env):
     run = tmp_path_factory.mktemp("full")
-    os.environ["SMR_STABILITY_CACHE"], saved = env["SMR_STABILITY_CACHE"], os.environ.get("SMR_STABILITY_CACHE")
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SMR_STABILITY_CACHE", env["SMR_STABILITY_CACHE"])
         train(CONFIG, run, progress=False)
-    finally:
-        if saved is None:
-            os.environ.pop("SMR_STABILITY_CACHE")
-        else:
-            os.environ["SMR_STABILITY_CACHE"] = saved
     return run
 
 
