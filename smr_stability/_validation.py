@@ -89,9 +89,15 @@ def as_step(dt, name="dt"):
 
 
 def as_seed_rng(seed):
-    """Return a ``numpy.random.Generator`` from a seed, a Generator, or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
+    """Return a ``numpy.random.Generator`` from a seed (an int >= 0), a Generator, or None."""
+    if isinstance(seed, np.random.Generator) or seed is None:
+        return np.random.default_rng(seed) if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputTypeError(
+            f"seed: expected an int >= 0, a numpy.random.Generator or None; found {seed!r} ({type(seed).__name__})."
+        )
+    if seed < 0:
+        raise ParameterError(f"seed: expected an int >= 0; found {seed!r}.")
     return np.random.default_rng(seed)
 
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._scan import divergence_moments
+from ._validation import as_scalar_step, check_int
 from .bounds import spectral_radius
 from .discretization import discretize
 from .errors import InputTypeError, ParameterError, ShapeError
 from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
+from .sampling import Schedule
 from .simulation import simulate, simulate_variable_step
 from .smr import smr_gate
 from .ssm import as_ssm
@@ -214,6 +216,13 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
         for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])
     ]
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else [schedules]
+    if not schedules or not all(isinstance(c, Schedule) for c in schedules):
+        found = "an empty list" if not schedules else ", ".join(sorted({type(c).__name__ for c in schedules}))
+        raise InputTypeError(
+            f"schedules: expected a Schedule or a non-empty list of them (smr_stability.sampling); found {found}."
+        )
+    dt = as_scalar_step(dt)
+    refine = check_int(refine, "refine")
     if exact not in (None, "variable_step", "continuous"):
         raise ParameterError(f"exact must be None, 'variable_step' or 'continuous'; found {exact!r}.")
     if not (callable(signal) and hasattr(signal, "B") and hasattr(signal, "P")):

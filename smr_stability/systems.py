@@ -7,7 +7,7 @@ seeded generator, as the models initialise them; ``D = 0``.
 
 import numpy as np
 
-from ._validation import as_scalar_step, as_seed_rng, check_int
+from ._validation import as_scalar_step, as_seed_rng, check_int, check_real
 from .discretization import phi1
 from .errors import ParameterError, ShapeError
 from .ssm import SSM
@@ -227,6 +227,15 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     return SSM(lam, B, vals["eta"] / np.sqrt(N), name="mega-ema")
 
 
+def _pair(x, name):
+    """``(lo, hi)`` as two finite floats, or an error naming what was expected."""
+    try:
+        lo, hi = x
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected a pair (lo, hi) of numbers; found {x!r}.") from None
+    return check_real(lo, f"{name}[0]"), check_real(hi, f"{name}[1]")
+
+
 def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, decay=(0.1, 2.0), freq=10.0):
     """A random stable (Hurwitz) continuous SSM.
 
@@ -253,9 +262,10 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     True
     """
     N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
-    lo, hi = float(decay[0]), float(decay[1])
+    lo, hi = _pair(decay, "decay")
     if not 0 < lo <= hi:
-        raise ParameterError(f"decay must be (lo, hi) with 0 < lo <= hi; found {decay!r}.")
+        raise ParameterError(f"decay: expected (lo, hi) with 0 < lo <= hi; found {decay!r}.")
+    check_real(freq, "freq", 0.0)
     rng = as_seed_rng(seed)
 
     def draw(*shape):

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ._validation import check_int
 from .bounds import gamma_star, spectral_radius
 from .discretization import discretize
-from .errors import ParameterError
 from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
 from .simulation import simulate
@@ -346,12 +346,11 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
     A check fails when ``rhs - lhs < -1e-9 * scale``, with ``scale`` the sum of the magnitudes
     compared (rounding in ``L(k+1) - L(k)`` is relative to ``L``).
     """
+    n_systems, steps = check_int(n_systems, "n_systems"), check_int(steps, "steps")
+    n_continuous, workers = check_int(n_continuous, "n_continuous", 0), check_int(workers, "workers")
+    seed = check_int(seed, "seed", 0)
     if quick:
         n_systems, n_continuous = min(n_systems, 500), min(n_continuous, 20)
-    if n_systems < 1 or steps < 1 or n_continuous < 0:
-        raise ParameterError(
-            f"expected n_systems >= 1, steps >= 1, n_continuous >= 0; found {n_systems}, {steps}, {n_continuous}."
-        )
     import os
 
     seeds = np.random.SeedSequence(seed).spawn(_CHUNKS + 1)

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ShapeError, StepSizeError
 from ..ssm import SSM
 from .smr import SMR
 
-__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "fft_conv", "param_groups"]
+__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "check_layer_input", "fft_conv", "param_groups"]
 
 
 @dataclass
@@ -38,6 +39,23 @@ class ExportedChannel:
     smr: tuple = None
 
 
+def check_layer_input(u, H, dt=None):
+    """Raise :class:`~smr_stability.errors.ShapeError` unless ``u`` is (B, L, H) and ``dt`` is None
+    or (B, L), and :class:`~smr_stability.errors.StepSizeError` unless every gap is finite and >= 0
+    (a zero gap, two samples at one time, is a step of length 0)."""
+    if u.ndim != 3 or u.shape[-1] != H:
+        raise ShapeError(f"u: expected shape (B, L, H) with H = {H} channels; found {tuple(u.shape)}.")
+    if dt is None:
+        return
+    if dt.shape != u.shape[:2]:
+        raise ShapeError(f"dt: expected the gaps of shape (B, L) = {tuple(u.shape[:2])}; found {tuple(dt.shape)}.")
+    if not bool(torch.all(torch.isfinite(dt) & (dt >= 0))):
+        raise StepSizeError(
+            "dt: expected finite gaps >= 0 (non-decreasing timestamps); found a negative or non-finite gap. "
+            "Sort the timestamps."
+        )
+
+
 class SSMLayer(nn.Module):
     """Base class: optional SMR gate, then the SSM; ``(B, L, H) -> (B, L, H)``.
 
@@ -56,6 +74,7 @@ class SSMLayer(nn.Module):
 
     def forward(self, u, dt=None):
         """``u`` (B, L, H), optional per-step gaps ``dt`` (B, L) (used by S5's variable-step mode)."""
+        check_layer_input(u, self.H, dt)
         if self.gate is not None:
             u = self.gate(u)  # (B, L, H)
         return self.ssm(u, dt)
