@@ -67,6 +67,19 @@ def test_finished_cells_are_read_back_not_recomputed(tmp_path):
     assert again == resumed
 
 
+def test_results_are_kept_in_the_store_and_read_from_it_on_another_machine(tmp_path, monkeypatch):
+    """The store of committed cells (figures/cells) carries results to a fresh cache; retrain skips it."""
+    monkeypatch.setenv("SMR_STABILITY_CELLS", str(tmp_path / "store"))
+    first = run_cells("sq", square, CELLS[:3], cache_dir=tmp_path / "here", workers=1, progress=False)
+    stored = sorted((tmp_path / "store" / "sq").iterdir())
+    assert [p.name for p in stored] == sorted(cell_path("sq", c, tmp_path).name for c in CELLS[:3])
+    elsewhere = run_cells("sq", refuse, CELLS[:3], cache_dir=tmp_path / "there", workers=1, progress=False)
+    assert elsewhere == first  # an empty cache: every result read from the store
+    monkeypatch.setenv("SMR_STABILITY_RUNS_MODE", "write")
+    with pytest.raises(AssertionError, match="recomputed"):
+        run_cells("sq", refuse, CELLS[:1], cache_dir=tmp_path / "fresh", workers=1, progress=False)
+
+
 def test_a_torn_or_foreign_result_file_is_recomputed(tmp_path):
     run_cells("sq", square, CELLS[:2], cache_dir=tmp_path, workers=1, progress=False)
     cell_path("sq", CELLS[0], tmp_path).write_text('{"cell": ')  # interrupted mid-write

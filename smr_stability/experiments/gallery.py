@@ -390,7 +390,9 @@ FIGURES = {
 def make_figures(out_dir="figures", only=None, quick=False, progress=True, retrain=False):
     """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths.
 
-    The trained models come from ``out_dir/runs`` (committed with the figures) when they are
+    The sweep results come from ``out_dir/cells`` when they are there (and go there when they are
+    computed; see :mod:`~smr_stability.experiments.sweeps`). The trained models come from
+    ``out_dir/runs`` (committed with the figures) when they are
     there and finished; the others are trained and stored there (see
     :func:`~smr_stability.experiments.sweeps.cached_run`). ``retrain`` trains every model
     again, in a fresh cache (so no sweep cell is reused either), and replaces the stored runs.
@@ -399,7 +401,7 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True, retra
 
     from tqdm import tqdm
 
-    from .sweeps import RUNS_ENV, RUNS_MODE_ENV
+    from .sweeps import CELLS_ENV, RUNS_ENV, RUNS_MODE_ENV
 
     names = list(FIGURES) if not only else list(only)
     unknown = [n for n in names if n not in FIGURES]
@@ -408,7 +410,8 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True, retra
             f"unknown figure(s) {unknown}; expected names from {sorted(FIGURES)}. See smr-stability figures --list."
         )
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    env = {RUNS_ENV: str(Path(out_dir).resolve() / "runs"), RUNS_MODE_ENV: "write" if retrain else "read"}
+    root = Path(out_dir).resolve()
+    env = {RUNS_ENV: str(root / "runs"), CELLS_ENV: str(root / "cells"), RUNS_MODE_ENV: "write" if retrain else "read"}
     with tempfile.TemporaryDirectory(prefix="smr_retrain_") as fresh:
         if retrain:
             env["SMR_STABILITY_CACHE"] = fresh

@@ -12,6 +12,12 @@ through :func:`cached_run`: a run directory keyed by the hash of its ``TrainConf
 training itself resumes from the last finished epoch.
 
 ``<cache>`` is ``$SMR_STABILITY_CACHE`` or ``~/.cache/smr_stability/tasks`` (the task cache).
+
+With ``$SMR_STABILITY_CELLS`` set (``make figures`` sets it to ``figures/cells``), every result
+is also kept in that store, ``<store>/<name>/<sha256(cell)[:16]>.json``, and a cell found there
+is not computed again: committed with the figures, the store carries a long study's finished
+cells from one session or machine to the next, as ``figures/runs`` carries the trained models.
+``$SMR_STABILITY_RUNS_MODE=write`` (``figures --retrain``) skips reading it.
 """
 
 import hashlib
@@ -22,6 +28,7 @@ from pathlib import Path
 from ..errors import InputTypeError, ParameterError
 
 __all__ = [
+    "CELLS_ENV",
     "RUNS_ENV",
     "RUNS_MODE_ENV",
     "cached_run",
@@ -33,6 +40,8 @@ __all__ = [
     "stored_run_dir",
 ]
 
+#: A folder of committed sweep results (``figures/cells``): see the module docstring.
+CELLS_ENV = "SMR_STABILITY_CELLS"
 #: A folder of committed runs (``figures/runs``): see :func:`cached_run`.
 RUNS_ENV = "SMR_STABILITY_RUNS"
 #: ``read`` (default): use the finished runs found there; ``write``: only store new ones.
@@ -146,7 +155,12 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     if workers < 1:
         raise ParameterError(f"workers: expected an integer >= 1; found {workers}.")
     paths = [cell_path(name, c, cache_dir) for c in cells]
+    store = _cell_store(name)
+    stored = [None if store is None else store / p.name for p in paths]
     results = [_read(p, c) if p.exists() else None for p, c in zip(paths, cells)]
+    for i, s in enumerate(stored):
+        if results[i] is None and s is not None and s.exists() and os.environ.get(RUNS_MODE_ENV, "read") != "write":
+            results[i] = _read(s, cells[i])
     todo = [i for i, r in enumerate(results) if r is None]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="cell", disable=not progress)
     if workers == 1 or len(todo) <= 1:
@@ -173,7 +187,16 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
                 else:
                     os.environ[var] = value
     bar.close()
+    for i, s in enumerate(stored):
+        if s is not None and not s.exists():
+            _write_atomic(s, json.dumps({"cell": cells[i], "result": results[i]}))
     return results
+
+
+def _cell_store(name):
+    """The folder of sweep ``name`` in the store of committed cells, or None when there is none."""
+    store = os.environ.get(CELLS_ENV)
+    return Path(store) / name if store else None
 
 
 def config_identity(config):
