@@ -101,6 +101,7 @@ def build_parser():
         description="Stability of deep state space models under perturbed sampling, and State Memory Replay (SMR).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     f = sub.add_parser("figures", help="build the figures (PNG, PDF and their data)")
     f.add_argument("--only", nargs="+", metavar="NAME", help="build only these figures (see --list)")
@@ -182,10 +183,15 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from .errors import SMRStabilityError
+
     try:
         return args.func(args)
-    except ValueError as exc:  # named library errors subclass ValueError/TypeError
-        print(f"smr-stability: error: {exc}", file=sys.stderr)
+    except (SMRStabilityError, ValueError, OSError) as exc:  # the project's named errors, unusable paths
+        if args.debug:
+            raise
+        what = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        print(f"smr-stability: error: {' '.join(what.split())} (--debug shows the traceback)", file=sys.stderr)
         return 2
 
 

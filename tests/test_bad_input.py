@@ -70,3 +70,20 @@ def test_bad_input_raises_its_named_error(name, call, error):
         call()
     assert isinstance(info.value, (ValueError, TypeError))
     assert "found" in str(info.value)  # the message says what it found, beside what it expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["figures", "--only", "eigenvalues", "--out", "/proc/no-such-folder/figures"],  # a path that cannot be made
+        ["analyze", "--model", "s4d-lin", "--N", "4", "--dt", "-0.1"],  # a project error
+    ],
+)
+def test_the_cli_prints_one_line_and_exits_2(argv, capsys):
+    from smr_stability.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("smr-stability: error:") and "Traceback" not in err
+    with pytest.raises((OSError, ValueError)):
+        main(["--debug"] + argv)
