@@ -275,3 +275,34 @@ def require_stable(ev, discrete, what=None):
     expected, found, fix = _STABILITY[bool(discrete)]
     lead = "expected" if what is None else f"{what} exists only for a stable system; expected"
     raise UnstableSystemError(f"{lead} {expected}; found {found} = {value!r} (eigenvalue {complex(ev[k])!r}). {fix}")
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation: ``MemAvailable`` of /proc/meminfo on Linux,
+    else the physical memory (``os.sysconf``), else None when neither can be read."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(nbytes, what, fix):
+    """Raise :class:`ParameterError` before allocating when ``nbytes`` exceed the available memory.
+
+    The message gives the estimate (``what`` needs N GiB), what is available, and ``fix``.
+    """
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise ParameterError(
+            f"{what}: expected to fit in the {avail / 2**30:.3g} GiB available on this machine; found that it "
+            f"would need about {nbytes / 2**30:.3g} GiB. {fix}"
+        )

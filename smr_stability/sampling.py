@@ -26,7 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_array, as_scalar_step, as_seed_rng, check_int, check_real, check_shape, readonly
+from ._validation import (
+    as_array,
+    as_scalar_step,
+    as_seed_rng,
+    check_int,
+    check_memory,
+    check_real,
+    check_shape,
+    readonly,
+)
 from .errors import InputTypeError, MethodError, ParameterError, ShapeError, StepSizeError
 from .signals import Signal
 
@@ -213,6 +222,13 @@ class Schedule:
         return np.where(replaced[None, :, :, None], fill, u)
 
 
+def _check_size(draws, L):
+    """Refuse before drawing a schedule whose times (and offsets) would not fit in memory."""
+    check_memory(
+        3 * 8 * draws * L, f"a schedule of {draws} draws of L = {L} samples", "Use fewer draws, or draw them in pieces."
+    )
+
+
 def _grid(L, dt, draws):
     return np.broadcast_to(dt * np.arange(L, dtype=np.float64), (draws, L))
 
@@ -226,6 +242,7 @@ def uniform(L, dt, draws=1):
         ``times`` of shape (draws, L).
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    _check_size(draws, L)
     return Schedule(_grid(L, dt, draws), dt, name="uniform")
 
 
@@ -286,6 +303,7 @@ def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
     True
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    _check_size(draws, L)
     j = check_real(magnitude, "magnitude")
     if j < 0:
         raise ParameterError(f"magnitude: expected a number >= 0 (in units of dt); found {j!r}.")
@@ -321,6 +339,7 @@ def rate_change(L, dt, scale, draws=1):
     ``scale > 0`` finite; ``scale > 1`` samples more slowly than in training.
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    _check_size(draws, L)
     s = check_real(scale, "scale")
     if s <= 0:
         raise ParameterError(f"scale: expected a number > 0; found {s!r}.")
@@ -343,6 +362,7 @@ def irregular(L, dt, draws=1, seed=None, cv=1.0):
         The gaps' coefficient of variation, ``>= 0``: how irregular the sampling is.
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    _check_size(draws, L)
     cv = check_real(cv, "cv")
     if cv < 0:
         raise ParameterError(f"cv: expected a coefficient of variation >= 0; found {cv!r}.")
@@ -381,6 +401,7 @@ def drops(L, dt, fraction, mode="remove", draws=1, seed=None, noise_std=1.0):
     Schedule
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
+    _check_size(draws, L)
     f = check_real(fraction, "fraction")
     if not 0.0 <= f < 1.0:
         raise ParameterError(f"fraction: expected a number in [0, 1); found {f!r}.")

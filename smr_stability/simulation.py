@@ -11,7 +11,7 @@ Shape legend: S system batch, T trajectory batch, L length, N state, P inputs, Q
 import numpy as np
 
 from ._scan import GBT, SELECTIVE, ZOH, scan_dense, scan_diagonal, scan_diagonal_steps
-from ._validation import as_array, as_step, check_shape, resolve_method
+from ._validation import as_array, as_step, check_memory, check_shape, resolve_method
 from .discretization import discretize, gbt_denominator
 from .errors import MethodError, NonFiniteError, ShapeError
 from .kernels import causal_conv_unchecked, ssm_kernel, system_arrays
@@ -138,6 +138,13 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     D = _as_D(D, Q, P)
     if mode == "auto":
         mode = "scan" if (return_states or x0 is not None) else "fft"
+    batch = np.broadcast_shapes(u.shape[:-2], Ab.shape[: Ab.ndim - (1 if diagonal else 2)])
+    per_step = Q + (Bb.shape[-2] if return_states else 0)  # outputs (and states) per step
+    check_memory(
+        16 * int(np.prod(batch, dtype=np.float64)) * u.shape[-2] * per_step,
+        f"simulate with a batch of {batch}, L = {u.shape[-2]} and {per_step} outputs and states per step",
+        "Simulate the batch in pieces, or without return_states.",
+    )
     if mode == "fft":
         with np.errstate(over="ignore", invalid="ignore"):
             out = _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal)

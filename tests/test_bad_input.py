@@ -45,6 +45,15 @@ CATALOGUE = [
     ("jitter: seed negative", lambda: sampling.jitter(10, 0.1, 0.2, seed=-3), errors.ParameterError),
     ("SumOfSines: seed a float", lambda: signals.SumOfSines(seed=1.5), errors.InputTypeError),
     ("irregular: cv negative", lambda: sampling.irregular(10, 0.1, cv=-1.0), errors.ParameterError),
+    # sizes that cannot fit in memory: refused before allocating
+    ("jitter: 10^12 samples", lambda: sampling.jitter(10**6, 0.1, 0.2, draws=10**6), errors.ParameterError),
+    (
+        "simulate: 10^12 states",
+        lambda: smr.simulate(
+            np.full(10**6, 0.5), np.ones(10**6), np.ones(10**6), None, np.zeros((1000, 1000, 1)), return_states=True
+        ),
+        errors.ParameterError,
+    ),  # fmt: skip
     # torch layers
     ("S4D: wrong channel count", lambda: S4D(4, N=4)(torch.randn(1, 5, 3)), errors.ShapeError),
     ("S4D: 2-D input", lambda: S4D(4, N=4)(torch.randn(5, 4)), errors.ShapeError),
