@@ -111,6 +111,8 @@ def train_cell(config):
 
 
 def train_all(configs, quick, progress):
+    """Train every distinct config (dicts of TrainConfig fields) into its cached run, in worker
+    processes (one in ``quick`` mode); each task's data is generated once first."""
     from ..nn.config import TrainConfig
     from ..nn.tasks import load_task
 
@@ -295,6 +297,7 @@ def _measure_all(configs, schedules, quick, progress):
 
 
 def seed_stats(values):
+    """Mean, median, sample std (0 for one value) and the values themselves, of one measure over seeds."""
     v = np.asarray(values, dtype=float)
     return {
         "mean": float(v.mean()),
@@ -309,6 +312,7 @@ def _seeds(quick):
 
 
 def write_figure(out, name, data, fig):
+    """Write ``name.json`` (``data``) and ``name.png``/``name.pdf`` (``fig``) into ``out``; return the paths."""
     (out / f"{name}.json").write_text(json.dumps(data, indent=1))
     return [str(out / f"{name}.json")] + save_figure(fig, out / name)
 
