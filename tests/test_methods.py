@@ -100,8 +100,8 @@ def test_frontier_data_shapes_and_certainties(quick_figures):
                 assert len(zero["nmse"]) == seeds
                 grid = per["jitter"]["0.0"]["nmse"]
                 assert zero["nmse"] == grid  # the same times, so exactly the grid numbers
-            if "rel_state_error" in zero and METHODS[m][2] == "model":
-                assert zero["rel_state_error"] == [0.0] * seeds and zero["hypothesis_fraction"] == [0.0] * seeds
+            if "rel_state_error" in zero and METHODS[m][2] == "model":  # w = 0: no error, and |w| <= gamma |e| holds
+                assert zero["rel_state_error"] == [0.0] * seeds and zero["hypothesis_fraction"] == [1.0] * seeds
         if m == "rescale":  # rescaling changes the model only on rate changes
             for kind, values in kinds.items():
                 for v in values:

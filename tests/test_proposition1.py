@@ -6,8 +6,6 @@ estimate), binomial closed forms of Jordan-block powers, the plain simulation lo
 ``simulate_reference`` of the error system (E), and Taylor expansions of the zoh gain.
 """
 
-import time
-
 import numpy as np
 import pytest
 from scipy.special import binom
@@ -229,16 +227,12 @@ def test_rho_close_to_one_is_fast_and_accurate():
     mu = (1 - 1e-5) * np.exp(0.01j)
     # (an ulp of |mu| moves 1/(1 - |mu|) by 1e-11 relative: the closed form itself is that uncertain)
     assert error_gain([mu], [2.0]) == pytest.approx(2.0 / (1 - abs(mu)), rel=1e-10 + 5e-11)
-    # N = 64, one mode at 1 - 1e-5: well under a second (the first call warms BLAS up)
+    # N = 64, one mode at 1 - 1e-5: more than 2e6 terms (timed in benchmarks, not here: machines are shared)
     rng = np.random.default_rng(5)
     mu = rng.uniform(0.5, 0.999, 64) * np.exp(1j * rng.uniform(-3, 3, 64))
     mu[0] = 1 - 1e-5
     Bb = rng.standard_normal(64)
-    error_gain(mu[1:], Bb[1:])
-    t0 = time.perf_counter()
     info = error_gain(mu, Bb, return_info=True)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, elapsed
     assert info.terms > 2_000_000
     # the slow mode alone and the fast modes alone bracket the total
     slow = abs(Bb[0]) / 1e-5
@@ -527,13 +521,12 @@ def test_unstable_system_raises_with_spectral_radius(Ab):
         assert "< 1" in str(exc.value)
 
 
-def test_too_slow_convergence_raises_quickly():
-    t0 = time.perf_counter()
+def test_too_slow_convergence_raises_before_summing():
+    """Refused from the predicted number of terms, before the series is summed (no timing here)."""
     with pytest.raises(errors.UnstableSystemError, match="max_terms"):
         error_gain([1 - 1e-12], [1.0])
     with pytest.raises(errors.UnstableSystemError, match="max_terms"):
         error_gain(np.array([[0.9999]]), [1.0], max_terms=1000)
-    assert time.perf_counter() - t0 < 1.0
 
 
 @pytest.mark.parametrize(

@@ -48,8 +48,10 @@ def test_breaking_point_rejects_bad_input(values, nmse, error):
 
 
 def test_sines_measures_rejects_an_unknown_schedule_kind():
-    with pytest.raises(ParameterError, match="'jitter' or 'rate'"):
-        sines_measures({"task": "sines", "small": True, "epochs": 1}, [["drops", 0.1]])
+    with pytest.raises(ParameterError, match="'jitter', 'rate', 'irregular', 'drops'; found 'warp'"):
+        sines_measures({"task": "sines", "small": True, "epochs": 1}, [["warp", 0.1]])
+    with pytest.raises(ParameterError, match="states=False"):
+        sines_measures({"task": "sines", "small": True, "epochs": 1}, [["rate", 1.5]], rescale=True)
 
 
 # ---------------------------------------------------------------- figure 5
