@@ -154,3 +154,17 @@ def test_benchmark_quick_prints_ratios():
     assert re.search(r"mega .*ratio\s+\d+\.\d+x", r.stdout)
     assert re.search(r"ratio scan/conv\s+\d+\.\d+x", r.stdout)
     assert "SMR overhead (with/without)" in r.stdout
+
+
+def test_methods_benchmark_quick_prints_ratios():
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_methods.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = re.findall(r"^\| (.+?) \| (\d+\.\d+) \| (\d+\.\d+)x \|$", r.stdout, re.M)
+    assert [name for name, _, _ in rows][:2] == ["plain (grid)", "SMR tau=2"]
+    assert len(rows) == 9
+    assert float(rows[0][2]) == 1.0  # the plain model is the baseline

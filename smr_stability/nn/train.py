@@ -10,6 +10,7 @@ non-finite stop.
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from .model import SequenceModel
 from .sines import sines_signal
 from .tasks import load_task
 
-__all__ = ["train"]
+__all__ = ["Trainer", "epoch_batches", "make_trainer", "train", "train_step"]
 
 
 def _scheduler(config, optimizer, steps_per_epoch):
@@ -59,16 +60,76 @@ def _check_finite(value, what, step):
         )
 
 
-def _batches(data, config, epoch, signal):
-    """The training batches of one epoch; with ``augment`` each resampled on drawn schedules
-    (:mod:`smr_stability.nn.augment`), seeded by the run's seed and the epoch (so a resumed run
-    sees the same batches)."""
+def epoch_batches(data, config, epoch, signal=None):
+    """The training batches ``(u, y, t)`` of one epoch, shuffled by the run's seed and the epoch.
+
+    With ``config.augment`` each batch is resampled on drawn schedules
+    (:mod:`smr_stability.nn.augment`) of the task's continuous signal ``signal``
+    (:func:`~smr_stability.nn.sines.sines_signal`), seeded by the run's seed and the epoch, so a
+    resumed run sees the same batches.
+    """
     seed = config.seed * 100_003 + epoch
     if not config.augment:
         return data.batches("train", config.batch_size, shuffle=True, seed=seed)
     rng = np.random.default_rng([config.seed, epoch, 14])
     rows = data.train.batch_rows(config.batch_size, shuffle=True, seed=seed)
     return (augmented_batch(data.config, idx, rng, signal) for idx in rows)
+
+
+@dataclass
+class Trainer:
+    """What one training run works on: its task data, model, optimiser, schedule and device.
+
+    ``signal`` is the task's continuous signal when ``config.augment`` (the batches are
+    resampled from it), else None.
+    """
+
+    config: TrainConfig
+    data: object
+    model: SequenceModel
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    device: torch.device
+    signal: object = None
+
+
+def make_trainer(config, device="cpu"):
+    """The :class:`Trainer` of ``config``: its task loaded, a fresh model, AdamW with the
+    config's parameter groups and the warm-up + cosine schedule. Seed torch first for
+    reproducible weights (:func:`train` does)."""
+    config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    data = load_task(config)
+    u0, y0, _ = next(iter(data.batches("train", 1, shuffle=False, seed=0)))
+    dev = resolve_device(device)
+    model = SequenceModel(config, u0.shape[-1], y0.shape[-1], time_unit=data.config.dt).to(dev)
+    optimizer = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
+    steps_per_epoch = math.ceil(len(data.train.u) / config.batch_size)
+    scheduler = _scheduler(config, optimizer, steps_per_epoch)
+    signal = sines_signal(data.config) if config.augment else None
+    return Trainer(config, data, model, optimizer, scheduler, dev, signal)
+
+
+def train_step(tr, batch, step):
+    """One optimiser step of ``tr`` (:class:`Trainer`) on ``batch = (u, y, t)``: forward, loss,
+    backward, gradient clipping, AdamW and the schedule. Returns the loss (a float).
+
+    Raises :class:`~smr_stability.errors.NonFiniteTrainingError` on a non-finite loss, gradient
+    or parameter (``step`` numbers the message), before the weights change where it can.
+    """
+    u, y, t = (x.to(tr.device) for x in batch)
+    loss = _loss(tr.model, tr.config, u, y, t)
+    _check_finite(loss, "loss", step)
+    tr.optimizer.zero_grad()
+    loss.backward()
+    for name, p in tr.model.named_parameters():
+        if p.grad is not None:
+            _check_finite(p.grad, f"gradient of {name}", step)
+    nn.utils.clip_grad_norm_(tr.model.parameters(), tr.config.grad_clip)
+    tr.optimizer.step()
+    tr.scheduler.step()
+    for name, p in tr.model.named_parameters():
+        _check_finite(p.detach(), f"parameter {name}", step)
+    return loss.item()
 
 
 def train(config, out, *, progress=True, device="cpu"):
@@ -102,37 +163,20 @@ def train(config, out, *, progress=True, device="cpu"):
     cfg_path.write_text(json.dumps(config.to_dict(), indent=1))
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    data = load_task(config)
-    u0, y0, _ = next(iter(data.batches("train", 1, shuffle=False, seed=0)))
-    dev = resolve_device(device)
-    model = SequenceModel(config, u0.shape[-1], y0.shape[-1], time_unit=data.config.dt).to(dev)
-    optimizer = torch.optim.AdamW(model.param_groups(config), lr=config.lr)
+    tr = make_trainer(config, device)
+    data, model, optimizer, scheduler = tr.data, tr.model, tr.optimizer, tr.scheduler
     steps_per_epoch = math.ceil(len(data.train.u) / config.batch_size)
-    scheduler = _scheduler(config, optimizer, steps_per_epoch)
     state, rows = {"epoch": 0, "step": 0, "best_val": None}, []
     if checkpoint_dir(run) is not None:
         state, rows = load_checkpoint(run, model, optimizer, scheduler)
         publish(run)  # a kill while the last commit was being published leaves the top level behind
-    signal = sines_signal(data.config) if config.augment else None
     for epoch in range(state["epoch"], config.epochs):
         t0, losses = time.perf_counter(), []
-        batches = _batches(data, config, epoch, signal)
+        batches = epoch_batches(data, config, epoch, tr.signal)
         desc = f"epoch {epoch + 1}/{config.epochs}"
-        for u, y, t in tqdm(batches, total=steps_per_epoch, desc=desc, disable=not progress, leave=False):
-            u, y, t = u.to(dev), y.to(dev), t.to(dev)
-            loss = _loss(model, config, u, y, t)
-            _check_finite(loss, "loss", state["step"])
-            optimizer.zero_grad()
-            loss.backward()
-            for name, p in model.named_parameters():
-                if p.grad is not None:
-                    _check_finite(p.grad, f"gradient of {name}", state["step"])
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            for name, p in model.named_parameters():
-                _check_finite(p.detach(), f"parameter {name}", state["step"])
-            losses.append(loss.item())
+        for batch in tqdm(batches, total=steps_per_epoch, desc=desc, disable=not progress, leave=False):
+            loss = train_step(tr, batch, state["step"])
+            losses.append(loss)
             state["step"] += 1
         val = split_mse(model, data.val, config.batch_size)
         improved = state["best_val"] is None or val < state["best_val"]
