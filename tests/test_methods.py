@@ -167,3 +167,20 @@ def test_analysis_script_prints_the_table(quick_figures, capsys):
     table = json.loads((quick_figures / "methods_table.json").read_text())
     assert "| plain (grid) |" in out and "Paired against SMR tau=4" in out
     assert all(col in out for col in table["columns"])
+
+
+def test_mechanism_measures_alone_equal_the_rows_of_sines_measures(quick_figures, quick_cache, monkeypatch):
+    """mechanism_measures without ``with_gate`` measures the gated error itself: the same as the
+    ``rel_state_error`` of sines_measures, and the share removed follows from it."""
+    from smr_stability.experiments.methods import mechanism_measures
+    from smr_stability.experiments.studies import sines_measures
+
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(quick_cache))
+    config = method_config("smr_tau4", 0, quick=True)
+    schedules = [["jitter", 0.4], ["irregular", 0.5]]
+    rows = sines_measures(config, schedules)
+    mech = mechanism_measures(config, schedules)
+    for row, m in zip(rows, mech, strict=True):
+        assert m["rel_state_error"] == pytest.approx(row["rel_state_error"], rel=1e-12)
+        assert m["share_removed"] == pytest.approx(1 - m["rel_state_error"] / m["rel_state_error_without_gate"])
+        assert m["rel_state_error_without_gate"] > 0
