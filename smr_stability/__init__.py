@@ -42,6 +42,8 @@ from .simulation import simulate_variable_step as simulate_variable_step
 from .smr import smr_gate as smr_gate
 from .ssm import SSM as SSM
 from .ssm import as_ssm as as_ssm
+from .stability import analyze as analyze
+from .stability import load_system as load_system
 from .stability import stability_report as stability_report
 from .systems import hippo_legs as hippo_legs
 from .systems import mega_ema as mega_ema
@@ -62,6 +64,7 @@ __all__ = [
     "SSM",
     "Theorem1Report",
     "__version__",
+    "analyze",
     "as_ssm",
     "causal_conv",
     "continuous_threshold",
@@ -80,6 +83,7 @@ __all__ = [
     "hippo_legs",
     "iss_error_bound",
     "kreiss_constant",
+    "load_system",
     "long_memory_limit",
     "lyap",
     "lyapunov_matrix",

@@ -50,16 +50,83 @@ def _verify_theorem1(args):
 def _analyze(args):
     import json
 
-    from .stability import stability_report
+    sources = [x for x in (args.model, args.run, args.npz) if x is not None]
+    if len(sources) != 1:
+        raise _usage("analyze: expected exactly one of --model, --run, --npz; found " + str(len(sources)) + ".")
+    if args.layer is not None and args.run is None:
+        raise _usage("analyze: --layer selects a block of a run; found it without --run. Add --run RUN.")
+    dt = 0.01 if args.dt is None else args.dt
+    if args.model is not None:
+        from .stability import stability_report
 
-    result = stability_report(args.model, N=args.N, dt=args.dt, method=args.method, sigma=args.sigma, seed=args.seed)
-    if args.json:
-        print(json.dumps(result, indent=1))
+        result = stability_report(args.model, N=args.N, dt=dt, method=args.method, sigma=args.sigma, seed=args.seed)
+        print(json.dumps(result, indent=1) if args.json else _key_values(result))
+        return 0
+    if args.run is not None:
+        if args.dt is not None:
+            raise _usage("analyze: --dt is for --model and --npz; a run's layers have their own steps. Drop --dt.")
+        from .nn.run_analysis import analyze_run
+
+        result = analyze_run(args.run, layer=args.layer, sigma=args.sigma)
     else:
-        width = max(map(len, result))
-        for key, val in result.items():
-            print(f"{key:{width}s}  {val if not isinstance(val, float) else format(val, '.6g')}")
+        from .stability import analyze, load_system
+
+        if args.dt is None:
+            raise _usage("analyze: --npz needs the step of its continuous system; found no --dt. Add --dt DT.")
+        result = analyze(load_system(args.npz), dt=args.dt, method=args.method, sigma=args.sigma)
+    print(json.dumps(result, indent=1) if args.json else _channel_table(result))
     return 0
+
+
+_ANALYZE_EXAMPLES = """\
+--run and --npz report every channel: the keys of --model plus layer and channel, a table
+with the worst channels first (largest spectral radius), and per quantity the worst channel
+(largest spectral_radius, error_gain, kappa_P, transient_bound, kreiss_lower_bound; smallest
+gamma_star and euler_dt_limit; an unstable channel, whose quantity is '-', counts as the worst).
+With --json: {"channels": [...], "worst": {key: {"layer", "channel", "value"}}}.
+
+examples:
+  smr-stability analyze --model s4d-lin --N 64 --dt 0.01 --method bilinear
+  smr-stability analyze --run runs/s4d --layer 0          # block 0 of a trained run
+  python -c "import numpy as np; np.savez('sys.npz', A=[-1.0, -0.5+3j, -0.5-3j], B=[1, 1, 1])"
+  smr-stability analyze --npz sys.npz --dt 0.05 --method zoh --json
+"""
+
+
+def _usage(message):
+    from .errors import ParameterError
+
+    return ParameterError(message)
+
+
+def _fmt(v):
+    return "-" if v is None else (format(v, ".6g") if isinstance(v, float) else str(v))
+
+
+def _key_values(result):
+    width = max(map(len, result))
+    return "\n".join(f"{key:{width}s}  {_fmt(val)}" for key, val in result.items())
+
+
+def _channel_table(result):
+    """Every channel's row, the worst first (largest spectral radius, then error gain), then
+    the worst channel per quantity."""
+    from .stability import REPORT_KEYS, WORST
+
+    def rank(row):
+        rho, gain = row["spectral_radius"], row["error_gain"]
+        return (-rho, -(float("inf") if gain is None else gain))
+
+    cols = ("layer", "channel", "model", "N", "dt", "method", *REPORT_KEYS)
+    rows = [[_fmt(r[c]) for c in cols] for r in sorted(result["channels"], key=rank)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append("")
+    lines.append(f"worst of {len(result['channels'])} channel(s):")
+    for key, w in result["worst"].items():
+        lines.append(f"  {key} ({WORST[key]}): {_fmt(w['value'])} at layer {w['layer']}, channel {w['channel']}")
+    return "\n".join(lines)
 
 
 def _train(args):
@@ -130,15 +197,27 @@ def build_parser():
     v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     v.set_defaults(func=_verify_theorem1)
 
-    a = sub.add_parser("analyze", help="stability report of one discretized model")
-    a.add_argument(
-        "--model", choices=("hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"), required=True
+    a = sub.add_parser(
+        "analyze",
+        help="stability report of a built-in model, a trained run or your own system",
+        description="Stability report of one model (--model), of every channel of a trained run (--run) or of a "
+        "continuous system stored in an .npz file (--npz, with --dt).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_ANALYZE_EXAMPLES,
     )
-    a.add_argument("--N", type=int, default=64, help="state size (default 64)")
-    a.add_argument("--dt", type=float, default=0.01, help="step (default 0.01)")
-    a.add_argument("--method", default="bilinear", help="discretization (default bilinear)")
+    a.add_argument(
+        "--model",
+        choices=("hippo-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5", "mega-ema", "random"),
+        help="a built-in model, built with --N and --seed",
+    )
+    a.add_argument("--run", metavar="RUN", help="a run directory (smr-stability train --out RUN): every channel")
+    a.add_argument("--layer", type=int, metavar="K", help="with --run: block K only (0-based; default all)")
+    a.add_argument("--npz", metavar="FILE", help="an .npz file with arrays A, B (optionally C, D); A (N, N) or (N,)")
+    a.add_argument("--N", type=int, default=64, help="state size of --model (default 64)")
+    a.add_argument("--dt", type=float, default=None, help="step (--model: default 0.01; --npz: required)")
+    a.add_argument("--method", default="bilinear", help="discretization of --model and --npz (default bilinear)")
     a.add_argument("--sigma", type=float, default=0.5, help="Theorem 1 sigma in (0, 1) (default 0.5)")
-    a.add_argument("--seed", type=int, default=0, help="seed of the random parts (C, random model)")
+    a.add_argument("--seed", type=int, default=0, help="seed of the random parts of --model (C, random model)")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=_analyze)
 

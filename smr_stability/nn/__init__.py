@@ -8,7 +8,8 @@ analysis needs with :meth:`SSMLayer.export` (see :class:`ExportedChannel`).
 Modules: the layers (``s4``, ``s4d``, ``s5``, ``s6``, ``mega``, ``spade`` on ``base``,
 ``scan`` and ``smr``); the tasks (``data``, ``sines``, ``pendulum``, ``tasks``); the model
 (``model``), its config (``config``), the loop (``train``), the run directory
-(``checkpoint``), evaluation (``evaluate``) and Theorem 1 on a trained run (``v4``).
+(``checkpoint``), evaluation (``evaluate``), the stability report of a run's channels
+(``run_analysis``) and Theorem 1 on a trained run (``v4``).
 """
 
 from .base import ExportedChannel as ExportedChannel
@@ -22,6 +23,8 @@ from .model import LAYERS as LAYERS
 from .model import SequenceModel as SequenceModel
 from .pendulum import PendulumConfig as PendulumConfig
 from .pendulum import make_pendulum as make_pendulum
+from .run_analysis import analyze as analyze
+from .run_analysis import analyze_run as analyze_run
 from .s4 import S4 as S4
 from .s4d import S4D as S4D
 from .s5 import S5 as S5
@@ -55,6 +58,8 @@ __all__ = [
     "SinesConfig",
     "TrainConfig",
     "V4Report",
+    "analyze",
+    "analyze_run",
     "evaluate_run",
     "linear_scan",
     "linear_scan_reference",
