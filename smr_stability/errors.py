@@ -17,6 +17,7 @@ __all__ = [
     "ParameterError",
     "NonFiniteTrainingError",
     "CheckpointError",
+    "MissingDependencyError",
 ]
 
 
@@ -66,3 +67,8 @@ class NonFiniteTrainingError(SMRStabilityError, ValueError):
 
 class CheckpointError(SMRStabilityError, ValueError):
     """A run's checkpoint is missing, truncated or corrupt; the message names the file and the way out."""
+
+
+class MissingDependencyError(SMRStabilityError, ImportError):
+    """An optional package that a function needs (e.g. ``transformers``) is not installed; the
+    message says what to install. Not bad input, so an ``ImportError``."""
