@@ -144,6 +144,40 @@ def check_int(x, name, minimum=1, *, error=None):
     return int(x)
 
 
+def check_bool(x, name):
+    """Return ``x`` as a Python bool; anything but True, False (or a numpy bool) raises :class:`InputTypeError`."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise InputTypeError(f"{name}: expected True or False; found {x!r} ({type(x).__name__}).")
+    return bool(x)
+
+
+def check_path(x, name):
+    """Return ``x`` (a str or os.PathLike) as a :class:`pathlib.Path`; else :class:`InputTypeError`."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(x, (str, os.PathLike)):
+        raise InputTypeError(f"{name}: expected a path (str or pathlib.Path); found {x!r} ({type(x).__name__}).")
+    return Path(x)
+
+
+def check_keys(d, cls):
+    """Raise unless ``d`` is a mapping whose keys are all fields of the dataclass ``cls``."""
+    import dataclasses
+    from collections.abc import Mapping
+
+    if not isinstance(d, Mapping):
+        raise InputTypeError(f"expected a dict of {cls.__name__} fields; found {type(d).__name__}. Pass a dict.")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ParameterError(
+            f"unknown config key(s) of {cls.__name__}: expected keys among {sorted(names)}; found {unknown}. "
+            "Check their spelling."
+        )
+    return d
+
+
 def check_real(x, name, lo=None, hi=None, open_lo=False, *, open_hi=False, error=None):
     """Return ``x`` as a finite Python float in ``[lo, hi]`` (``open_lo``/``open_hi`` exclude the ends).
 

@@ -25,6 +25,7 @@ import scipy.optimize
 
 from ._validation import (
     as_step,
+    check_bool,
     check_int,
     check_real,
     input_matrix,
@@ -344,6 +345,7 @@ def kreiss_constant(Ab, *, n_radii=40, n_angles=96, refine=4, return_info=False)
     """
     for name, v, lo in (("n_radii", n_radii, 2), ("n_angles", n_angles, 1), ("refine", refine, 0)):
         check_int(v, name, lo, error=ParameterError)
+    return_info = check_bool(return_info, "return_info")
     Ab = state_matrix(Ab, "Ab")
     _nonempty(Ab, "Ab")
     ev = eigenvalues(Ab)
@@ -468,7 +470,7 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
     >>> bool(np.isclose(g.b * g.gamma**2 + 2 * g.a * g.gamma, 0.5))
     True
     """
-    s = _sigma(sigma)
+    s, return_info = _sigma(sigma), check_bool(return_info, "return_info")
     Ab = state_matrix(Ab, "Ab")
     N = Ab.shape[0]
     Bb = input_matrix(Bb, N, "Bb")
@@ -568,7 +570,7 @@ def envelope_rate(Ab, sigma, Q=None, discrete=True):
     >>> envelope_rate([-2.0], 0.5, discrete=False)  # P = 1/4: 0.5 * 1 / 0.25
     2.0
     """
-    s = _sigma(sigma)
+    s, discrete = _sigma(sigma), check_bool(discrete, "discrete")
     Ab = state_matrix(Ab, "Ab" if discrete else "A")
     _nonempty(Ab, "Ab" if discrete else "A")
     lmin = _lambda_min_Q(Q, Ab.shape[0])

@@ -84,7 +84,7 @@ def eigenvalue_map(z, method="zoh", alpha=None):
     True
     """
     kind, a = resolve_method(method, alpha)
-    z = np.asarray(z)
+    z = as_array(z, "z")
     if kind in ("zoh", "selective"):
         return np.exp(z)
     den = gbt_denominator(z, a)

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._scan import divergence_moments
-from ._validation import as_scalar_step, check_int
+from ._validation import as_scalar_step, check_int, check_path
 from .bounds import spectral_radius
 from .discretization import discretize
-from .errors import InputTypeError, ParameterError, ShapeError
+from .errors import InputTypeError, NonFiniteError, ParameterError, ShapeError
 from .lyapunov import lyapunov_matrix
 from .proposition1 import error_gain
 from .sampling import Schedule
@@ -99,6 +99,10 @@ class DivergenceResult:
 
     def table(self, metrics=("state_error", "rel_state_error", "output_error", "rel_output_error")):
         """The summary as a text table (final values), absolute and relative columns together."""
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        unknown = [m for m in metrics if m not in self.metrics]
+        if unknown:
+            raise ParameterError(f"metrics: expected names among {sorted(self.metrics)}; found unknown {unknown}.")
         head = f"{'system':18s} {'schedule':26s}" + "".join(f" {m:>17s}" for m in metrics)
         title = f"final step (k = {len(self.t) - 1}), mean over draws and signals; relative next to absolute"
         lines = [title, head, "-" * len(head)]
@@ -152,6 +156,10 @@ class DivergenceResult:
         """Load a result saved by :meth:`to_npz`."""
         import json
 
+        if not check_path(path, "path").is_file():
+            raise ParameterError(
+                f"path: expected an .npz file written by DivergenceResult.to_npz; found no file at {path}."
+            )
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
             metrics = {k.split("__", 1)[1]: z[k] for k in z.files if k.startswith("metric__")}
@@ -177,6 +185,20 @@ class DivergenceResult:
         doc["bounds"] = {k: np.where(np.isfinite(v), v, None).tolist() for k, v in self.bounds.items()}  # inf -> null
         with open(path, "w") as f:
             json.dump(doc, f)
+
+
+def _check_smr(smr, P):
+    """Raise unless ``smr`` is None or a pair ``(m, b)`` that :func:`smr_gate` takes for P channels."""
+    if smr is None:
+        return
+    if not isinstance(smr, (tuple, list)) or len(smr) != 2:
+        raise ParameterError(
+            f"smr: expected None or a pair (m, b), m of shape ({P}, tau); found {type(smr).__name__} {smr!r}."
+        )
+    try:
+        smr_gate(np.zeros((1, P)), smr[0], smr[1])  # checks the shapes and values of m and b
+    except (ShapeError, NonFiniteError, InputTypeError) as e:
+        raise type(e)(f"smr: {e}") from None
 
 
 def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=None, *, smr=None, exact=None, refine=16):
@@ -211,10 +233,13 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     -------
     DivergenceResult
     """
-    systems = [
-        as_ssm(s)
-        for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])
-    ]
+    try:
+        systems = [
+            as_ssm(s)
+            for s in (systems if isinstance(systems, (list, tuple)) and not _is_system_tuple(systems) else [systems])
+        ]
+    except InputTypeError as e:
+        raise InputTypeError(f"systems: {e}") from None
     schedules = list(schedules) if isinstance(schedules, (list, tuple)) else [schedules]
     if not schedules or not all(isinstance(c, Schedule) for c in schedules):
         found = "an empty list" if not schedules else ", ".join(sorted({type(c).__name__ for c in schedules}))
@@ -230,6 +255,7 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
             f"signal must be a signal object (callable, with attributes B and P, see smr_stability.signals); "
             f"found {type(signal).__name__}. Wrap samples in signals.ArraySignal."
         )
+    _check_smr(smr, signal.P)
     for s in systems:
         if s.P != signal.P:
             raise ShapeError(

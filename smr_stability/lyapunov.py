@@ -36,7 +36,7 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_array, check_real, check_shape, require_stable, state_matrix
+from ._validation import as_array, check_bool, check_real, check_shape, require_stable, state_matrix
 from .errors import ParameterError, SingularSystemError, UnstableSystemError
 
 __all__ = ["lyap", "dlyap", "lyapunov_matrix"]
@@ -488,6 +488,7 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
     >>> np.diag(P).real  # 1 / (2 |Re lam|)
     array([0.5       , 0.16666667])
     """
+    discrete = check_bool(discrete, "discrete")
     Ab = state_matrix(Ab, "Ab" if discrete else "A")
     N = Ab.shape[0]
     Q = np.eye(N) if Q is None else check_weight(Q, N, Ab.shape)

@@ -29,6 +29,7 @@ import scipy.linalg
 from ._validation import (
     as_array,
     as_step,
+    check_bool,
     check_int,
     check_real,
     input_matrix,
@@ -190,6 +191,7 @@ def error_gain(Ab, Bb, rtol=1e-10, *, max_terms=10**8, return_info=False):
     """
     rtol = check_real(rtol, "rtol", 0.0, 1.0, open_lo=True, open_hi=True, error=ParameterError)
     check_int(max_terms, "max_terms", error=ParameterError)
+    return_info = check_bool(return_info, "return_info")
     Ab, Bb, diagonal = _system(Ab, Bb)
     ev = eigenvalues(Ab)
     require_stable(ev, True, f"G_inf {_UNSTABLE}")

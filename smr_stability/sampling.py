@@ -115,7 +115,7 @@ class Schedule:
         _check_increasing(times, "times")
         dt = as_scalar_step(self.dt)
         if not isinstance(self.name, str):
-            raise InputTypeError(f"name: expected a str; found {self.name!r}.")
+            raise InputTypeError(f"name: expected a str (a label); found {self.name!r} ({type(self.name).__name__}).")
         if self.fill is not None and self.fill not in FILLS:
             raise MethodError(f"fill: expected None or one of {', '.join(map(repr, FILLS))}; found {self.fill!r}.")
         replaced = self.replaced

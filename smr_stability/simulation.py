@@ -11,7 +11,7 @@ Shape legend: S system batch, T trajectory batch, L length, N state, P inputs, Q
 import numpy as np
 
 from ._scan import GBT, SELECTIVE, ZOH, scan_dense, scan_diagonal, scan_diagonal_steps
-from ._validation import as_array, as_step, check_memory, check_shape, resolve_method
+from ._validation import as_array, as_step, check_bool, check_memory, check_shape, resolve_method
 from .discretization import discretize, gbt_denominator
 from .errors import MethodError, NonFiniteError, ShapeError
 from .kernels import causal_conv_unchecked, ssm_kernel, system_arrays
@@ -132,6 +132,7 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     """
     if mode not in ("auto", "fft", "scan"):
         raise MethodError(f"mode must be 'auto', 'fft' or 'scan'; found {mode!r}.")
+    return_states = check_bool(return_states, "return_states")
     Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     P, Q = Bb.shape[-1], C.shape[-2]
     u = _as_input(u, P)
@@ -199,6 +200,7 @@ def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
     P, Q = Bb.shape[-1], C.shape[-2]
     u = _as_input(u, P)
     D = _as_D(D, Q, P)
+    return_states = check_bool(return_states, "return_states")
     L = u.shape[-2]
     if Bb.shape[-3] != L or Ab.shape[-2 if diagonal else -3] != L:
         raise ShapeError(
@@ -274,6 +276,7 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
     """
     sys = as_ssm(system)
     kind, a = resolve_method(method, alpha)
+    return_states = check_bool(return_states, "return_states")
     u = _as_input(u, sys.P)
     dt = as_step(dt)
     if dt.ndim < 1 or dt.shape[-1] != u.shape[-2]:

@@ -12,7 +12,7 @@ perturbed sampling the error entering the error system (E) is ``g~_k u(t~_k) - g
 import numpy as np
 from scipy.special import expit
 
-from ._validation import as_array
+from ._validation import as_array, check_bool
 from .errors import ShapeError
 
 __all__ = ["smr_gate"]
@@ -51,6 +51,7 @@ def smr_gate(u, m, b=0.0, *, return_gate=False):
     >>> np.round(smr_gate(u, m), 4)[:, 0]
     array([0.5   , 1.4621, 2.6424])
     """
+    return_gate = check_bool(return_gate, "return_gate")
     u = as_array(u, "u", allow_complex=False)
     if u.ndim < 2:
         raise ShapeError(f"u must have shape (..., L, H); found {u.shape}. For one channel use u[..., None].")

@@ -52,6 +52,8 @@ class SSM:
     name: str = ""
 
     def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise InputTypeError(f"name: expected a str (a label); found {self.name!r} ({type(self.name).__name__}).")
         A = state_matrix(self.A)
         N = A.shape[0]
         if N == 0:
@@ -154,7 +156,7 @@ class SSM:
         import control
 
         if not isinstance(sys, control.StateSpace):
-            raise InputTypeError(f"expected a control.StateSpace; found {type(sys).__name__}.")
+            raise InputTypeError(f"sys: expected a control.StateSpace; found {type(sys).__name__}.")
         if sys.isdtime(strict=True):
             raise InputTypeError(
                 f"expected a continuous-time control.StateSpace; found one with dt = {sys.dt}. "
@@ -183,5 +185,5 @@ def as_ssm(system):
     except ImportError:  # pragma: no cover - control is a hard dependency
         pass
     raise InputTypeError(
-        f"expected an SSM, a control.StateSpace or a tuple (A, B, C[, D]); found {type(system).__name__}."
+        f"system: expected an SSM, a control.StateSpace or a tuple (A, B, C[, D]); found {type(system).__name__}."
     )

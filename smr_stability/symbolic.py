@@ -29,6 +29,7 @@ Shapes in ``lambdify``: a sympy ``Matrix`` of symbols in ``symbols`` is one argu
 array of the same shape, or ``(n,)`` for a one-column matrix (``e``, ``w``, ``B``).
 """
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,8 +38,8 @@ from typing import Any
 
 import sympy as sp
 
-from ._validation import check_int, resolve_method
-from .errors import AlphaError, ParameterError, ShapeError
+from ._validation import check_bool, check_int, resolve_method
+from .errors import AlphaError, InputTypeError, ParameterError, ShapeError
 
 __all__ = [
     "Derivation",
@@ -106,6 +107,12 @@ class Derivation:
         **kwargs
             Passed to :func:`sympy.lambdify` (e.g. ``cse=True``).
         """
+        if key is not None and key not in self.details:
+            raise ParameterError(f"key: expected None or one of {sorted(self.details)}; found {key!r}.")
+        if not isinstance(modules, (str, list, tuple, dict, type(sp))):
+            raise InputTypeError(
+                f"modules: expected a module name such as 'numpy', a list, a dict or a module; found {modules!r}."
+            )
         target = self.expr if key is None else self.details[key]
         return sp.lambdify(_as_args(self.symbols), target, modules=modules, **kwargs)
 
@@ -139,6 +146,10 @@ def latex(obj):
         return obj.latex()
     if isinstance(obj, (tuple, list)):
         return r",\quad ".join(latex(o) for o in obj)
+    if not isinstance(obj, (sp.Basic, sp.MatrixBase, numbers.Number)):
+        raise InputTypeError(
+            f"obj: expected a Derivation, a sympy object or a tuple of them; found {type(obj).__name__}."
+        )
     return sp.latex(obj)
 
 
@@ -391,6 +402,7 @@ def discretize_2x2(method="zoh", alpha=None, A=None, B=None, simplify=True):
     >>> bool(np.allclose(Ab_s, Ab_n) and np.allclose(Bb_s.ravel(), Bb_n))
     True
     """
+    simplify = check_bool(simplify, "simplify")
     if A is not None:
         A = sp.ImmutableMatrix(A)
         if A.shape != (2, 2):
@@ -839,5 +851,7 @@ def derivation_latex(name=None):
     if name is None:
         return {k: f().latex() for k, f in _REGISTRY.items()}
     if name not in _REGISTRY:
-        raise ParameterError(f"unknown derivation {name!r}; expected one of {', '.join(_REGISTRY)}.")
+        raise ParameterError(
+            f"name: expected None or one of {', '.join(_REGISTRY)}; found unknown derivation {name!r}."
+        )
     return _REGISTRY[name]().latex()

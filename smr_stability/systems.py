@@ -7,7 +7,7 @@ seeded generator, as the models initialise them; ``D = 0``.
 
 import numpy as np
 
-from ._validation import as_scalar_step, as_seed_rng, check_int, check_real
+from ._validation import as_array, as_scalar_step, as_seed_rng, check_bool, check_int, check_real
 from .discretization import phi1
 from .errors import ParameterError, ShapeError
 from .ssm import SSM
@@ -210,7 +210,7 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     }
     vals = {}
     for key, (given, draw) in raw.items():
-        v = draw() if given is None else np.asarray(given, dtype=float)
+        v = draw() if given is None else as_array(given, key, allow_complex=False)
         if v.shape != (N,):
             raise ShapeError(f"{key} must have shape ({N},); found {v.shape}.")
         vals[key] = v
@@ -262,6 +262,7 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     True
     """
     N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
+    diagonal, complex = check_bool(diagonal, "diagonal"), check_bool(complex, "complex")
     lo, hi = _pair(decay, "decay")
     if not 0 < lo <= hi:
         raise ParameterError(f"decay: expected (lo, hi) with 0 < lo <= hi; found {decay!r}.")

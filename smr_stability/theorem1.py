@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ._validation import check_int
+from ._validation import check_bool, check_int
 from .bounds import gamma_star, spectral_radius
 from .discretization import discretize
 from .lyapunov import lyapunov_matrix
@@ -348,7 +348,7 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
     """
     n_systems, steps = check_int(n_systems, "n_systems"), check_int(steps, "steps")
     n_continuous, workers = check_int(n_continuous, "n_continuous", 0), check_int(workers, "workers")
-    seed = check_int(seed, "seed", 0)
+    seed, quick = check_int(seed, "seed", 0), check_bool(quick, "quick")
     if quick:
         n_systems, n_continuous = min(n_systems, 500), min(n_continuous, 20)
     import os

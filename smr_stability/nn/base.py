@@ -6,11 +6,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ShapeError, StepSizeError
+from .._validation import check_bool, check_int, check_real
+from ..errors import InputTypeError, NonFiniteError, ShapeError, StepSizeError
 from ..ssm import SSM
 from .smr import SMR
 
-__all__ = ["ConvolutionLayer", "ExportedChannel", "SSMLayer", "check_layer_input", "fft_conv", "param_groups"]
+__all__ = [
+    "ConvolutionLayer",
+    "ExportedChannel",
+    "SSMLayer",
+    "check_dt_range",
+    "check_layer_input",
+    "check_tensor",
+    "fft_conv",
+    "param_groups",
+]
 
 
 @dataclass
@@ -39,14 +49,54 @@ class ExportedChannel:
     smr: tuple = None
 
 
+def check_tensor(x, name):
+    """Raise :class:`~smr_stability.errors.InputTypeError` unless ``x`` is a torch tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise InputTypeError(
+            f"{name}: expected a torch.Tensor; found {type(x).__name__}. Convert it with torch.as_tensor."
+        )
+    return x
+
+
+def check_finite_tensor(x, name):
+    """Raise :class:`~smr_stability.errors.NonFiniteError` if ``x`` holds NaN or infinity (one
+    reduction; the element-wise test only when the sum is not finite)."""
+    with torch.no_grad():
+        if bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all()):  # huge finite entries may overflow the sum
+            return x
+    raise NonFiniteError(f"{name}: expected finite values; found NaN or inf. Remove or replace non-finite values.")
+
+
+def check_dt_range(dt_min, dt_max):
+    """``(dt_min, dt_max)`` as floats with ``0 < dt_min <= dt_max``; else a named error."""
+    dt_min = check_real(dt_min, "dt_min", 0.0, open_lo=True)
+    return dt_min, check_real(dt_max, "dt_max", dt_min)
+
+
+def check_train_config(config, what="config"):
+    """Raise :class:`~smr_stability.errors.InputTypeError` unless ``config`` is a run's config
+    (a :class:`~smr_stability.nn.config.TrainConfig`, recognised by its fields so that the
+    modules ``config`` itself imports need not import it back)."""
+    fields = ("task", "layer", "width", "state", "depth", "seed", "to_dict")
+    if not all(hasattr(config, f) for f in fields):
+        raise InputTypeError(
+            f"{what}: expected a TrainConfig (its task, layer and sizes name the model and the data); "
+            f"found {type(config).__name__}. Build one first: TrainConfig(task=..., layer=...)."
+        )
+
+
 def check_layer_input(u, H, dt=None):
     """Raise :class:`~smr_stability.errors.ShapeError` unless ``u`` is (B, L, H) and ``dt`` is None
-    or (B, L), and :class:`~smr_stability.errors.StepSizeError` unless every gap is finite and >= 0
-    (a zero gap, two samples at one time, is a step of length 0)."""
+    or (B, L), :class:`~smr_stability.errors.NonFiniteError` if ``u`` is not finite, and
+    :class:`~smr_stability.errors.StepSizeError` unless every gap is finite and >= 0 (a zero gap,
+    two samples at one time, is a step of length 0)."""
+    check_tensor(u, "u")
     if u.ndim != 3 or u.shape[-1] != H:
         raise ShapeError(f"u: expected shape (B, L, H) with H = {H} channels; found {tuple(u.shape)}.")
+    check_finite_tensor(u, "u")
     if dt is None:
         return
+    check_tensor(dt, "dt")
     if dt.shape != u.shape[:2]:
         raise ShapeError(f"dt: expected the gaps of shape (B, L) = {tuple(u.shape[:2])}; found {tuple(dt.shape)}.")
     if not bool(torch.all(torch.isfinite(dt) & (dt >= 0))):
@@ -69,8 +119,9 @@ class SSMLayer(nn.Module):
 
     def __init__(self, H, smr=False, tau=4):
         super().__init__()
-        self.H = int(H)
-        self.gate = SMR(H, tau) if smr else None
+        self.H = check_int(H, "H", 1, error=ShapeError)
+        tau = check_int(tau, "tau", 1, error=ShapeError)  # the SMR kernel length
+        self.gate = SMR(H, tau) if check_bool(smr, "smr") else None
 
     def forward(self, u, dt=None):
         """``u`` (B, L, H), optional per-step gaps ``dt`` (B, L) (used by S5's variable-step mode)."""
@@ -119,6 +170,11 @@ def param_groups(module, weight_decay=0.01, ssm_lr=None):
     list of dict
         ``[{"params": ssm, "weight_decay": 0.0[, "lr": ssm_lr]}, {"params": rest, "weight_decay": weight_decay}]``.
     """
+    if not isinstance(module, nn.Module):
+        raise InputTypeError(f"module: expected a torch.nn.Module; found {type(module).__name__}.")
+    check_real(weight_decay, "weight_decay", 0.0)
+    if ssm_lr is not None:
+        check_real(ssm_lr, "ssm_lr", 0.0, open_lo=True)
     ssm_ids = {
         id(p)
         for layer in module.modules()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from .._validation import check_path
 from ..errors import CheckpointError, ParameterError
 from .config import TrainConfig
 from .model import SequenceModel
@@ -245,7 +246,7 @@ def load_run(out, weights="last"):
 
     from .tasks import task_io
 
-    run = Path(out)
+    run = check_path(out, "out")
     if weights not in ("last", "best"):
         raise ParameterError(f"weights: expected 'last' or 'best'; found {weights!r}.")
     if not (run / "config.json").is_file() or not (run / "model.safetensors").is_file():

@@ -3,7 +3,7 @@
 import dataclasses
 from dataclasses import dataclass
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_keys, check_real
 from ..errors import InputTypeError, ParameterError
 from .model import LAYERS, TIMESCALE_LAYERS
 from .tasks import TASKS
@@ -159,17 +159,14 @@ class TrainConfig:
         """
         if task not in RECIPES:
             raise ParameterError(f"task must be one of {', '.join(map(repr, RECIPES))}; found {task!r}.")
+        check_keys(overrides, cls)
         layer_recipe = LAYER_RECIPES.get(overrides.get("layer"), {})
         return cls.from_dict({"task": task, **RECIPES[task], **layer_recipe, **overrides})
 
     @classmethod
     def from_dict(cls, d):
         """Build from a dict, rejecting unknown keys (with the list of valid ones)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ParameterError(f"unknown config key(s) {unknown}; valid keys are {sorted(names)}.")
-        return cls(**d)
+        return cls(**check_keys(d, cls))
 
     def to_dict(self):
         """The config as a plain dict (saved as ``config.json``; :meth:`from_dict` reads it back)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._validation import readonly
+from .._validation import check_path, readonly
 from ..errors import MethodError, ParameterError, ShapeError
 
 __all__ = [
@@ -158,7 +158,7 @@ class TaskConfig:
 def cache_root(cache_dir=None):
     """The cache directory: ``cache_dir``, else ``$SMR_STABILITY_CACHE``, else ``~/.cache/smr_stability/tasks``."""
     if cache_dir is not None:
-        return Path(cache_dir)
+        return check_path(cache_dir, "cache_dir")
     env = os.environ.get("SMR_STABILITY_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "smr_stability" / "tasks"
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import ParameterError
+from .._validation import check_int, check_path
 from .checkpoint import load_run
 from .device import resolve_device
-from .sines import SINES_SCHEDULES, sines_eval_set
+from .sines import schedule_names, sines_eval_set
 from .tasks import load_task
 
 __all__ = ["evaluate_run", "split_mse"]
@@ -41,14 +41,12 @@ def evaluate_run(run, schedules=None, batch_size=64, weights="best", device="cpu
     the MSE relative to the uniform (or test) MSE next to the absolute value. ``weights``:
     the epoch with the best validation MSE (default, as S5 and CRU report) or the last one.
     """
+    names, batch_size = schedule_names(schedules), check_int(batch_size, "batch_size", 1)
+    device, _ = resolve_device(device), check_path(run, "run")
     config, model = load_run(run, weights=weights)
-    model.to(resolve_device(device))
+    model.to(device)
     data = load_task(config)
     if config.task == "sines":
-        names = list(schedules or SINES_SCHEDULES)
-        unknown = [n for n in names if n not in SINES_SCHEDULES]
-        if unknown:
-            raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(SINES_SCHEDULES)}.")
         sets = {n: sines_eval_set(data.config, n) for n in names}
     else:
         sets = {"test": data.test}

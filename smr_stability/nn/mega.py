@@ -4,6 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_int
+from ..errors import ShapeError
 from ..ssm import SSM
 from ..systems import mega_ema
 from .base import ConvolutionLayer
@@ -55,7 +57,7 @@ class MegaEMA(ConvolutionLayer):
 
     def __init__(self, H, N=16, smr=False, tau=4):
         super().__init__(H, smr=smr, tau=tau)
-        self.N = int(N)
+        self.N = check_int(N, "N", 1, error=ShapeError)
         sign = torch.where(torch.arange(self.N) % 2 == 1, -1.0, 1.0)  # (N)
         self.alpha = nn.Parameter(torch.randn(self.H, self.N) * 0.2)  # (H N)
         self.delta = nn.Parameter(torch.randn(self.H, self.N) * 0.2)  # (H N)

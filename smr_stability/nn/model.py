@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ParameterError
-from .base import param_groups
+from .._validation import check_bool, check_int, check_real
+from ..errors import ParameterError, ShapeError
+from .base import check_tensor, check_train_config, param_groups
 
 __all__ = ["LAYERS", "TIMESCALE_LAYERS", "CNNEncoder", "SequenceModel"]
 
@@ -97,6 +98,10 @@ class SequenceModel(nn.Module):
 
     def __init__(self, config, P, Q, time_unit=1.0):
         super().__init__()
+        check_train_config(config)
+        P, Q = check_int(P, "P", 1, error=ShapeError), check_int(Q, "Q", 1, error=ShapeError)
+        time_unit = check_real(time_unit, "time_unit", 0.0, open_lo=True)
+        self.P = P
         module, cls = LAYERS[config.layer]
         Layer = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
         H = config.width
@@ -171,6 +176,7 @@ class SequenceModel(nn.Module):
         Returns the prediction (B, L, Q); with ``return_var`` (``head='gaussian_nll'`` only)
         also its variance (B, L, Q).
         """
+        self._check_forward(u, t, return_var)
         dt = self.gaps(t, u.dtype)
         x = self.encode(u, t)  # (B, L, H)
         for i in range(len(self.layers)):
@@ -182,6 +188,18 @@ class SequenceModel(nn.Module):
         if not self.nll:
             raise ParameterError("return_var needs head='gaussian_nll'; found head='mse'. Train with that head.")
         return mean, nn.functional.softplus(out[..., self.Q :]) + 1e-6
+
+    def _check_forward(self, u, t, return_var):
+        """Types and shapes of :meth:`forward`'s arguments (the layers check finiteness)."""
+        check_tensor(u, "u")
+        if u.ndim != 3 or u.shape[-1] != self.P:
+            raise ShapeError(f"u: expected shape (B, L, P) with P = {self.P} inputs; found {tuple(u.shape)}.")
+        if t is not None and (self.use_timestamps or self.gap_input):
+            if check_tensor(t, "t").shape != u.shape[:2]:
+                raise ShapeError(
+                    f"t: expected timestamps of shape (B, L) = {tuple(u.shape[:2])}; found {tuple(t.shape)}."
+                )
+        check_bool(return_var, "return_var")
 
     def layer_inputs(self, u, block=0, t=None):
         """What the SSM layer of block ``block`` sees for task inputs ``u`` (n, L, P).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_finite, check_int, check_real, readonly
+from .._validation import check_bool, check_finite, check_int, check_keys, check_real, readonly
 from ..errors import InputTypeError, ParameterError
 from .data import TaskConfig, cached_arrays, partition, split_array_names, task_data
 
@@ -160,7 +160,7 @@ class PendulumConfig(TaskConfig):
     @classmethod
     def small(cls, **overrides):
         """A quick config for tests: 16/8/8 sequences, otherwise the benchmark's."""
-        return cls(**{"n_train": 16, "n_val": 8, "n_test": 8, **overrides})
+        return cls(**{"n_train": 16, "n_val": 8, "n_test": 8, **check_keys(overrides, cls)})
 
     @property
     def n(self):
@@ -390,6 +390,8 @@ def make_pendulum(config, cache_dir=None, progress=None):
         cos theta)`` at the kept times; ``t`` (n, keep): the kept times ``k dt``.
     """
     _check_config(config)
+    if progress is not None:
+        check_bool(progress, "progress")
 
     def generate():
         from tqdm import tqdm

@@ -4,10 +4,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_bool
 from ..errors import MethodError, ParameterError
 from ..ssm import SSM
 from ..systems import s4d_inv, s4d_lin, s4d_real
-from .base import ConvolutionLayer, fft_conv  # noqa: F401 (fft_conv re-exported)
+from .base import ConvolutionLayer, check_dt_range, fft_conv  # noqa: F401 (fft_conv re-exported)
 
 __all__ = ["S4D", "fft_conv"]
 
@@ -16,8 +17,7 @@ _INITS = {"lin": s4d_lin, "inv": s4d_inv, "real": s4d_real}
 
 def log_uniform_dt(H, dt_min, dt_max):
     """``log dt`` drawn uniformly in ``[log dt_min, log dt_max]``, shape (H,) (S4's init)."""
-    if not 0.0 < dt_min <= dt_max:
-        raise ParameterError(f"expected 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
+    dt_min, dt_max = check_dt_range(dt_min, dt_max)
     return torch.rand(H) * (np.log(dt_max) - np.log(dt_min)) + np.log(dt_min)  # (H)
 
 
@@ -89,7 +89,7 @@ class S4D(ConvolutionLayer):
         self.log_dt = nn.Parameter(log_uniform_dt(self.H, dt_min, dt_max))  # (H)
         B = torch.zeros(self.H, self.N, 2)
         B[..., 0] = 1.0  # (H N 2): real and imaginary parts of B = 1
-        if learn_B:
+        if check_bool(learn_B, "learn_B"):
             self.B = nn.Parameter(B)
         else:
             self.register_buffer("B", B)

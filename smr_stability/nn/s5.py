@@ -4,10 +4,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_bool, check_int
 from ..errors import ShapeError
 from ..ssm import SSM
 from ..systems import s5_hippo
-from .base import SSMLayer
+from .base import SSMLayer, check_dt_range
 from .scan import phi1, zoh_gap_scan
 
 __all__ = ["S5"]
@@ -58,12 +59,12 @@ class S5(SSMLayer):
 
     def __init__(self, H, N=64, P=None, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1, step_per_state=False, blocks=None):
         super().__init__(H, smr=smr, tau=tau)
-        P = self.H if P is None else int(P)
+        P = self.H if P is None else check_int(P, "P", 1, error=ShapeError)
         if P != self.H:
             raise ShapeError(f"S5 maps H channels to H channels, so P (inputs) must equal H = {self.H}; found P = {P}.")
-        if not 0.0 < dt_min <= dt_max:
-            raise ShapeError(f"need 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
-        self.N = int(N)
+        dt_min, dt_max = check_dt_range(dt_min, dt_max)
+        step_per_state = check_bool(step_per_state, "step_per_state")
+        self.N = check_int(N, "N", 1, error=ShapeError)
         seed = int(torch.randint(0, 2**31 - 1, (1,)))
         sys = s5_hippo(self.N, P=self.H, Q=self.H, seed=seed, blocks=blocks)
         lam = sys.A

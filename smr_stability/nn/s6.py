@@ -4,9 +4,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_int
 from ..errors import ShapeError
 from ..ssm import SSM
-from .base import SSMLayer
+from .base import SSMLayer, check_dt_range
 from .scan import selective_scan
 
 __all__ = ["S6"]
@@ -45,9 +46,8 @@ class S6(SSMLayer):
 
     def __init__(self, H, N=16, smr=False, tau=4, dt_min=1e-3, dt_max=1e-1):
         super().__init__(H, smr=smr, tau=tau)
-        if not 0.0 < dt_min <= dt_max:
-            raise ShapeError(f"need 0 < dt_min <= dt_max; found dt_min = {dt_min}, dt_max = {dt_max}.")
-        self.N = int(N)
+        dt_min, dt_max = check_dt_range(dt_min, dt_max)
+        self.N = check_int(N, "N", 1, error=ShapeError)
         self.A_log = nn.Parameter(
             torch.log(torch.arange(1, self.N + 1, dtype=torch.float32)).repeat(self.H, 1)
         )  # (H, N)

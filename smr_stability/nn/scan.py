@@ -22,6 +22,7 @@ import torch
 
 from .._scan import recurrence, recurrence_adjoint, selective, selective_adjoint, zoh_gaps, zoh_gaps_adjoint
 from ..errors import InputTypeError, MethodError, ShapeError
+from .base import check_tensor
 from .device import set_threads
 
 __all__ = [
@@ -37,6 +38,7 @@ METHODS = ("auto", "compiled", "chunked")
 
 
 def _check(a, b):
+    check_tensor(a, "a"), check_tensor(b, "b")
     try:
         a, b = torch.broadcast_tensors(a, b)
     except RuntimeError:
@@ -223,6 +225,8 @@ class _SelectiveScan(torch.autograd.Function):
 
 
 def _check_selective(delta, A, Bk, Ck, u):
+    for name, x in zip(("delta", "A", "Bk", "Ck", "u"), (delta, A, Bk, Ck, u)):
+        check_tensor(x, name)
     if u.ndim != 3 or delta.shape != u.shape or A.ndim != 2 or A.shape[0] != u.shape[-1]:
         raise ShapeError(
             "selective_scan needs delta, u (B, L, H), A (H, N), Bk, Ck (B, L, N); found "
@@ -356,6 +360,8 @@ def zoh_gap_scan(lam, step, gaps, Bu, method="auto"):
     -------
     x : tensor, shape (B, L, N), the dtype of ``Bu``
     """
+    for name, x in zip(("lam", "step", "gaps", "Bu"), (lam, step, gaps, Bu)):
+        check_tensor(x, name)
     if Bu.ndim != 3 or gaps.shape != Bu.shape[:2] or lam.shape != Bu.shape[-1:] or step.shape not in ((1,), lam.shape):
         raise ShapeError(
             "zoh_gap_scan needs lam (N,), step (1,) or (N,), gaps (B, L), Bu (B, L, N); found "

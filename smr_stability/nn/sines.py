@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_keys, check_real
 from ..errors import InputTypeError, MethodError, ParameterError
 from ..sampling import drops, irregular, jitter, rate_change, uniform
 from ..signals import SumOfSines
@@ -72,7 +72,7 @@ class SinesConfig(TaskConfig):
     @classmethod
     def small(cls, **overrides):
         """A quick config for tests: 16/8/8 sequences of length 64."""
-        return cls(**{"n_train": 16, "n_val": 8, "n_test": 8, "L": 64, **overrides})
+        return cls(**{"n_train": 16, "n_val": 8, "n_test": 8, "L": 64, **check_keys(overrides, cls)})
 
 
 def sines_signal(config):
@@ -192,6 +192,24 @@ def sines_schedule(config, schedule_name):
     if schedule_name == "irregular":
         return irregular(L, dt, draws=M, seed=rng)
     return drops(L, dt, 0.1, mode="zeros", draws=M, seed=rng)
+
+
+def schedule_names(schedules):
+    """The list of names in ``schedules`` (default all of :data:`SINES_SCHEDULES`), checked."""
+    if schedules is None:
+        return list(SINES_SCHEDULES)
+    if isinstance(schedules, str) or not all(isinstance(n, str) for n in schedules):
+        raise InputTypeError(
+            f"schedules: expected a list of schedule names (e.g. ['jitter0.2']); found {schedules!r}. "
+            "Wrap a single name in a list."
+        )
+    names = list(schedules) or list(SINES_SCHEDULES)
+    unknown = [n for n in names if n not in SINES_SCHEDULES]
+    if unknown:
+        raise ParameterError(
+            f"schedules: expected names among {list(SINES_SCHEDULES)}; found unknown schedule(s) {unknown}."
+        )
+    return names
 
 
 def sines_eval_set(config, schedule_name, cache_dir=None):

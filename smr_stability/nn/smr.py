@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .._gate import gate_adjoint, gate_forward
+from .._validation import check_int, check_real
 from ..errors import ShapeError
 from .device import set_threads
 
@@ -61,11 +62,10 @@ class SMR(nn.Module):
 
     def __init__(self, H, tau=4, init_bias=2.0):
         super().__init__()
-        if int(tau) < 1:
-            raise ShapeError(f"the SMR kernel length tau must be >= 1; found tau = {tau}.")
-        self.H, self.tau = int(H), int(tau)
+        self.H, self.tau = check_int(H, "H", 1, error=ShapeError), check_int(tau, "tau", 1, error=ShapeError)
+        init_bias = check_real(init_bias, "init_bias")
         self.m = nn.Parameter(torch.randn(self.H, self.tau) * (0.1 / np.sqrt(self.tau)))  # (H, tau)
-        self.b = nn.Parameter(torch.full((self.H,), float(init_bias)))  # (H,)
+        self.b = nn.Parameter(torch.full((self.H,), init_bias))  # (H,)
 
     def gate(self, u):
         """The gate ``g`` for ``u`` of shape (B, L, H); same shape."""

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_int
 from ..errors import ParameterError, ShapeError
 from .base import SSMLayer
 from .s4 import S4
@@ -37,11 +38,15 @@ class LocalAttention(nn.Module):
 
     def __init__(self, H, window=16, heads=1):
         super().__init__()
-        if int(window) < 1:
-            raise ParameterError(f"window must be >= 1; found {window}.")
-        if int(heads) < 1 or H % int(heads):
-            raise ParameterError(f"heads must divide H = {H}; found heads = {heads}.")
-        self.H, self.window, self.heads = int(H), int(window), int(heads)
+        self.H, self.window, self.heads = (
+            check_int(H, "H", 1, error=ShapeError),
+            check_int(window, "window", 1),
+            check_int(heads, "heads", 1),
+        )
+        if self.H % self.heads:
+            raise ParameterError(
+                f"heads: expected a divisor of H = {self.H}; found heads = {heads}. Change heads or H."
+            )
         self.qkv = nn.Linear(self.H, 3 * self.H)
         self.out = nn.Linear(self.H, self.H)
 

@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._validation import check_real
+from .._validation import check_path, check_real
 from ..errors import ParameterError
 from ..theorem1 import channel_measures
 from .checkpoint import load_run
-from .sines import SINES_SCHEDULES, sines_eval_set
+from .sines import schedule_names, sines_eval_set
 from .tasks import load_task
 
 __all__ = ["V4_KEYS", "V4Report", "verify_checkpoint"]
@@ -117,16 +117,13 @@ def verify_checkpoint(run, schedules=None, sigma=0.5, weights="last"):
     V4Report
     """
     sigma = check_real(sigma, "sigma", 0.0, 1.0, open_lo=True, open_hi=True)
+    names, _ = schedule_names(schedules), check_path(run, "run")
     config, model = load_run(run, weights=weights)
     if config.task != "sines":
         raise ParameterError(
             f"V4 needs a nominal grid to compare with; the {config.task!r} task has none (its frames are "
             "kept at irregular times). Use a sines run."
         )
-    names = list(schedules or SINES_SCHEDULES)
-    unknown = [n for n in names if n not in SINES_SCHEDULES]
-    if unknown:
-        raise ParameterError(f"unknown schedule(s) {unknown}; choose from {list(SINES_SCHEDULES)}.")
     data = load_task(config)
     report = V4Report(run=str(run), sigma=float(sigma))
     perturbed = {name: sines_eval_set(data.config, name).u for name in names if name != "uniform"}
