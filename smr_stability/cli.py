@@ -21,6 +21,11 @@ def _figures(args):
 
 
 def _verify_theorem1(args):
+    from ._validation import check_real
+
+    check_real(args.sigma, "--sigma (Theorem 1's sigma)", 0.0, 1.0, open_lo=True, open_hi=True)
+    if args.json:
+        _writable_file(args.json, "--json")
     if args.checkpoint:
         from .nn.v4 import verify_checkpoint
 
@@ -131,8 +136,10 @@ def _channel_table(result):
 
 def _train(args):
     from .nn.config import TrainConfig
+    from .nn.device import resolve_device
     from .nn.train import train
 
+    resolve_device(args.device)  # before any data is made
     chosen = {"layer": args.layer, "smr": args.smr, "tau": args.tau, "seed": args.seed, "small": args.small}
     chosen |= {"use_timestamps": args.use_timestamps, "encoder": args.encoder}
     if args.epochs is not None:
@@ -161,9 +168,31 @@ def _evaluate(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2, as the
+    command's other errors (the usage itself is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _writable_file(path, option):
+    """Raise ParameterError unless ``path`` can be written: its folder exists and it is not a folder."""
+    from pathlib import Path
+
+    from .errors import ParameterError
+
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise ParameterError(
+            f"{option}: expected a file path in an existing folder; found {str(path)!r} "
+            f"({'a folder' if path.is_dir() else 'no folder ' + str(path.parent)}). Create the folder or fix the path."
+        )
+
+
 def build_parser():
     """The argument parser of ``smr-stability``."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="smr-stability",
         description="Stability of deep state space models under perturbed sampling, and State Memory Replay (SMR).",
     )

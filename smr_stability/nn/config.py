@@ -111,13 +111,19 @@ class TrainConfig:
             ("step_per_state", self.layer == "s5", f"layer {self.layer!r}", "only S5 has a step per state"),
             ("augment", self.task == "sines", f"task {self.task!r}", "only the sines task can be resampled"),
             (
+                "encoder",
+                self.encoder == "linear" or self.task == "pendulum",
+                f"task {self.task!r}",
+                "the CNN encoder reads the pendulum's square frames",
+            ),  # fmt: skip
+            (
                 "gap_input",
                 self.encoder == "linear",
                 f"encoder {self.encoder!r}",
                 "the gap goes into the linear encoder",
             ),
         ):
-            if getattr(self, field) is True and not allowed:
+            if getattr(self, field) not in (False, "linear") and not allowed:
                 raise ParameterError(f"{field}: {why}; found {found}. Drop {field} or change that setting.")
         for name in ("smr", "small", "use_timestamps", "step_per_state", "augment", "gap_input"):
             if not isinstance(getattr(self, name), bool):
