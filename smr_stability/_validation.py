@@ -340,3 +340,9 @@ def check_memory(nbytes, what, fix):
             f"{what}: expected to fit in the {avail / 2**30:.3g} GiB available on this machine; found that it "
             f"would need about {nbytes / 2**30:.3g} GiB. {fix}"
         )
+
+
+def check_state_size(N, dense, what, copies=4):
+    """:func:`check_memory` for ``copies`` complex arrays of a state of size ``N``: (N, N) each
+    when ``dense``, else (N,). Refuses a size like ``hippo_legs(10**6)`` (7 TiB) at once."""
+    check_memory(16 * copies * N * (N if dense else 1), what, "Use a smaller state size N.")

@@ -10,7 +10,7 @@ carries its input axis, S + (N, P), except that a 1-D ``Ab`` (N,) may come with 
 import numpy as np
 import scipy.fft
 
-from ._validation import as_array, check_int
+from ._validation import as_array, check_int, check_memory
 from .errors import NonFiniteError, ShapeError
 
 __all__ = ["ssm_kernel", "causal_conv"]
@@ -89,6 +89,14 @@ def ssm_kernel(Ab, Bb, C, L):
     """
     L = check_int(L, "L", 0, error=ShapeError)
     Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
+    try:
+        S = np.broadcast_shapes(Ab.shape[: Ab.ndim - (1 if diagonal else 2)], Bb.shape[:-2], C.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"Ab, Bb, C: expected batch shapes that broadcast; found Ab {Ab.shape}, Bb {Bb.shape}, C {C.shape}."
+        ) from None
+    n = int(np.prod(S, dtype=np.float64)) * L * (C.shape[-2] * Bb.shape[-1] + (Ab.shape[-1] if diagonal else 0))
+    check_memory(16 * n, f"a kernel of L = {L} lags", "Use a shorter L or fewer systems at once.")
     with np.errstate(over="ignore", invalid="ignore"):
         K = (_kernel_diagonal if diagonal else _kernel_dense)(Ab, Bb, C, L)
     if not np.all(np.isfinite(K)):

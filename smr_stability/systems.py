@@ -7,7 +7,7 @@ seeded generator, as the models initialise them; ``D = 0``.
 
 import numpy as np
 
-from ._validation import as_array, as_scalar_step, as_seed_rng, check_bool, check_int, check_real
+from ._validation import as_array, as_scalar_step, as_seed_rng, check_bool, check_int, check_real, check_state_size
 from .discretization import phi1
 from .errors import ParameterError, ShapeError
 from .ssm import SSM
@@ -58,6 +58,7 @@ def hippo_legs(N, *, seed=0):
     (np.float64(-1.7320508075688772), np.float64(-2.0), np.float64(1.7320508075688772))
     """
     N = check_int(N, "N", error=ShapeError)
+    check_state_size(N, True, f"N = {N} states")
     A, B = _hippo_legs_AB(N)
     C = as_seed_rng(seed).standard_normal((1, N))
     return SSM(A, B, C, name="hippo-legs")
@@ -80,6 +81,7 @@ def s4d_lin(N, *, seed=0):
     Models" (S4D), NeurIPS 2022.
     """
     N = check_int(N, "N", error=ShapeError)
+    check_state_size(N, False, f"N = {N} states")
     lam = -0.5 + 1j * np.pi * np.arange(N)
     return SSM(lam, np.ones(N), _complex_C(N, seed), name="s4d-lin")
 
@@ -93,6 +95,7 @@ def s4d_inv(N, *, seed=0):
     Models" (S4D), NeurIPS 2022.
     """
     N = check_int(N, "N", error=ShapeError)
+    check_state_size(N, False, f"N = {N} states")
     n = np.arange(N)
     lam = -0.5 + 1j * (N / np.pi) * (N / (2 * n + 1.0) - 1.0)
     return SSM(lam, np.ones(N), _complex_C(N, seed), name="s4d-inv")
@@ -107,6 +110,7 @@ def s4d_real(N, *, seed=0):
     Models" (S4D), NeurIPS 2022.
     """
     N = check_int(N, "N", error=ShapeError)
+    check_state_size(N, False, f"N = {N} states")
     lam = -(np.arange(N) + 1.0)
     return SSM(lam, np.ones(N), as_seed_rng(seed).standard_normal(N), name="s4d-real")
 
@@ -142,6 +146,7 @@ def s5_hippo(N, P=1, Q=1, *, seed=0, blocks=None):
     ICLR 2023.
     """
     N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
+    check_state_size(N, True, f"N = {N} states")  # the HiPPO matrix is diagonalised densely
     rng = as_seed_rng(seed)
     if blocks is None:
         lam, V, b = _hippo_normal(N)
@@ -199,6 +204,7 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     Attention", ICLR 2023.
     """
     N = check_int(N, "N", error=ShapeError)
+    check_state_size(N, False, f"N = {N} states")
     dt = as_scalar_step(dt)
     rng = as_seed_rng(seed)
     sign = np.where(np.arange(N) % 2 == 1, -1.0, 1.0)
@@ -263,6 +269,7 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     """
     N, P, Q = (check_int(k, name, error=ShapeError) for k, name in ((N, "N"), (P, "P"), (Q, "Q")))
     diagonal, complex = check_bool(diagonal, "diagonal"), check_bool(complex, "complex")
+    check_state_size(N, not diagonal, f"N = {N} states")
     lo, hi = _pair(decay, "decay")
     if not 0 < lo <= hi:
         raise ParameterError(f"decay: expected (lo, hi) with 0 < lo <= hi; found {decay!r}.")

@@ -288,6 +288,12 @@ CATALOGUE = [
     ("sampling.jitter", "dt", "NaN", lambda: sampling.jitter(10, NAN, 0.2), E.StepSizeError),
     ("sampling.jitter", "magnitude", "negative", lambda: sampling.jitter(10, 0.1, -0.2), E.ParameterError),
     ("sampling.jitter", "draws", "10^12 samples", lambda: sampling.jitter(10**6, 0.1, 0.2, draws=10**6), E.ParameterError),
+    # sizes that cannot fit in memory, refused before allocating
+    ("hippo_legs", "N", "10^12 dense entries", lambda: smr.hippo_legs(10**6), E.ParameterError),
+    ("s5_hippo", "N", "10^12 dense entries", lambda: smr.s5_hippo(10**6), E.ParameterError),
+    ("random_stable", "N", "10^12 dense entries", lambda: smr.random_stable(10**6), E.ParameterError),
+    ("s4d_lin", "N", "10^10 modes", lambda: smr.s4d_lin(10**10), E.ParameterError),
+    ("ssm_kernel", "L", "10^12 lags", lambda: smr.ssm_kernel([0.5], [1.0], [1.0], 10**12), E.ParameterError),
     ("sampling.jitter", "dist", "unknown", lambda: sampling.jitter(10, 0.1, 0.2, dist="cauchy"), E.MethodError),
     ("sampling.jitter", "seed", "a string", lambda: sampling.jitter(10, 0.1, 0.2, seed="x"), E.InputTypeError),
     ("sampling.jitter", "seed", "negative", lambda: sampling.jitter(10, 0.1, 0.2, seed=-3), E.ParameterError),
