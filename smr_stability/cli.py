@@ -14,7 +14,12 @@ def _figures(args):
         print("\n".join(FIGURES))
         return 0
     paths = make_figures(
-        args.out, only=args.only, quick=args.quick, progress=not args.no_progress, retrain=args.retrain
+        args.out,
+        only=args.only,
+        quick=args.quick,
+        progress=not args.no_progress,
+        retrain=args.retrain,
+        client=args.scheduler,
     )
     print(f"wrote {len(paths)} files to {args.out}/")
     return 0
@@ -44,6 +49,7 @@ def _verify_theorem1(args):
         quick=args.quick,
         progress=not args.no_progress,
         workers=args.workers,
+        client=args.scheduler,
     )
     print(report.table())
     if args.json:
@@ -168,6 +174,12 @@ def _evaluate(args):
     return 0
 
 
+_SCHEDULER_HELP = (
+    "run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default: $SMR_STABILITY_SCHEDULER, "
+    "else a local cluster, one worker per core)"
+)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr and exit status 2, as the
     command's other errors (the usage itself is one ``--help`` away)."""
@@ -208,6 +220,7 @@ def build_parser():
         "--retrain", action="store_true", help="train every model again instead of using the runs stored in OUT/runs"
     )
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    f.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
     f.set_defaults(func=_figures)
 
     v = sub.add_parser("verify-theorem1", help="verify Theorem 1 numerically (V1-V3 of docs/theory.md §4)")
@@ -224,6 +237,7 @@ def build_parser():
     )
     v.add_argument("--sigma", type=float, default=0.5, help="sigma of V4 (default 0.5)")
     v.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    v.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
     v.set_defaults(func=_verify_theorem1)
 
     a = sub.add_parser(

@@ -273,8 +273,10 @@ def _v3(report, n_systems, rng, progress):
         report.v3_systems += 1
 
 
-_CHUNKS = 8  # fixed, so that results do not depend on the number of worker processes
-_BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: V1 runs in chunks of at most this many systems, and at least 8 chunks: fixed by ``n_systems``
+#: alone, so that the report does not depend on the workers.
+CHUNK_SYSTEMS = 2500
+_MIN_CHUNKS = 8
 
 
 def _chunk(args):
@@ -314,7 +316,9 @@ def _merge(report, part):
             keep[ex["label"][:2]] -= 1
 
 
-def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=1):
+def verify_theorem1(
+    n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=1, client=None
+):
     """Run the verification protocol V1-V3 of docs/theory.md §4 and return a :class:`Theorem1Report`.
 
     Parameters
@@ -325,8 +329,8 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
         random step; a draw whose discretization is unstable is counted and redrawn. Every
         fifth system also runs V2.
     seed : int
-        The systems are drawn in 8 fixed chunks seeded from ``SeedSequence(seed)``, so the
-        report does not depend on ``workers``.
+        The systems are drawn in fixed chunks (:func:`chunk_sizes`), each seeded from
+        ``SeedSequence(seed)``, so the report does not depend on the workers.
     steps : int
         Steps of the error system per run; each V1 system runs once with the worst-case
         disturbance at ``gamma = gamma*`` and once with random disturbances below it.
@@ -336,53 +340,57 @@ def verify_theorem1(n_systems=10_000, *, seed=0, steps=30, n_continuous=100, qui
     quick : bool
         Small settings (500 systems, 20 continuous) for a smoke run.
     progress : bool
-        Show progress bars (per chunk).
+        One progress bar over the systems as their chunks complete.
     workers : int
-        Worker processes (spawned; the command line uses 2). More than 1 needs the usual
+        Workers of a local Dask cluster (:mod:`smr_stability.parallel`; the command line uses 2);
+        1 runs in this process unless a cluster is named. More than 1 needs the usual
         ``if __name__ == "__main__":`` guard in scripts. The report does not depend on it.
+    client : distributed.Client or str, optional
+        An existing Dask cluster to run the chunks on (default: ``$SMR_STABILITY_SCHEDULER``).
 
     Notes
     -----
     A check fails when ``rhs - lhs < -1e-9 * scale``, with ``scale`` the sum of the magnitudes
-    compared (rounding in ``L(k+1) - L(k)`` is relative to ``L``).
+    compared (rounding in ``L(k+1) - L(k)`` is relative to ``L``). The chunks' partial reports
+    are merged in chunk order as they arrive, so the systems are never all held at once.
     """
+    from tqdm import tqdm
+
+    from .parallel import check_client, run_tasks
+
+    check_client(client)
     n_systems, steps = check_int(n_systems, "n_systems"), check_int(steps, "steps")
     n_continuous, workers = check_int(n_continuous, "n_continuous", 0), check_int(workers, "workers")
     seed, quick = check_int(seed, "seed", 0), check_bool(quick, "quick")
+    progress = check_bool(progress, "progress")
     if quick:
         n_systems, n_continuous = min(n_systems, 500), min(n_continuous, 20)
-    import os
-
-    seeds = np.random.SeedSequence(seed).spawn(_CHUNKS + 1)
-    sizes = np.diff(np.arange(_CHUNKS + 1) * n_systems // _CHUNKS)
-    jobs = [("v1", int(n), steps, sq, progress) for n, sq in zip(sizes, seeds) if n] + [
-        ("v3", n_continuous, steps, seeds[-1], progress)
-    ]
+    sizes = chunk_sizes(n_systems)
+    children = np.random.SeedSequence(seed).spawn(len(sizes) + 1)
+    v1_seeds = children[:_MIN_CHUNKS] + children[_MIN_CHUNKS + 1 :]  # child 8 is V3's, as with 8 chunks
+    jobs = [("v3", n_continuous, steps, children[_MIN_CHUNKS], False)]  # the longest first
+    jobs += [("v1", int(n), steps, sq, False) for n, sq in zip(sizes, v1_seeds) if n]
     report = Theorem1Report(
         config={"n_systems": n_systems, "seed": seed, "steps": steps, "n_continuous": n_continuous, "rtol": RTOL}
     )
     t0 = time.perf_counter()
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
-        os.environ.update({k: "1" for k in _BLAS_THREADS})  # one BLAS thread per worker: no oversubscription
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                parts = list(pool.map(_chunk, jobs[::-1]))[::-1]  # V3 (longest) first
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    else:
-        parts = [_chunk(job) for job in jobs]
-    for part in parts:
-        _merge(report, part)
+    done, waiting = 0, {}
+    with tqdm(total=n_systems + n_continuous, desc="Theorem 1", unit="sys", disable=not progress) as bar:
+        for i, part in run_tasks(_chunk, [(job,) for job in jobs], client=client, workers=workers):
+            waiting[i] = part
+            bar.update(jobs[i][1])
+            while done in waiting:  # merge in job order: the same report whatever the completion order
+                _merge(report, waiting.pop(done))
+                done += 1
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def chunk_sizes(n_systems):
+    """The sizes of V1's chunks for ``n_systems``: ``max(8, ceil(n / CHUNK_SYSTEMS))`` chunks, as
+    equal as integers allow. Depends on ``n_systems`` only."""
+    n = max(_MIN_CHUNKS, -(-n_systems // CHUNK_SYSTEMS))
+    return np.diff(np.arange(n + 1) * n_systems // n)
 
 
 def _sq_norms(z, weights=None):

@@ -271,6 +271,8 @@ CATALOGUE = [
     ("verify_theorem1", "n_continuous", "-1", lambda: smr.verify_theorem1(10, n_continuous=-1), E.ParameterError),
     ("verify_theorem1", "quick", "a string", lambda: smr.verify_theorem1(10, quick="yes"), E.InputTypeError),
     ("verify_theorem1", "workers", "0", lambda: smr.verify_theorem1(10, workers=0), E.ParameterError),
+    ("verify_theorem1", "client", "malformed address", lambda: smr.verify_theorem1(10, client="nope"), E.ParameterError),
+    ("verify_theorem1", "client", "not a client", lambda: smr.verify_theorem1(10, client=3.5), E.InputTypeError),
     # ---------------------------------------------------------------- sampling
     ("sampling.Schedule", "times", "decreasing", lambda: sampling.Schedule(np.array([[0.0, 0.2, 0.1]]), 0.1), E.StepSizeError),
     ("sampling.Schedule", "dt", "zero", lambda: sampling.Schedule(np.zeros((1, 1)), 0.0), E.StepSizeError),

@@ -23,6 +23,7 @@ CATALOGUE = [
     ("figures", "--list", "given a value", ["figures", "--list=1"]),
     ("figures", "--retrain", "given a value", ["figures", "--retrain=1"]),
     ("figures", "--no-progress", "given a value", ["figures", "--no-progress=1"]),
+    ("figures", "--scheduler", "malformed address", ["figures", "--only", "eigenvalues", "--scheduler", "nope"]),
     # verify-theorem1
     ("verify-theorem1", "--systems", "zero", ["verify-theorem1", "--systems", "0"]),
     ("verify-theorem1", "--systems", "not an int", ["verify-theorem1", "--systems", "ten"]),
@@ -36,6 +37,7 @@ CATALOGUE = [
     ("verify-theorem1", "--sigma", "above 1", ["verify-theorem1", "--quick", "--sigma", "1.5"]),
     ("verify-theorem1", "--sigma", "NaN", ["verify-theorem1", "--quick", "--sigma", "nan"]),
     ("verify-theorem1", "--no-progress", "given a value", ["verify-theorem1", "--no-progress=1"]),
+    ("verify-theorem1", "--scheduler", "malformed address", ["verify-theorem1", "--quick", "--scheduler", "x:y"]),
     # analyze
     ("analyze", "--model", "unknown name", ["analyze", "--model", "s7"]),
     ("analyze", "--run", "no such run", ["analyze", "--run", "no-such-run"]),

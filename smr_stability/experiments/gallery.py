@@ -6,6 +6,7 @@ functions ``f(out_dir, quick=False) -> list of written paths``; the command
 ``smr-stability figures`` runs them.
 """
 
+import contextlib
 import csv
 import inspect
 import json
@@ -387,7 +388,7 @@ FIGURES = {
 }
 
 
-def make_figures(out_dir="figures", only=None, quick=False, progress=True, retrain=False):
+def make_figures(out_dir="figures", only=None, quick=False, progress=True, retrain=False, client=None):
     """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths.
 
     The sweep results come from ``out_dir/cells`` when they are there (and go there when they are
@@ -396,11 +397,17 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True, retra
     there and finished; the others are trained and stored there (see
     :func:`~smr_stability.experiments.sweeps.cached_run`). ``retrain`` trains every model
     again, in a fresh cache (so no sweep cell is reused either), and replaces the stored runs.
+
+    Every sweep of the build runs on one Dask cluster (:func:`smr_stability.parallel.session`):
+    ``client`` (a ``distributed.Client`` or a scheduler address), else
+    ``$SMR_STABILITY_SCHEDULER``, else a local cluster started when the first sweep needs it.
+    The ``--quick`` sweeps run in this process.
     """
     import tempfile
 
     from tqdm import tqdm
 
+    from ..parallel import session
     from .sweeps import CELLS_ENV, RUNS_ENV, RUNS_MODE_ENV
 
     names = list(FIGURES) if not only else list(only)
@@ -416,13 +423,14 @@ def make_figures(out_dir="figures", only=None, quick=False, progress=True, retra
         if retrain:
             env["SMR_STABILITY_CACHE"] = fresh
         saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # read by the sweep workers too
+        os.environ.update(env)  # read by the local workers too
         try:
             written = []
-            for name in tqdm(names, desc="figures", unit="fig", disable=not progress):
-                fn = FIGURES[name]
-                sweep = "progress" in inspect.signature(fn).parameters  # the sweeps show their own bars
-                written += fn(out_dir, quick=quick, **({"progress": progress} if sweep else {}))
+            with session(client) if not quick or client is not None else contextlib.nullcontext():
+                for name in tqdm(names, desc="figures", unit="fig", disable=not progress):
+                    fn = FIGURES[name]
+                    sweep = "progress" in inspect.signature(fn).parameters  # the sweeps show their own bars
+                    written += fn(out_dir, quick=quick, **({"progress": progress} if sweep else {}))
         finally:
             for k, v in saved.items():
                 if v is None:

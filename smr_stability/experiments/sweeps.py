@@ -1,8 +1,10 @@
-"""Sweeps: many independent cells run in parallel processes, each cached on disk when it finishes.
+"""Sweeps: many independent cells run on Dask workers, each cached on disk when it finishes.
 
 A sweep is a name, a function and a list of cells (JSON-serialisable dicts of keyword
 arguments). :func:`run_cells` evaluates ``fn(**cell)`` for every cell whose result is not yet
-on disk, in ``workers`` spawned processes, and stores each result as soon as it is computed::
+on disk, on the workers of :mod:`smr_stability.parallel` (a local cluster by default, an
+existing one with ``$SMR_STABILITY_SCHEDULER``), and this process (the client) stores each
+result as soon as it comes back::
 
     <cache>/sweeps/<name>/<sha256(cell)[:16]>.json   {"cell": ..., "result": ...}
 
@@ -12,6 +14,13 @@ through :func:`cached_run`: a run directory keyed by the hash of its ``TrainConf
 training itself resumes from the last finished epoch.
 
 ``<cache>`` is ``$SMR_STABILITY_CACHE`` or ``~/.cache/smr_stability/tasks`` (the task cache).
+
+No filesystem is shared with the workers. A cell that names a trained model (a ``"config"``
+key holding TrainConfig fields) carries the run's files (:data:`STORED_FILES`) to the worker
+when the client has the finished run, and the worker installs them in its own cache; when the
+worker trains the run itself, its files come back with the result and the client installs
+them, in its cache and in the store of runs. Task data is regenerated on the worker from the
+config, and cached there.
 
 With ``$SMR_STABILITY_CELLS`` set (``make figures`` sets it to ``figures/cells``), every result
 is also kept in that store, ``<store>/<name>/<sha256(cell)[:16]>.json``, and a cell found there
@@ -25,6 +34,7 @@ import json
 import os
 from pathlib import Path
 
+from .._validation import check_int
 from ..errors import InputTypeError, ParameterError
 
 __all__ = [
@@ -49,9 +59,6 @@ RUNS_MODE_ENV = "SMR_STABILITY_RUNS_MODE"
 #: What a stored run keeps: enough to load it (``load_run``) and to read its training curve.
 STORED_FILES = ("config.json", "model.safetensors", "best.safetensors", "metrics.csv")
 
-# one BLAS / OpenMP / torch thread per worker: workers share the machine's cores
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
 
 def _cache_root(cache_dir=None):
     from ..nn.data import cache_root
@@ -68,10 +75,11 @@ def cell_path(name, cell, cache_dir=None):
     return _cache_root(cache_dir) / "sweeps" / name / f"{_digest(cell)}.json"
 
 
-def _write_atomic(path, text):
+def _write_atomic(path, data):
+    """Write ``data`` (str or bytes) to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
     os.replace(tmp, path)
 
 
@@ -83,17 +91,44 @@ def _read(path, cell):
     return stored["result"] if stored.get("cell") == cell else None
 
 
-def _init_worker():
-    """One torch thread per worker (the BLAS, OpenMP and numba ones come from the environment)."""
-    import torch
+def _run_files(cell, cache_dir):
+    """The files of the finished run a cell names (its ``"config"``), or None."""
+    config = _cell_config(cell)
+    if config is None:
+        return None
+    run = find_run(config, cache_dir)
+    if not _finished(run, config):
+        return None
+    return {name: (run / name).read_bytes() for name in STORED_FILES if (run / name).is_file()}
 
-    torch.set_num_threads(1)
+
+def _cell_config(cell):
+    if not isinstance(cell.get("config"), dict) or "task" not in cell["config"]:
+        return None
+    from ..nn.config import TrainConfig
+
+    return TrainConfig.from_dict(cell["config"])
 
 
-def _compute(fn, cell, path):
-    result = fn(**cell)
-    _write_atomic(path, json.dumps({"cell": cell, "result": result}))
-    return result
+def _install_run(config, files, cache_dir=None):
+    """Write a run's files into :func:`run_dir` of this machine's cache (unless it has the run)."""
+    target = run_dir(config, cache_dir)
+    if _finished(find_run(config, cache_dir), config):
+        return find_run(config, cache_dir)
+    for name, data in files.items():
+        _write_atomic(target / name, data)
+    return target
+
+
+def _cell_task(fn, cell, files):
+    """What a worker runs for one cell: install the run it names (``files``), compute, and send
+    back the run's files when it trained the run here (``files`` was None)."""
+    config = _cell_config(cell)
+    if files:
+        _install_run(config, files)
+    result = json.loads(json.dumps(fn(**cell)))  # a JSON value, as it will be stored
+    back = _run_files(cell, None) if config is not None and not files else None
+    return result, back
 
 
 def _check_cells(name, fn, cells):
@@ -116,7 +151,7 @@ def _check_cells(name, fn, cells):
     return cells
 
 
-def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
+def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, client=None):
     """Evaluate ``fn(**cell)`` for every cell, reusing results already on disk.
 
     Parameters
@@ -124,21 +159,24 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     name : str
         Folder of the sweep's results under ``<cache>/sweeps``.
     fn : callable
-        A module-level function (it is sent to spawned processes) returning a JSON-serialisable
-        value.
+        A module-level function (workers import it by name) returning a JSON-serialisable value.
     cells : list of dict
         Keyword arguments, JSON values only. A cell's hash is its identity: change a value and
         it is a new cell.
     cache_dir : str or Path, optional
     workers : int, optional
-        Processes to use; default ``min(2, os.cpu_count())``. ``1`` runs in this process.
-        Each worker uses one thread for torch and BLAS.
+        Workers of the local cluster; default the cores. ``1`` runs in this process, unless a
+        cluster is named (``client``, a :func:`smr_stability.parallel.session`, or
+        ``$SMR_STABILITY_SCHEDULER``). Each worker uses one thread for torch, numba and BLAS.
     progress : bool
+        One bar over the cells as they complete.
+    client : distributed.Client or str, optional
+        The cluster to run on (:func:`smr_stability.parallel.run_tasks`).
 
     Returns
     -------
     list
-        The results, in the order of ``cells``.
+        The results, in the order of ``cells``: the same whatever the workers or the cluster.
 
     Examples
     --------
@@ -150,10 +188,11 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
     """
     from tqdm import tqdm
 
+    from ..parallel import run_tasks
+
     cells = _check_cells(name, fn, cells)
-    workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)
-    if workers < 1:
-        raise ParameterError(f"workers: expected an integer >= 1; found {workers}.")
+    if workers is not None:
+        workers = check_int(workers, "workers")
     paths = [cell_path(name, c, cache_dir) for c in cells]
     store = _cell_store(name)
     stored = [None if store is None else store / p.name for p in paths]
@@ -163,34 +202,28 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True):
             results[i] = _read(s, cells[i])
     todo = [i for i, r in enumerate(results) if r is None]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="cell", disable=not progress)
-    if workers == 1 or len(todo) <= 1:
-        for i in todo:
-            results[i] = json.loads(json.dumps(_compute(fn, cells[i], paths[i])))
+    tasks = [(fn, cells[i], _run_files(cells[i], cache_dir)) for i in todo]
+    with bar:
+        for k, (result, files) in run_tasks(_cell_task, tasks, client=client, workers=workers):
+            i = todo[k]
+            if files:
+                _deliver_run(_cell_config(cells[i]), files, cache_dir)
+            _write_atomic(paths[i], json.dumps({"cell": cells[i], "result": result}))
+            results[i] = result
             bar.update()
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        ctx = multiprocessing.get_context("spawn")  # torch and numba are not fork-safe
-        saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-        os.environ.update({var: "1" for var in _THREAD_VARS})  # read by the workers' BLAS and numba at import
-        try:
-            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker) as pool:
-                futures = {pool.submit(_compute, fn, cells[i], paths[i]): i for i in todo}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = json.loads(json.dumps(fut.result()))
-                    bar.update()
-        finally:
-            for var, value in saved.items():
-                if value is None:
-                    os.environ.pop(var, None)
-                else:
-                    os.environ[var] = value
-    bar.close()
     for i, s in enumerate(stored):
         if s is not None and not s.exists():
             _write_atomic(s, json.dumps({"cell": cells[i], "result": results[i]}))
     return results
+
+
+def _deliver_run(config, files, cache_dir):
+    """A run trained on a worker, back on the client: into the cache, and into the store of runs."""
+    _install_run(config, files, cache_dir)
+    store, _ = _store()
+    if store is not None and not _finished(stored_run_dir(config, store), config):
+        for name, data in files.items():
+            _write_atomic(stored_run_dir(config, store) / name, data)
 
 
 def _cell_store(name):
