@@ -37,7 +37,7 @@ SCHEDULER_ENV = "SMR_STABILITY_SCHEDULER"
 #: Thread counts of the numeric libraries on a worker: one each (set before they are imported).
 THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
 #: Tasks in flight per worker thread.
-_WINDOW = 4
+_WINDOW = 16
 
 _SESSION = contextvars.ContextVar("smr_stability_session", default=None)
 
@@ -68,10 +68,17 @@ def single_thread():
             torch.set_num_threads(saved[0])
 
 
+_PINNED = []  # set once a worker process runs on one thread for good
+
+
 def _call(fn, args):
-    """What a worker runs: ``fn(*args)`` on one thread."""
-    with single_thread():
-        return fn(*args)
+    """What a worker runs: ``fn(*args)``, the process pinned to one thread on its first task
+    (a worker is ours; its libraries stay at one thread, as the local workers' environment
+    already says)."""
+    if not _PINNED:
+        _PINNED.append(single_thread())
+        _PINNED[0].__enter__()
+    return fn(*args)
 
 
 def _local_cluster(workers):
@@ -197,7 +204,9 @@ def session(client=None):
 
 def _serial(fn, tasks):
     for i, args in enumerate(tasks):
-        yield i, _call(fn, args)
+        with single_thread():
+            result = fn(*args)
+        yield i, result
 
 
 def run_tasks(fn, tasks, *, client=None, workers=None):
