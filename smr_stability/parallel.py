@@ -1,21 +1,22 @@
-"""The one executor of the package's parallel jobs: Dask (``dask.distributed``).
+"""The one executor of the package's parallel jobs: Dask (`dask.distributed`).
 
-The sweeps of the figures (:func:`smr_stability.experiments.sweeps.run_cells`, with the
-training cells and the threshold map) and the chunks of
-:func:`~smr_stability.theorem1.verify_theorem1` all run through :func:`run_tasks`. Where its
+The sweeps of the figures
+([`smr_stability.experiments.sweeps.run_cells`][smr_stability.experiments.sweeps.run_cells], with
+the training cells and the threshold map) and the chunks of
+[`verify_theorem1`][smr_stability.theorem1.verify_theorem1] all run through `run_tasks`. Where its
 tasks go:
 
-1. a ``client`` given in Python (a ``distributed.Client`` or a scheduler address);
-2. else the client of an enclosing :func:`session` (``make_figures`` opens one, so that every
+1. a `client` given in Python (a `distributed.Client` or a scheduler address);
+2. else the client of an enclosing `session` (`make_figures` opens one, so that every
    sweep of a build shares one cluster);
-3. else ``$SMR_STABILITY_SCHEDULER`` (``--scheduler ADDRESS`` on the command line): an
-   existing cluster, e.g. ``tcp://10.0.0.5:8786``;
-4. else a ``LocalCluster`` started here: process workers, one thread each, as many as asked
+3. else `$SMR_STABILITY_SCHEDULER` (`--scheduler ADDRESS` on the command line): an
+   existing cluster, e.g. `tcp://10.0.0.5:8786`;
+4. else a `LocalCluster` started here: process workers, one thread each, as many as asked
    (default: the cores), closed when the job ends.
 
-With one worker asked for (``workers=1``) and no cluster named, tasks run in this process,
+With one worker asked for (`workers=1`) and no cluster named, tasks run in this process,
 one after the other, without Dask. Every worker runs BLAS, OpenMP, numba and torch on one
-thread (:func:`single_thread`), so results do not depend on the number of workers.
+thread (`single_thread`), so results do not depend on the number of workers.
 
 Tasks are submitted in a moving window (a few per worker thread) and their results yielded as
 they complete, so memory stays bounded however many tasks there are. A worker that dies
@@ -32,7 +33,7 @@ from .errors import InputTypeError, ParameterError
 
 __all__ = ["SCHEDULER_ENV", "THREAD_ENV", "check_address", "check_client", "run_tasks", "session", "single_thread"]
 
-#: The environment variable naming an existing Dask scheduler (``tcp://HOST:PORT``).
+#: The environment variable naming an existing Dask scheduler (`tcp://HOST:PORT`).
 SCHEDULER_ENV = "SMR_STABILITY_SCHEDULER"
 #: Thread counts of the numeric libraries on a worker: one each (set before they are imported).
 THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
@@ -72,7 +73,7 @@ _PINNED = []  # set once a worker process runs on one thread for good
 
 
 def _call(fn, args):
-    """What a worker runs: ``fn(*args)``, the process pinned to one thread on its first task
+    """What a worker runs: `fn(*args)`, the process pinned to one thread on its first task
     (a worker is ours; its libraries stay at one thread, as the local workers' environment
     already says)."""
     if not _PINNED:
@@ -98,8 +99,8 @@ def _local_cluster(workers):
 
 
 def check_address(address, name="scheduler"):
-    """Return ``address`` if it reads as a scheduler address (``tcp://HOST:PORT``, ``HOST:PORT``,
-    ``tls://...``, ``inproc://...``); else raise :class:`~smr_stability.errors.ParameterError`."""
+    """Return `address` if it reads as a scheduler address (`tcp://HOST:PORT`, `HOST:PORT`,
+    `tls://...`, `inproc://...`); else raise [`ParameterError`][smr_stability.errors.ParameterError]."""
     import re
 
     if not isinstance(address, str):
@@ -112,8 +113,8 @@ def check_address(address, name="scheduler"):
 
 
 def check_client(client):
-    """Return ``client`` if it is None, a ``distributed.Client`` or a scheduler address
-    (:func:`check_address`); else raise a named error."""
+    """Return `client` if it is None, a `distributed.Client` or a scheduler address
+    (`check_address`); else raise a named error."""
     if isinstance(client, str):
         return check_address(client, "client")
     if client is not None and not hasattr(client, "submit"):
@@ -186,10 +187,10 @@ class _Session:
 
 @contextlib.contextmanager
 def session(client=None):
-    """Share one cluster between every parallel job inside the ``with`` block.
+    """Share one cluster between every parallel job inside the `with` block.
 
-    ``client``: a ``distributed.Client`` or scheduler address to use; by default the cluster
-    is made on first use as :func:`run_tasks` would, and closed at the end of the block.
+    `client`: a `distributed.Client` or scheduler address to use; by default the cluster
+    is made on first use as `run_tasks` would, and closed at the end of the block.
     """
     s = _Session(None if client is None or isinstance(client, str) else client)
     if isinstance(client, str):
@@ -210,7 +211,7 @@ def _serial(fn, tasks):
 
 
 def run_tasks(fn, tasks, *, client=None, workers=None):
-    """Run ``fn(*args)`` for every ``args`` of ``tasks``; yield ``(index, result)`` as each completes.
+    """Run `fn(*args)` for every `args` of `tasks`; yield `(index, result)` as each completes.
 
     Parameters
     ----------
@@ -219,16 +220,16 @@ def run_tasks(fn, tasks, *, client=None, workers=None):
     tasks : sequence of tuple
         The positional arguments of each call.
     client : distributed.Client or str, optional
-        The cluster to use (module docstring); default: the session's, ``$SMR_STABILITY_SCHEDULER``
-        or a new ``LocalCluster``.
+        The cluster to use (module docstring); default: the session's, `$SMR_STABILITY_SCHEDULER`
+        or a new `LocalCluster`.
     workers : int, optional
-        Workers of a new ``LocalCluster`` (default: the cores). ``1`` with no cluster named runs
+        Workers of a new `LocalCluster` (default: the cores). `1` with no cluster named runs
         the tasks in this process, in order.
 
     Yields
     ------
     (int, object)
-        The task's index in ``tasks`` and its result, in completion order.
+        The task's index in `tasks` and its result, in completion order.
     """
     tasks = list(tasks)
     check_client(client)
@@ -244,7 +245,7 @@ def run_tasks(fn, tasks, *, client=None, workers=None):
 
 
 def _windowed(client, fn, tasks):
-    """Submit ``tasks`` a window at a time; yield results as they complete, releasing each."""
+    """Submit `tasks` a window at a time; yield results as they complete, releasing each."""
     from distributed import as_completed
 
     window = _WINDOW * max(1, sum(client.nthreads().values()))
@@ -256,12 +257,21 @@ def _windowed(client, fn, tasks):
         return fut
 
     submitted = min(window, len(tasks))
-    pending = as_completed([submit(k) for k in range(submitted)], loop=client.loop)
-    for fut in pending:
-        i = index.pop(fut.key)
-        result = fut.result()
-        fut.release()
-        if submitted < len(tasks):
-            pending.add(submit(submitted))
-            submitted += 1
-        yield i, result
+    first = [submit(k) for k in range(submitted)]
+    live = {f.key: f for f in first}
+    pending = as_completed(first, loop=client.loop)
+    try:
+        for fut in pending:
+            i = index.pop(fut.key)
+            live.pop(fut.key, None)
+            result = fut.result()
+            fut.release()
+            if submitted < len(tasks):
+                new = submit(submitted)
+                live[new.key] = new
+                pending.add(new)
+                submitted += 1
+            yield i, result
+    finally:  # an interrupted client leaves no queued task behind (running ones finish)
+        if live:
+            client.cancel(list(live.values()))

@@ -20,7 +20,7 @@ import smr_stability as smr
 from smr_stability import errors
 from smr_stability.experiments import sweeps
 from smr_stability.experiments.sweeps import cell_path, run_cells
-from smr_stability.parallel import THREAD_ENV, check_address, run_tasks
+from smr_stability.parallel import THREAD_ENV, check_address, run_tasks, session
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -71,7 +71,22 @@ def cluster(tmp_path_factory):
         for p in procs[::-1]:
             p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def local():
+    """A local cluster of 2 workers, as run_tasks makes one (shared by the tests below)."""
+    from smr_stability.parallel import _local_cluster
+
+    client, cluster = _local_cluster(2)
+    yield client
+    client.close()
+    cluster.close()
 
 
 def _cells_of(log, n, pause=0.0):
@@ -93,22 +108,23 @@ def test_a_sweep_is_the_same_serially_on_a_local_and_on_an_external_cluster(clus
 
 
 def _report(**kwargs):
-    r = asdict(smr.verify_theorem1(quick=True, **kwargs))
+    r = asdict(smr.verify_theorem1(**kwargs))
     r.pop("seconds")
     return r
 
 
 def test_verify_theorem1_is_the_same_serially_on_a_local_and_on_an_external_cluster(cluster, tmp_path):
     address, _ = cluster
-    serial = _report()
-    assert _report(workers=2) == serial
-    assert _report(client=address) == serial
+    small = {"n_systems": 160, "n_continuous": 4, "seed": 3}
+    serial = _report(**small)
+    assert _report(workers=2, **small) == serial
+    assert _report(client=address, **small) == serial
     cli = [sys.executable, "-m", "smr_stability", "verify-theorem1", "--quick", "--no-progress"]
     out = tmp_path / "report.json"
     subprocess.run([*cli, "--scheduler", address, "--json", str(out)], check=True, capture_output=True, timeout=300)
     external = json.loads(out.read_text())
     external.pop("seconds")
-    assert external == json.loads(json.dumps(serial))
+    assert external == json.loads(json.dumps(_report(quick=True)))
 
 
 def test_verify_theorem1_chunks_depend_on_the_number_of_systems_only():
@@ -149,7 +165,7 @@ def test_a_killed_worker_costs_only_its_cell(cluster, tmp_path, monkeypatch):
     assert set(_computed(log)) == set(range(16))
 
 
-def test_an_interrupted_client_resumes_with_the_missing_cells_only(tmp_path, monkeypatch):
+def test_an_interrupted_client_resumes_with_the_missing_cells_only(local, tmp_path, monkeypatch):
     log = tmp_path / "resume.log"
     cells = _cells_of(log, 10, pause=0.05)
     write, stored = sweeps._write_atomic, []
@@ -162,20 +178,25 @@ def test_an_interrupted_client_resumes_with_the_missing_cells_only(tmp_path, mon
 
     monkeypatch.setattr(sweeps, "_write_atomic", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", workers=2, progress=False)
+        run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", client=local, progress=False)
     monkeypatch.setattr(sweeps, "_write_atomic", write)
+    for _ in range(200):  # the queued cells were cancelled; let the running ones finish
+        if not any(local.processing().values()):
+            break
+        time.sleep(0.05)
     first = len(_computed(log))
-    found = run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", workers=2, progress=False)
+    found = run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", client=local, progress=False)
     again = _computed(log)[first:]
     assert len(again) == 10 - 4  # only the cells that were not stored
     assert sorted(again) == sorted(set(range(10)) - {json.loads(Path(p).read_text())["cell"]["x"] for p in stored})
     assert found == [_cells.logged_cell(c["x"], tmp_path / "ref.log") for c in cells]
 
 
-def test_run_tasks_yields_every_index_once_with_a_small_window(tmp_path):
+def test_run_tasks_yields_every_index_once_beyond_its_window(local, tmp_path):
     log = tmp_path / "w.log"
-    out = dict(run_tasks(_cells.logged_cell, [(x, str(log)) for x in range(30)], workers=2))
-    assert sorted(out) == list(range(30))
+    with session(local):  # the session's client is used
+        out = dict(run_tasks(_cells.logged_cell, [(x, str(log)) for x in range(80)]))
+    assert sorted(out) == list(range(80))  # 80 tasks > the window of 16 per worker thread
     assert out[7] == _cells.logged_cell(7, tmp_path / "r.log")
 
 
