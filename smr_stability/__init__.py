@@ -1,7 +1,7 @@
 """smr_stability: stability of deep state space models under perturbed sampling.
 
-The public surface, one screen long. Conventions: docs/theory.md §0 (``docs/``); errors live in
-:mod:`smr_stability.errors`.
+The public surface, one screen long. Conventions: docs/theory.md §0 (`docs/`); errors live in
+[`smr_stability.errors`][smr_stability.errors].
 """
 
 from . import errors as errors
@@ -111,7 +111,7 @@ __all__ = [
 
 
 def __getattr__(name):
-    """Import :mod:`smr_stability.symbolic` (sympy, about 0.5 s) only when first used."""
+    """Import [`smr_stability.symbolic`][smr_stability.symbolic] (sympy, about 0.5 s) only when first used."""
     if name == "symbolic":
         import importlib
 

@@ -1,4 +1,4 @@
-"""``python -m smr_stability`` runs the command line."""
+"""`python -m smr_stability` runs the command line."""
 
 import sys
 

@@ -1,9 +1,9 @@
-"""Compiled SMR gate (numba) for the torch layer ``smr_stability.nn.SMR``, forward and adjoint.
+"""Compiled SMR gate (numba) for the torch layer `smr_stability.nn.SMR`, forward and adjoint.
 
-``z_{k,h} = b_h + sum_j m_{h,j} u_{k-j,h}`` (``u_{k-j} = 0`` for ``k < j``), ``g = sigmoid(z)``
-and ``y = g u``, over arrays of layout (B, L, H), in parallel over the batch. ``exp(-z)`` is the
-branch-free one of ``_vecmath`` (within 1 ulp), so the loop over channels vectorises. Sums over the batch
-and time are float64. The numpy reference is :func:`smr_stability.smr.smr_gate`.
+`z_{k,h} = b_h + sum_j m_{h,j} u_{k-j,h}` (`u_{k-j} = 0` for `k < j`), `g = sigmoid(z)`
+and `y = g u`, over arrays of layout (B, L, H), in parallel over the batch. `exp(-z)` is the
+branch-free one of `_vecmath` (within 1 ulp), so the loop over channels vectorises. Sums over the batch
+and time are float64. The numpy reference is [`smr_stability.smr.smr_gate`][smr_stability.smr.smr_gate].
 """
 
 import numba

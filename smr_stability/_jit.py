@@ -1,9 +1,9 @@
 """Compiled kernels in two builds: parallel over the batch, and serial.
 
-A parallel (``prange``) kernel enters numba's thread pool on every call, even when numba runs one
-thread; on a loaded machine that hand-off costs milliseconds. :func:`kernel` compiles the same
+A parallel (`prange`) kernel enters numba's thread pool on every call, even when numba runs one
+thread; on a loaded machine that hand-off costs milliseconds. `kernel` compiles the same
 Python function twice, and the returned callable takes the serial build whenever numba's thread
-count (``numba.get_num_threads()``) is 1. Both builds run the same loops in the same order per
+count (`numba.get_num_threads()`) is 1. Both builds run the same loops in the same order per
 batch element, so they give bit-identical results.
 """
 
@@ -29,7 +29,7 @@ class Kernel:
 
 
 def kernel(fn=None, **options):
-    """Decorator: ``@kernel`` or ``@kernel(fastmath=...)`` makes a :class:`Kernel` of ``fn``."""
+    """Decorator: `@kernel` or `@kernel(fastmath=...)` makes a `Kernel` of `fn`."""
     if fn is None:
         return lambda f: Kernel(f, **options)
     return Kernel(fn, **options)

@@ -1,11 +1,11 @@
 """Compiled sequential scans of the deep-SSM recurrence (numba).
 
-Each kernel runs ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k`` over a batch
+Each kernel runs `x_k = Ab_k x_{k-1} + Bb_k u_k`, `y_k = Re(C x_k) + D u_k` over a batch
 of M independent trajectories, in parallel over the batch (each kernel also has a serial build,
-taken on one numba thread: ``smr_stability._jit``). Fixed-step systems are passed as
+taken on one numba thread: `smr_stability._jit`). Fixed-step systems are passed as
 zero-stride views along the time axis, so one kernel serves fixed and variable steps.
 The plain-Python oracle these are tested against is
-:func:`smr_stability.simulation.simulate_reference`.
+[`smr_stability.simulation.simulate_reference`][smr_stability.simulation.simulate_reference].
 """
 
 import math
@@ -39,7 +39,7 @@ def scan_diagonal(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
 
 @kernel
 def scan_dense(Ab, Bb, u, C, D, x0, y, xs):  # pragma: no cover - compiled
-    """As :func:`scan_diagonal` with Ab (M, L, N, N)."""
+    """As `scan_diagonal` with Ab (M, L, N, N)."""
     M, L, P = u.shape
     N = x0.shape[1]
     store = xs.shape[1] > 0
@@ -78,10 +78,10 @@ ZOH, SELECTIVE, GBT = 0, 1, 2
 
 @numba.njit(cache=True, inline="always")
 def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
-    """``(exp(d lam), (exp(d lam) - 1)/lam)`` without cancellation for small ``d lam``.
+    """`(exp(d lam), (exp(d lam) - 1)/lam)` without cancellation for small `d lam`.
 
     One call of exp or expm1 (whichever is exact for the range), one sin/cos pair, and
-    ``1 - cos t`` as ``sin^2 t/(1 + cos t)`` when ``cos t > 0``.
+    `1 - cos t` as `sin^2 t/(1 + cos t)` when `cos t > 0`.
     """
     x, t = d * lam.real, d * lam.imag
     if x < -0.5:
@@ -104,7 +104,7 @@ def _zoh_coefficients(d, lam, inv_lam):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _inverse(lam):  # pragma: no cover - compiled
-    """``1 / lam`` elementwise, 0 where ``lam = 0`` (those modes never use it)."""
+    """`1 / lam` elementwise, 0 where `lam = 0` (those modes never use it)."""
     inv = np.empty_like(lam)
     for n in range(lam.shape[0]):
         inv[n] = 1.0 / lam[n] if lam[n] != 0 else 0.0
@@ -125,13 +125,13 @@ _ZOH_Z_MIN = 1e-290  # |d lam| from which (exp(d lam) - 1) * (1/lam) loses nothi
 
 @numba.njit(cache=True, fastmath={"contract"})
 def _zoh_block(dt, lr, li, ir, ii, same_re, mr, mi, sr, si):  # pragma: no cover - compiled
-    """zoh coefficients of the steps dt (K,) for all modes, out (K, N): ``mu = exp(d lam)`` in
-    (mr, mi), ``scale = (exp(d lam) - 1) * (1/lam)`` in (sr, si); lam = lr + i li, 1/lam = ir + i ii.
+    """zoh coefficients of the steps dt (K,) for all modes, out (K, N): `mu = exp(d lam)` in
+    (mr, mi), `scale = (exp(d lam) - 1) * (1/lam)` in (sr, si); lam = lr + i li, 1/lam = ir + i ii.
 
-    Valid for the modes whose steps lie in the range :func:`_zoh_range` gives (the others are
+    Valid for the modes whose steps lie in the range `_zoh_range` gives (the others are
     overwritten); exp first (its results parked in mr, sr), then sin/cos: two loops with fewer
-    live constants than one. ``same_re``: all ``lr`` are equal (S4D's and S5's -1/2), so one exp
-    per step serves every mode (the same argument ``d * lr[n]``: the same result).
+    live constants than one. `same_re`: all `lr` are equal (S4D's and S5's -1/2), so one exp
+    per step serves every mode (the same argument `d * lr[n]`: the same result).
     """
     N = lr.shape[0]
     for j in range(dt.shape[0]):
@@ -155,7 +155,7 @@ def _zoh_block(dt, lr, li, ir, ii, same_re, mr, mi, sr, si):  # pragma: no cover
 
 @numba.njit(cache=True)
 def _zoh_block_scalar(dt, lam, inv_lam, modes, mr, mi, sr, si):  # pragma: no cover - compiled
-    """As :func:`_zoh_block` for the listed modes only, by :func:`_zoh_coefficients` (any d lam)."""
+    """As `_zoh_block` for the listed modes only, by `_zoh_coefficients` (any d lam)."""
     for j in range(dt.shape[0]):
         for n in modes:
             mu, scale = _zoh_coefficients(dt[j], lam[n], inv_lam[n])
@@ -164,8 +164,8 @@ def _zoh_block_scalar(dt, lam, inv_lam, modes, mr, mi, sr, si):  # pragma: no co
 
 @numba.njit(cache=True)
 def _zoh_range(lam, inv_lam):  # pragma: no cover - compiled
-    """``(d_lo, d_hi)`` (N,): the steps ``d_lo <= d <= d_hi`` for which :func:`_zoh_block` does mode n
-    (its exp and sin/cos apply, no subnormal ``d lam``); an empty range for lam = 0 or 1/lam not finite."""
+    """`(d_lo, d_hi)` (N,): the steps `d_lo <= d <= d_hi` for which `_zoh_block` does mode n
+    (its exp and sin/cos apply, no subnormal `d lam`); an empty range for lam = 0 or 1/lam not finite."""
     N = lam.shape[0]
     d_lo, d_hi = np.full(N, np.inf), np.full(N, np.inf)
     for n in range(N):
@@ -182,10 +182,10 @@ def _zoh_range(lam, inv_lam):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def _zoh_recurrence(mr, mi, sr, si, Br, Bi, Cr, Ci, D, u, xr, xi, bu_r, bu_i, y, xs):  # pragma: no cover - compiled
-    """``x_k = mu_k x_{k-1} + scale_k (B u_k)``, ``y_k = Re(C x_k) + D u_k`` over one block.
+    """`x_k = mu_k x_{k-1} + scale_k (B u_k)`, `y_k = Re(C x_k) + D u_k` over one block.
 
     u (K, P), y (K, Q) out, xs (K or 0, N) out; the state (xr, xi) is carried in place; B, C split
-    into real and imaginary parts (Br (P, N)) so the mode loops vectorise (``reassoc`` only
+    into real and imaginary parts (Br (P, N)) so the mode loops vectorise (`reassoc` only
     reorders the sums over modes: rounding-level differences from the sequential reference).
     """
     N, P, Q = xr.shape[0], Br.shape[0], Cr.shape[0]
@@ -232,8 +232,8 @@ def _zoh_recurrence(mr, mi, sr, si, Br, Bi, Cr, Ci, D, u, xr, xi, bu_r, bu_i, y,
 @numba.njit(cache=True)
 def _zoh_trajectory(lam, inv_lam, d_range, Br, Bi, Cr, Ci, D, dt, u, x0, y, xs):  # pragma: no cover - compiled
     """The zoh scan of one trajectory: dt (L,), u (L, P), x0 (N,), y (L, Q) out, xs (L or 0, N)
-    out; ``d_range = _zoh_range(lam, inv_lam)``. Every block of steps takes :func:`_zoh_block`,
-    then the scalar :func:`_zoh_block_scalar` for the modes whose range does not hold its steps."""
+    out; `d_range = _zoh_range(lam, inv_lam)`. Every block of steps takes `_zoh_block`,
+    then the scalar `_zoh_block_scalar` for the modes whose range does not hold its steps."""
     d_lo, d_hi = d_range
     N, L, K = lam.shape[0], dt.shape[0], _ZOH_BLOCK
     lr, li = lam.real.copy(), lam.imag.copy()
@@ -264,7 +264,7 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
 
     lam (N,) complex, Bc (N, P), C (Q, N), D (Q, P), dt (M, L), u (M, L, P), x0 (M, N),
     y (M, L, Q) out, xs (M, L or 0, N) out. kind: ZOH, SELECTIVE or GBT (with alpha).
-    ZOH runs each trajectory in blocks of steps (:func:`_zoh_trajectory`): its coefficients by
+    ZOH runs each trajectory in blocks of steps (`_zoh_trajectory`): its coefficients by
     vectorised exp and sin/cos, then the recurrence; the others discretize step by step.
     """
     M, L, P = u.shape
@@ -304,13 +304,13 @@ def scan_diagonal_steps(lam, Bc, C, D, dt, u, kind, alpha, x0, y, xs):  # pragma
 def divergence_moments(mu, bw, C, d, pw, w, n_tasks, acc):  # pragma: no cover - compiled
     """Per-step Monte-Carlo moments of the error system of a fixed diagonal single-input model.
 
-    For every signal b and draw m: ``e_k = mu * e_{k-1} + bw w_k`` and ``y_k = Re(C e_k) + d w_k``.
+    For every signal b and draw m: `e_k = mu * e_{k-1} + bw w_k` and `y_k = Re(C e_k) + d w_k`.
     Nothing of size draws x L is stored: each task (signal b, a share of the draws) keeps Welford
-    running moments ``acc[b, task] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||,
-    sum ||e_k||^2, max ||e_k||, mean L_k, M2 L_k]`` (each of length L) with the Lyapunov value
-    ``L_k = sum_n pw_n |e_{k,n}|^2`` (a diagonal P), combined over tasks afterwards.
+    running moments `acc[b, task] = [mean ||e_k||, M2 ||e_k||, mean ||y_k||, M2 ||y_k||,
+    sum ||e_k||^2, max ||e_k||, mean L_k, M2 L_k]` (each of length L) with the Lyapunov value
+    `L_k = sum_n pw_n |e_{k,n}|^2` (a diagonal P), combined over tasks afterwards.
     mu, bw (N,) complex; C (Q, N) complex; d (Q,); pw (N,); w (B, M, L); acc (B, n_tasks, 8, L)
-    zeros. Split real/imaginary arrays let the mode loops vectorise; ``reassoc`` only reorders
+    zeros. Split real/imaginary arrays let the mode loops vectorise; `reassoc` only reorders
     sums over modes (rounding-level differences from the sequential reference).
     """
     B, M, L = w.shape
@@ -362,7 +362,7 @@ def divergence_moments(mu, bw, C, d, pw, w, n_tasks, acc):  # pragma: no cover -
 
 @kernel
 def recurrence(a, b, x):  # pragma: no cover - compiled
-    """``x_k = a_k x_{k-1} + b_k`` with ``x_{-1} = 0``; a, b, x (M, L, N) (x out)."""
+    """`x_k = a_k x_{k-1} + b_k` with `x_{-1} = 0`; a, b, x (M, L, N) (x out)."""
     M, L, N = a.shape
     for m in numba.prange(M):
         if L == 0:
@@ -376,9 +376,9 @@ def recurrence(a, b, x):  # pragma: no cover - compiled
 
 @kernel
 def recurrence_adjoint(a, x, dx, da, db):  # pragma: no cover - compiled
-    """Gradients of :func:`recurrence` for the cotangent dx (torch's conjugate convention).
+    """Gradients of `recurrence` for the cotangent dx (torch's conjugate convention).
 
-    ``g_k = dx_k + conj(a_{k+1}) g_{k+1}``; ``db_k = g_k``, ``da_k = g_k conj(x_{k-1})``.
+    `g_k = dx_k + conj(a_{k+1}) g_{k+1}`; `db_k = g_k`, `da_k = g_k conj(x_{k-1})`.
     a, x, dx, da, db (M, L, N) (da, db out).
     """
     M, L, N = a.shape
@@ -396,7 +396,7 @@ def recurrence_adjoint(a, x, dx, da, db):  # pragma: no cover - compiled
 def selective(Ab, delta, Bk, Ck, u, xs, y):  # pragma: no cover - compiled
     """The selective scan (Mamba's S6), real: for every batch b and channel h,
 
-    ``x_k = Ab_k x_{k-1} + delta_k B_k u_k``, ``y_k = C_k . x_k``.
+    `x_k = Ab_k x_{k-1} + delta_k B_k u_k`, `y_k = C_k . x_k`.
     Ab, xs (B, L, H, N) (xs out); delta, u, y (B, L, H) (y out); Bk, Ck (B, L, N).
     """
     Bn, L, H, N = Ab.shape
@@ -415,9 +415,9 @@ def selective(Ab, delta, Bk, Ck, u, xs, y):  # pragma: no cover - compiled
 
 @kernel
 def selective_adjoint(Ab, A, delta, Bk, Ck, u, xs, dy, d_delta, dA, dB, dC, du):  # pragma: no cover - compiled
-    """Gradients of :func:`selective` with ``Ab = exp(delta A)``, for the cotangent dy (B, L, H).
+    """Gradients of `selective` with `Ab = exp(delta A)`, for the cotangent dy (B, L, H).
 
-    The adjoint state ``g_k = dy_k C_k + Ab_{k+1} g_{k+1}`` runs backwards in time. Out:
+    The adjoint state `g_k = dy_k C_k + Ab_{k+1} g_{k+1}` runs backwards in time. Out:
     d_delta, du (B, L, H); dA (B, H, N) per batch (sum over b afterwards); dB, dC (B, L, N).
     """
     Bn, L, H, N = Ab.shape
@@ -457,7 +457,7 @@ _PHI1_PRIME = tuple(n / math.factorial(n + 1) for n in range(13, 0, -1))  # n / 
 
 @numba.njit(cache=True, inline="always")
 def _zoh_scale_dlam(d, z, mu, scale, inv_lam):  # pragma: no cover - compiled
-    """``d scale / d lam = d^2 phi1'(z)`` for ``scale = d phi1(d lam)``: a series for ``|z| < 0.1``."""
+    """`d scale / d lam = d^2 phi1'(z)` for `scale = d phi1(d lam)`: a series for `|z| < 0.1`."""
     if abs(z) < 0.1:  # phi1'(z) = sum_{n>=1} n z^{n-1} / (n+1)!, 13 terms by Horner: error < 1e-15 relative
         s = complex(0.0, 0.0)
         for c in _PHI1_PRIME:
@@ -468,7 +468,7 @@ def _zoh_scale_dlam(d, z, mu, scale, inv_lam):  # pragma: no cover - compiled
 
 @kernel
 def zoh_gaps(lam, step, gaps, Bu, x):  # pragma: no cover - compiled
-    """``x_k = mu_k x_{k-1} + scale_k Bu_k`` with ``d = gaps_k step_n``, ``mu = exp(d lam)``, ``scale = d phi1(d lam)``.
+    """`x_k = mu_k x_{k-1} + scale_k Bu_k` with `d = gaps_k step_n`, `mu = exp(d lam)`, `scale = d phi1(d lam)`.
 
     lam (N,) complex128; step (S,) float64 with S = 1 (one step) or N (one per state);
     gaps (B, L) float64; Bu, x (B, L, N) complex (x out).
@@ -488,11 +488,11 @@ def zoh_gaps(lam, step, gaps, Bu, x):  # pragma: no cover - compiled
 
 @kernel
 def zoh_gaps_adjoint(lam, step, gaps, Bu, x, dx, dBu, dlam, dstep, dgaps):  # pragma: no cover - compiled
-    """Gradients of :func:`zoh_gaps` for the cotangent dx (torch's conjugate convention).
+    """Gradients of `zoh_gaps` for the cotangent dx (torch's conjugate convention).
 
-    Adjoint ``g_k = dx_k + conj(mu_{k+1}) g_{k+1}``; ``dBu_k = g_k conj(scale_k)``; with
-    ``dmu_k = g_k conj(x_{k-1})`` and ``dscale_k = g_k conj(Bu_k)``: ``dlam += dmu conj(d mu) +
-    dscale conj(d^2 phi1'(z))`` and ``dd = Re(dmu conj(lam mu) + dscale conj(mu))``.
+    Adjoint `g_k = dx_k + conj(mu_{k+1}) g_{k+1}`; `dBu_k = g_k conj(scale_k)`; with
+    `dmu_k = g_k conj(x_{k-1})` and `dscale_k = g_k conj(Bu_k)`: `dlam += dmu conj(d mu) +
+    dscale conj(d^2 phi1'(z))` and `dd = Re(dmu conj(lam mu) + dscale conj(mu))`.
     Out: dBu (B, L, N); dlam (B, N) and dstep (B, S) per batch (sum over b afterwards); dgaps (B, L).
     """
     Bn, L, N = Bu.shape

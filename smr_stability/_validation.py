@@ -1,4 +1,4 @@
-"""Argument checks shared by the package; each raises a named error from :mod:`.errors`."""
+"""Argument checks shared by the package; each raises a named error from [`errors`][smr_stability.errors]."""
 
 import numbers
 
@@ -21,9 +21,9 @@ _GBT_ALPHA = {"bilinear": 0.5, "tustin": 0.5, "euler": 0.0, "forward_diff": 0.0,
 
 
 def as_array(x, name, *, ndim=None, allow_complex=True, finite=True):
-    """Return ``x`` as a finite float64/complex128 array, checking its number of dimensions.
+    """Return `x` as a finite float64/complex128 array, checking its number of dimensions.
 
-    ``ndim`` is an int or a tuple of allowed ints.
+    `ndim` is an int or a tuple of allowed ints.
     """
     try:
         arr = np.asarray(x)
@@ -50,7 +50,7 @@ def as_array(x, name, *, ndim=None, allow_complex=True, finite=True):
 
 
 def check_finite(arr, name):
-    """Raise :class:`NonFiniteError` if ``arr`` holds NaN or infinity."""
+    """Raise [`NonFiniteError`][smr_stability.errors.NonFiniteError] if `arr` holds NaN or infinity."""
     if np.isfinite(np.sum(arr)):  # fast path: any NaN/inf makes the sum non-finite
         return arr
     if not np.all(np.isfinite(arr)):  # the sum may also overflow on huge finite entries
@@ -64,7 +64,7 @@ def check_finite(arr, name):
 
 
 def check_shape(arr, expected, name):
-    """Check ``arr.shape`` against ``expected``, a tuple whose ``None`` entries match anything."""
+    """Check `arr.shape` against `expected`, a tuple whose `None` entries match anything."""
     ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
     if not ok:
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
@@ -73,7 +73,7 @@ def check_shape(arr, expected, name):
 
 
 def as_step(dt, name="dt"):
-    """Return ``dt`` as a float64 array (0-d for a scalar) of positive finite steps."""
+    """Return `dt` as a float64 array (0-d for a scalar) of positive finite steps."""
     if isinstance(dt, numbers.Complex) and not isinstance(dt, numbers.Real):
         raise InputTypeError(f"{name} must be real and positive; found complex {dt!r}.")
     arr = as_array(dt, name, allow_complex=False, finite=False)
@@ -89,7 +89,7 @@ def as_step(dt, name="dt"):
 
 
 def as_seed_rng(seed):
-    """Return a ``numpy.random.Generator`` from a seed (an int >= 0), a Generator, or None."""
+    """Return a `numpy.random.Generator` from a seed (an int >= 0), a Generator, or None."""
     if isinstance(seed, np.random.Generator) or seed is None:
         return np.random.default_rng(seed) if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -102,7 +102,7 @@ def as_seed_rng(seed):
 
 
 def readonly(a, dtype=None):
-    """A read-only, C-contiguous copy of ``a`` (as ``dtype`` when given).
+    """A read-only, C-contiguous copy of `a` (as `dtype` when given).
 
     Containers hand out no mutable state, and always in one memory layout: a broadcast grid
     copied in its own order comes out Fortran-ordered, and strided arrays can take other
@@ -124,7 +124,8 @@ def readonly(a, dtype=None):
 
 
 def as_scalar_step(dt, name="dt"):
-    """Return ``dt`` as a positive finite Python float; an array raises :class:`ShapeError`."""
+    """Return `dt` as a positive finite Python float; an array raises
+    [`ShapeError`][smr_stability.errors.ShapeError]."""
     arr = as_step(dt, name)
     if arr.ndim:
         raise ShapeError(f"{name}: expected a positive scalar step; found an array of shape {arr.shape}.")
@@ -132,10 +133,11 @@ def as_scalar_step(dt, name="dt"):
 
 
 def check_int(x, name, minimum=1, *, error=None):
-    """Return ``x`` as an int ``>= minimum``; bools and non-integers are refused.
+    """Return `x` as an int `>= minimum`; bools and non-integers are refused.
 
-    Raises :class:`InputTypeError` for a non-integer and :class:`ParameterError` below ``minimum``,
-    or ``error`` for both when given (e.g. :class:`ShapeError` for a dimension).
+    Raises [`InputTypeError`][smr_stability.errors.InputTypeError] for a non-integer and
+    [`ParameterError`][smr_stability.errors.ParameterError] below `minimum`, or `error` for both
+    when given (e.g. [`ShapeError`][smr_stability.errors.ShapeError] for a dimension).
     """
     if not isinstance(x, numbers.Integral) or isinstance(x, bool):
         raise (error or InputTypeError)(f"{name}: expected an integer >= {minimum}; found {x!r} ({type(x).__name__}).")
@@ -145,14 +147,16 @@ def check_int(x, name, minimum=1, *, error=None):
 
 
 def check_bool(x, name):
-    """Return ``x`` as a Python bool; anything but True, False (or a numpy bool) raises :class:`InputTypeError`."""
+    """Return `x` as a Python bool; anything but True, False (or a numpy bool) raises
+    [`InputTypeError`][smr_stability.errors.InputTypeError]."""
     if not isinstance(x, (bool, np.bool_)):
         raise InputTypeError(f"{name}: expected True or False; found {x!r} ({type(x).__name__}).")
     return bool(x)
 
 
 def check_path(x, name):
-    """Return ``x`` (a str or os.PathLike) as a :class:`pathlib.Path`; else :class:`InputTypeError`."""
+    """Return `x` (a str or os.PathLike) as a `pathlib.Path`; else
+    [`InputTypeError`][smr_stability.errors.InputTypeError]."""
     import os
     from pathlib import Path
 
@@ -162,7 +166,7 @@ def check_path(x, name):
 
 
 def check_keys(d, cls):
-    """Raise unless ``d`` is a mapping whose keys are all fields of the dataclass ``cls``."""
+    """Raise unless `d` is a mapping whose keys are all fields of the dataclass `cls`."""
     import dataclasses
     from collections.abc import Mapping
 
@@ -179,10 +183,11 @@ def check_keys(d, cls):
 
 
 def check_real(x, name, lo=None, hi=None, open_lo=False, *, open_hi=False, error=None):
-    """Return ``x`` as a finite Python float in ``[lo, hi]`` (``open_lo``/``open_hi`` exclude the ends).
+    """Return `x` as a finite Python float in `[lo, hi]` (`open_lo`/`open_hi` exclude the ends).
 
-    Raises :class:`InputTypeError` for a non-real (bools included) and :class:`ParameterError`
-    for NaN, infinity or a value outside the range, or ``error`` for all of them when given.
+    Raises [`InputTypeError`][smr_stability.errors.InputTypeError] for a non-real (bools included)
+    and [`ParameterError`][smr_stability.errors.ParameterError]
+    for NaN, infinity or a value outside the range, or `error` for all of them when given.
     """
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise (error or InputTypeError)(f"{name}: expected a real number; found {x!r} ({type(x).__name__}).")
@@ -205,14 +210,14 @@ def _interval(lo, hi, open_lo, open_hi):
 
 
 def resolve_method(method, alpha):
-    """Validate a discretization method and its ``alpha``; return ``(kind, alpha)``.
+    """Validate a discretization method and its `alpha`; return `(kind, alpha)`.
 
     Parameters
     ----------
     method : str
-        One of :data:`METHODS`.
+        One of `METHODS`.
     alpha : float or None
-        Required for, and only for, ``method='gbt'``.
+        Required for, and only for, `method='gbt'`.
 
     Returns
     -------
@@ -254,7 +259,8 @@ def _gbt_alpha(alpha):
 
 
 def state_matrix(A, name="A"):
-    """Return ``A`` as a finite array of shape (N, N), or (N,) for a diagonal; else :class:`ShapeError`."""
+    """Return `A` as a finite array of shape (N, N), or (N,) for a diagonal; else
+    [`ShapeError`][smr_stability.errors.ShapeError]."""
     A = as_array(A, name, ndim=(1, 2))
     if A.ndim == 2 and A.shape[0] != A.shape[1]:
         raise ShapeError(
@@ -264,7 +270,7 @@ def state_matrix(A, name="A"):
 
 
 def input_matrix(B, N, name="B"):
-    """Return ``B`` as a finite array of shape (N, P); a vector (N,) becomes one column."""
+    """Return `B` as a finite array of shape (N, P); a vector (N,) becomes one column."""
     B = as_array(B, name, ndim=(1, 2))
     if B.shape[0] != N:
         raise ShapeError(
@@ -289,14 +295,15 @@ _STABILITY = {
 
 
 def require_stable(ev, discrete, what=None):
-    """Raise :class:`UnstableSystemError` unless the eigenvalues ``ev`` are those of a stable system.
+    """Raise [`UnstableSystemError`][smr_stability.errors.UnstableSystemError] unless the
+    eigenvalues `ev` are those of a stable system.
 
     Parameters
     ----------
     ev : ndarray, shape (N,)
         Eigenvalues; N = 0 passes.
     discrete : bool
-        Stable means ``max |ev| < 1`` (discrete) or ``max Re(ev) < 0`` (continuous, Hurwitz).
+        Stable means `max |ev| < 1` (discrete) or `max Re(ev) < 0` (continuous, Hurwitz).
     what : str, optional
         The quantity that needs stability, named at the start of the message.
     """
@@ -312,8 +319,8 @@ def require_stable(ev, discrete, what=None):
 
 
 def available_memory():
-    """Bytes of memory available to a new allocation: ``MemAvailable`` of /proc/meminfo on Linux,
-    else the physical memory (``os.sysconf``), else None when neither can be read."""
+    """Bytes of memory available to a new allocation: `MemAvailable` of /proc/meminfo on Linux,
+    else the physical memory (`os.sysconf`), else None when neither can be read."""
     import os
 
     try:
@@ -330,9 +337,10 @@ def available_memory():
 
 
 def check_memory(nbytes, what, fix):
-    """Raise :class:`ParameterError` before allocating when ``nbytes`` exceed the available memory.
+    """Raise [`ParameterError`][smr_stability.errors.ParameterError] before allocating when `nbytes`
+    exceed the available memory.
 
-    The message gives the estimate (``what`` needs N GiB), what is available, and ``fix``.
+    The message gives the estimate (`what` needs N GiB), what is available, and `fix`.
     """
     avail = available_memory()
     if avail is not None and nbytes > avail:
@@ -343,6 +351,6 @@ def check_memory(nbytes, what, fix):
 
 
 def check_state_size(N, dense, what, copies=4):
-    """:func:`check_memory` for ``copies`` complex arrays of a state of size ``N``: (N, N) each
-    when ``dense``, else (N,). Refuses a size like ``hippo_legs(10**6)`` (7 TiB) at once."""
+    """`check_memory` for `copies` complex arrays of a state of size `N`: (N, N) each
+    when `dense`, else (N,). Refuses a size like `hippo_legs(10**6)` (7 TiB) at once."""
     check_memory(16 * copies * N * (N if dense else 1), what, "Use a smaller state size N.")

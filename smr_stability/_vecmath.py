@@ -1,9 +1,9 @@
 """Branch-free float64 exp, expm1, sin, cos and 1 - cos in numba, which LLVM vectorises.
 
-numba's ``math.exp`` and ``math.sin`` are scalar libm calls (no SVML here), so loops over them do
+numba's `math.exp` and `math.sin` are scalar libm calls (no SVML here), so loops over them do
 not vectorise. These functions use only arithmetic, fused multiply-adds, bit casts and selects,
 within 2 ulp of libm over the ranges stated (tested in tests/test_simulation.py). Users: the
-variable-step zoh scan (``_scan``) and the sum of sines (:func:`sum_of_sines`).
+variable-step zoh scan (`_scan`) and the sum of sines (`sum_of_sines`).
 """
 
 import math
@@ -16,7 +16,7 @@ from ._jit import kernel
 
 @numba.extending.intrinsic
 def float64_from_bits(typingctx, bits):
-    """The float64 whose bits are the int64 ``bits`` (one LLVM bitcast: loops over it vectorise)."""
+    """The float64 whose bits are the int64 `bits` (one LLVM bitcast: loops over it vectorise)."""
     if not isinstance(bits, numba.types.Integer):
         return None
 
@@ -28,7 +28,7 @@ def float64_from_bits(typingctx, bits):
 
 @numba.extending.intrinsic
 def fma(typingctx, a, b, c):
-    """``a * b + c`` with one rounding (llvm.fma: one instruction on FMA hardware, and it vectorises)."""
+    """`a * b + c` with one rounding (llvm.fma: one instruction on FMA hardware, and it vectorises)."""
     if not all(isinstance(v, numba.types.Float) for v in (a, b, c)):
         return None
 
@@ -40,7 +40,7 @@ def fma(typingctx, a, b, c):
 
 @numba.extending.intrinsic
 def where(typingctx, cond, a, b):
-    """``a if cond else b`` as one LLVM select, not a branch (loops over it vectorise)."""
+    """`a if cond else b` as one LLVM select, not a branch (loops over it vectorise)."""
     if not isinstance(cond, numba.types.Boolean) or a != b:
         return None
 
@@ -69,12 +69,12 @@ _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.1359
 
 @numba.njit(cache=True, fastmath={"contract"})
 def expm1_exp(x):  # pragma: no cover - compiled
-    """``(expm1(x), exp(x))`` without branches, for ``|x| <= 700`` (within 2 ulp).
+    """`(expm1(x), exp(x))` without branches, for `|x| <= 700` (within 2 ulp).
 
-    ``x = k ln2 + r`` with ``|r| <= ln2/2``; ``p = expm1(r)`` by its Taylor polynomial of degree 13
-    (remainder < 0.1 ulp); ``exp x = 2^k (1 + p)`` and ``expm1 x = 2^k p + (2^k - 1)`` (one
-    rounding each: ``2^k - 1`` is exact for |k| <= 53, and negligible beside 2^k or -1 beyond);
-    ``2^k`` from its bits. Measured: exp within 1 ulp, expm1 within 1.7 ulp of the exact value.
+    `x = k ln2 + r` with `|r| <= ln2/2`; `p = expm1(r)` by its Taylor polynomial of degree 13
+    (remainder < 0.1 ulp); `exp x = 2^k (1 + p)` and `expm1 x = 2^k p + (2^k - 1)` (one
+    rounding each: `2^k - 1` is exact for |k| <= 53, and negligible beside 2^k or -1 beyond);
+    `2^k` from its bits. Measured: exp within 1 ulp, expm1 within 1.7 ulp of the exact value.
     """
     k = (x * _INV_LN2 + _SHIFT) - _SHIFT
     r = (x - k * _LN2_HI) - k * _LN2_LO
@@ -88,14 +88,14 @@ def expm1_exp(x):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, fastmath={"contract"})
 def sincos_vers(t):  # pragma: no cover - compiled
-    """``(sin t, cos t, 1 - cos t)`` without branches, for ``|t| <= 1e5``: sin and cos within 1.5 ulp,
-    ``1 - cos t`` within 3 ulp (relative, also near t = 0).
+    """`(sin t, cos t, 1 - cos t)` without branches, for `|t| <= 1e5`: sin and cos within 1.5 ulp,
+    `1 - cos t` within 3 ulp (relative, also near t = 0).
 
-    ``t = j pi/2 + r``, ``|r| <= pi/4``, by Cody-Waite with pi/2 in three float64 parts and fused
-    multiply-adds: the first is exact (``t - j _PIO2_1`` is a multiple of 2^-53 below 1), the
-    other two round once each, so ``r`` is within an ulp of its own value, also next to
+    `t = j pi/2 + r`, `|r| <= pi/4`, by Cody-Waite with pi/2 in three float64 parts and fused
+    multiply-adds: the first is exact (`t - j _PIO2_1` is a multiple of 2^-53 below 1), the
+    other two round once each, so `r` is within an ulp of its own value, also next to
     multiples of pi/2 (|j| < 2^16: the rest of pi/2 adds < 1e-44). fdlibm's kernels for sin, cos
-    and ``1 - cos`` of ``r``; the quadrant ``j mod 4`` picks and signs them by selects.
+    and `1 - cos` of `r`; the quadrant `j mod 4` picks and signs them by selects.
     """
     j = (t * _TWO_OVER_PI + _SHIFT) - _SHIFT
     x = fma(-j, _PIO2_3, fma(-j, _PIO2_2, fma(-j, _PIO2_1, t)))
@@ -120,10 +120,10 @@ _SINES_ARG_MAX = 1e5  # |argument| up to which sincos_vers applies; math.sin bey
 
 @kernel(fastmath={"contract"})
 def sum_of_sines(t, amp, omega, phase, out):  # pragma: no cover - compiled
-    """``out[b, k, p] = sum_i amp[b, p, i] sin(omega[b, p, i] t_k + phase[b, p, i])``.
+    """`out[b, k, p] = sum_i amp[b, p, i] sin(omega[b, p, i] t_k + phase[b, p, i])`.
 
     t (n,); amp, omega, phase (B, P, I); out (B, n, P). In parallel over blocks of times; the
-    arguments are formed as ``omega * t + phase`` (two roundings), then :func:`sincos_vers`.
+    arguments are formed as `omega * t + phase` (two roundings), then `sincos_vers`.
     """
     n = t.shape[0]
     Bn, P, I = amp.shape

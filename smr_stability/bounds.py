@@ -1,21 +1,24 @@
 """Eigenvalue, transient and Theorem 1 bounds (docs/theory.md §4, §6).
 
-* where the eigenvalues go: :func:`spectral_radius`, :func:`discrete_eigenvalues`,
-  :func:`discrete_spectral_radius` (vectorised over dt), :func:`euler_dt_limit`;
-* how large ``||Ab^k||_2`` can get before it decays, bracketed as
-  ``kreiss_constant(Ab) <= sup_k ||Ab^k||_2 <= transient_bound(Ab)``;
-* the constants of Theorem 1: :func:`gamma_star` (discrete), :func:`continuous_threshold`
-  and :func:`envelope_rate` (both forms).
+* where the eigenvalues go: [`spectral_radius`][smr_stability.bounds.spectral_radius],
+  [`discrete_eigenvalues`][smr_stability.bounds.discrete_eigenvalues],
+  [`discrete_spectral_radius`][smr_stability.bounds.discrete_spectral_radius] (vectorised over dt),
+  [`euler_dt_limit`][smr_stability.bounds.euler_dt_limit];
+* how large `||Ab^k||_2` can get before it decays, bracketed as
+  `kreiss_constant(Ab) <= sup_k ||Ab^k||_2 <= transient_bound(Ab)`;
+* the constants of Theorem 1: [`gamma_star`][smr_stability.bounds.gamma_star] (discrete),
+  [`continuous_threshold`][smr_stability.bounds.continuous_threshold] and
+  [`envelope_rate`][smr_stability.bounds.envelope_rate] (both forms).
 
 HiPPO-LegS (S4) is strongly non-normal but dissipative in the 2-norm,
-``A + A^T = -(r r^T + I)`` with ``r_n = sqrt(2n + 1)``: zoh gives ``||Ab||_2 = e^{-dt/2}`` and
-bilinear and backward Euler ``||Ab||_2 <= 1``, so ``sup_k ||Ab^k||_2 = K(Ab) = 1`` there;
-forward Euler below its stability limit has ``rho < 1 < ||Ab||_2`` and does grow first.
+`A + A^T = -(r r^T + I)` with `r_n = sqrt(2n + 1)`: zoh gives `||Ab||_2 = e^{-dt/2}` and
+bilinear and backward Euler `||Ab||_2 <= 1`, so `sup_k ||Ab^k||_2 = K(Ab) = 1` there;
+forward Euler below its stability limit has `rho < 1 < ||Ab||_2` and does grow first.
 
-Shape legend: N state, P inputs. ``Ab`` (or ``A``) is dense (N, N) or the vector (N,) of a
-diagonal; ``Bb`` (or ``B``) is (N, P) or (N,). Norms are spectral norms. Theorem 1's P comes
-from :func:`smr_stability.lyapunov.lyapunov_matrix` (``Ab^H P Ab - P = -Q``, or
-``A^H P + P A = -Q``).
+Shape legend: N state, P inputs. `Ab` (or `A`) is dense (N, N) or the vector (N,) of a
+diagonal; `Bb` (or `B`) is (N, P) or (N,). Norms are spectral norms. Theorem 1's P comes
+from [`smr_stability.lyapunov.lyapunov_matrix`][smr_stability.lyapunov.lyapunov_matrix] (`Ab^H P Ab - P = -Q`, or
+`A^H P + P A = -Q`).
 """
 
 from dataclasses import dataclass
@@ -53,7 +56,7 @@ __all__ = [
 
 
 def eigenvalues(A):
-    """The eigenvalues (N,) of a validated state matrix: ``A`` itself if diagonal (N,), else of (N, N)."""
+    """The eigenvalues (N,) of a validated state matrix: `A` itself if diagonal (N,), else of (N, N)."""
     return A if A.ndim == 1 else (np.linalg.eigvals(A) if A.shape[0] else np.zeros(0, complex))
 
 
@@ -82,7 +85,7 @@ def _lambda_max_P(P):
 
 
 def spectral_radius(Ab):
-    """``rho(Ab) = max_i |mu_i|``, the paper's "lambda_max"; NSS risk when ``rho >= 1``.
+    """`rho(Ab) = max_i |mu_i|`, the paper's "lambda_max"; NSS risk when `rho >= 1`.
 
     Parameters
     ----------
@@ -104,11 +107,11 @@ def spectral_radius(Ab):
 
 
 def discrete_eigenvalues(A, dt, method="zoh", alpha=None):
-    """Eigenvalues ``mu = phi(dt lambda)`` of the discretized ``Ab``, for every step in ``dt``.
+    """Eigenvalues `mu = phi(dt lambda)` of the discretized `Ab`, for every step in `dt`.
 
-    By the spectral mapping theorem the eigenvalues of ``Ab`` are ``phi(dt lambda_i)`` for
-    every method of :func:`smr_stability.discretize` (``phi`` is :func:`eigenvalue_map`), so
-    no matrix is discretized.
+    By the spectral mapping theorem the eigenvalues of `Ab` are `phi(dt lambda_i)` for
+    every method of [`smr_stability.discretize`][smr_stability.discretization.discretize] (`phi` is
+    [`eigenvalue_map`][smr_stability.discretization.eigenvalue_map]), so no matrix is discretized.
 
     Parameters
     ----------
@@ -117,7 +120,7 @@ def discrete_eigenvalues(A, dt, method="zoh", alpha=None):
     dt : float or array, shape S
         Positive steps.
     method, alpha
-        As in :func:`smr_stability.discretize`.
+        As in [`smr_stability.discretize`][smr_stability.discretization.discretize].
 
     Returns
     -------
@@ -130,14 +133,14 @@ def discrete_eigenvalues(A, dt, method="zoh", alpha=None):
 
 
 def discrete_spectral_radius(A, dt, method="zoh", alpha=None):
-    """``rho(Ab(dt)) = max_i |phi(dt lambda_i)|`` as a function of the step, vectorised over dt.
+    """`rho(Ab(dt)) = max_i |phi(dt lambda_i)|` as a function of the step, vectorised over dt.
 
     Parameters
     ----------
     A : array, shape (N, N), or (N,) for a diagonal
     dt : float or array, shape S
     method, alpha
-        As in :func:`smr_stability.discretize`.
+        As in [`smr_stability.discretize`][smr_stability.discretization.discretize].
 
     Returns
     -------
@@ -145,7 +148,7 @@ def discrete_spectral_radius(A, dt, method="zoh", alpha=None):
 
     Examples
     --------
-    Forward Euler leaves the unit disk at ``dt = -2 Re(lambda)/|lambda|^2`` (here 1); zoh never:
+    Forward Euler leaves the unit disk at `dt = -2 Re(lambda)/|lambda|^2` (here 1); zoh never:
 
     >>> import numpy as np
     >>> from smr_stability.bounds import discrete_spectral_radius
@@ -161,10 +164,10 @@ def discrete_spectral_radius(A, dt, method="zoh", alpha=None):
 
 
 def euler_dt_limit(A):
-    """Largest stable forward-Euler step: ``min_i -2 Re(lambda_i) / |lambda_i|^2`` for Hurwitz A.
+    """Largest stable forward-Euler step: `min_i -2 Re(lambda_i) / |lambda_i|^2` for Hurwitz A.
 
-    ``|1 + dt lambda| < 1`` iff ``0 < dt < -2 Re(lambda)/|lambda|^2`` (docs/theory.md §1), so
-    ``rho(I + dt A) < 1`` exactly for dt below the returned value.
+    `|1 + dt lambda| < 1` iff `0 < dt < -2 Re(lambda)/|lambda|^2` (docs/theory.md §1), so
+    `rho(I + dt A) < 1` exactly for dt below the returned value.
 
     Parameters
     ----------
@@ -177,7 +180,7 @@ def euler_dt_limit(A):
     Raises
     ------
     UnstableSystemError
-        If some ``Re(lambda) >= 0`` (no step is stable); the message gives ``max Re(lambda)``.
+        If some `Re(lambda) >= 0` (no step is stable); the message gives `max Re(lambda)`.
     ShapeError, NonFiniteError
 
     Examples
@@ -197,11 +200,12 @@ def euler_dt_limit(A):
 
 
 def transient_bound(Ab, Q=None):
-    """Upper bound ``sqrt(kappa(P)) >= sup_k ||Ab^k||_2`` with ``Ab^H P Ab - P = -Q``.
+    """Upper bound `sqrt(kappa(P)) >= sup_k ||Ab^k||_2` with `Ab^H P Ab - P = -Q`.
 
     Parameters
     ----------
-    Ab : array, shape (N, N), or (N,) for a diagonal; ``rho(Ab) < 1``
+    Ab : array, shape (N, N), or (N,) for a diagonal
+        Stable: `rho(Ab) < 1`.
     Q : array, shape (N, N), optional
         Hermitian positive definite; the identity (docs/theory.md §6) if None. Any such Q gives a
         valid bound.
@@ -209,22 +213,22 @@ def transient_bound(Ab, Q=None):
     Returns
     -------
     bound : float
-        ``sqrt(lambda_max(P) / lambda_min(P)) >= 1``.
+        `sqrt(lambda_max(P) / lambda_min(P)) >= 1`.
 
     Raises
     ------
     UnstableSystemError
-        If ``rho(Ab) >= 1``.
+        If `rho(Ab) >= 1`.
     ShapeError, NonFiniteError, ParameterError
 
     Notes
     -----
-    ``Ab^H P Ab = P - Q <= P``, so ``||x||_P = sqrt(x^H P x)`` does not increase along
-    ``x_{k+1} = Ab x_k`` and ``lambda_min(P) ||Ab^k x||^2 <= ||Ab^k x||_P^2 <= ||x||_P^2 <=
-    lambda_max(P) ||x||^2``. For a diagonal ``Ab = diag(mu)`` and ``Q = I``,
-    ``P = diag(1 / (1 - |mu_i|^2))`` and the bound is the closed form
-    ``sqrt((1 - rho_min^2) / (1 - rho_max^2))``, O(N), with ``rho_min = min |mu_i|``; it is not
-    sharp there, since a normal matrix has ``sup_k ||Ab^k|| = 1``.
+    `Ab^H P Ab = P - Q <= P`, so `||x||_P = sqrt(x^H P x)` does not increase along
+    `x_{k+1} = Ab x_k` and `lambda_min(P) ||Ab^k x||^2 <= ||Ab^k x||_P^2 <= ||x||_P^2 <=
+    lambda_max(P) ||x||^2`. For a diagonal `Ab = diag(mu)` and `Q = I`,
+    `P = diag(1 / (1 - |mu_i|^2))` and the bound is the closed form
+    `sqrt((1 - rho_min^2) / (1 - rho_max^2))`, O(N), with `rho_min = min |mu_i|`; it is not
+    sharp there, since a normal matrix has `sup_k ||Ab^k|| = 1`.
 
     Examples
     --------
@@ -246,15 +250,15 @@ def transient_bound(Ab, Q=None):
 
 @dataclass(frozen=True)
 class KreissResult:
-    """Where :func:`kreiss_constant` found its value.
+    """Where [`kreiss_constant`][smr_stability.bounds.kreiss_constant] found its value.
 
     Attributes
     ----------
     value : float
-        ``(|z| - 1) ||(z I - Ab)^{-1}||_2`` at ``z``: a lower bound on the Kreiss constant
-        and on ``sup_k ||Ab^k||_2``.
+        `(|z| - 1) ||(z I - Ab)^{-1}||_2` at `z`: a lower bound on the Kreiss constant
+        and on `sup_k ||Ab^k||_2`.
     z : complex
-        The point ``|z| > 1`` attaining ``value``; ``inf`` for the limit ``|z| -> inf``
+        The point `|z| > 1` attaining `value`; `inf` for the limit `|z| -> inf`
         (value 1).
     evaluations : int
         Number of resolvent norms computed.
@@ -266,7 +270,7 @@ class KreissResult:
 
 
 def _resolvent_values(A, u, theta):
-    """``f = u / sigma_min(I - w A)`` at ``w = (1 - u) e^{-i theta}``, for 1-D arrays u, theta."""
+    """`f = u / sigma_min(I - w A)` at `w = (1 - u) e^{-i theta}`, for 1-D arrays u, theta."""
     N = A.shape[0]
     out = np.empty(u.shape)
     chunk = max(1, (1 << 21) // (N * N))  # about 32 MB of complex matrices at a time
@@ -281,55 +285,56 @@ def _resolvent_values(A, u, theta):
 
 
 def kreiss_constant(Ab, *, n_radii=40, n_angles=96, refine=4, return_info=False):
-    """Lower bound on the Kreiss constant ``K(Ab) = sup_{|z|>1} (|z| - 1) ||(z I - Ab)^{-1}||_2``.
+    """Lower bound on the Kreiss constant `K(Ab) = sup_{|z|>1} (|z| - 1) ||(z I - Ab)^{-1}||_2`.
 
-    The Kreiss matrix theorem gives ``K(Ab) <= sup_k ||Ab^k||_2 <= e N K(Ab)``, so K
-    measures the transient growth of a non-normal ``Ab`` from below, as
-    :func:`transient_bound` does from above.
+    The Kreiss matrix theorem gives `K(Ab) <= sup_k ||Ab^k||_2 <= e N K(Ab)`, so K
+    measures the transient growth of a non-normal `Ab` from below, as
+    [`transient_bound`][smr_stability.bounds.transient_bound] does from above.
 
     Parameters
     ----------
-    Ab : array, shape (N, N), or (N,) for a diagonal; ``rho(Ab) < 1``
+    Ab : array, shape (N, N), or (N,) for a diagonal
+        Stable: `rho(Ab) < 1`.
     n_radii, n_angles : int, keyword-only
         Size of the starting polar grid (Notes).
     refine : int, keyword-only
         Number of best grid points refined by a local optimiser.
     return_info : bool, keyword-only
-        Return a :class:`KreissResult` (value, point z, evaluations) instead of the float.
+        Return a [`KreissResult`][smr_stability.bounds.KreissResult] (value, point z, evaluations) instead of the float.
 
     Returns
     -------
     K : float
-        The largest value of ``(|z| - 1) ||(z I - Ab)^{-1}||_2`` found, ``>= 1``. Every value
-        of the objective is a lower bound on ``K(Ab)``, hence on ``sup_k ||Ab^k||_2``, whether
+        The largest value of `(|z| - 1) ||(z I - Ab)^{-1}||_2` found, `>= 1`. Every value
+        of the objective is a lower bound on `K(Ab)`, hence on `sup_k ||Ab^k||_2`, whether
         or not the optimiser found the global maximum (up to the rounding of the singular
-        values, about ``eps ||I - w Ab||`` absolutely).
+        values, about `eps ||I - w Ab||` absolutely).
 
     Raises
     ------
     UnstableSystemError
-        If ``rho(Ab) >= 1`` (then K is infinite, or ill-determined on the circle).
+        If `rho(Ab) >= 1` (then K is infinite, or ill-determined on the circle).
     ShapeError, NonFiniteError, ParameterError
 
     Notes
     -----
-    With ``w = 1/z`` (``|w| < 1``) the objective is
-    ``f(w) = (1 - |w|) / sigma_min(I - w Ab)``, continuous on the closed unit disk, 1 at
-    ``w = 0`` (``|z| -> inf``) and 0 on ``|w| = 1``. A diagonal (normal) Ab has
-    ``f = (|z| - 1) / min_i |z - mu_i| <= (|z| - 1)/(|z| - rho) < 1``, so ``K = 1``,
+    With `w = 1/z` (`|w| < 1`) the objective is
+    `f(w) = (1 - |w|) / sigma_min(I - w Ab)`, continuous on the closed unit disk, 1 at
+    `w = 0` (`|z| -> inf`) and 0 on `|w| = 1`. A diagonal (normal) Ab has
+    `f = (|z| - 1) / min_i |z - mu_i| <= (|z| - 1)/(|z| - rho) < 1`, so `K = 1`,
     returned directly.
-    Dense Ab: ``f`` is evaluated (batched SVDs) on a polar grid ``w = (1 - u) e^{-i theta}``
-    with ``n_radii`` values of ``u = 1 - |w| = (|z| - 1)/|z|`` spaced geometrically from
-    ``min(0.1, (1 - rho)/(10 N))`` to 1, and ``n_angles`` uniform angles plus the arguments of
-    the eigenvalues (only ``theta`` in ``[0, pi]`` for a real Ab, since ``f(conj(w)) = f(w)``
-    then); the ``refine`` best grid points then start Nelder-Mead searches in
-    ``(log u, theta)``. The best of all evaluations is returned. Cost
-    ``O((n_radii (n_angles + N) + 400 refine) N^3)``.
+    Dense Ab: `f` is evaluated (batched SVDs) on a polar grid `w = (1 - u) e^{-i theta}`
+    with `n_radii` values of `u = 1 - |w| = (|z| - 1)/|z|` spaced geometrically from
+    `min(0.1, (1 - rho)/(10 N))` to 1, and `n_angles` uniform angles plus the arguments of
+    the eigenvalues (only `theta` in `[0, pi]` for a real Ab, since `f(conj(w)) = f(w)`
+    then); the `refine` best grid points then start Nelder-Mead searches in
+    `(log u, theta)`. The best of all evaluations is returned. Cost
+    `O((n_radii (n_angles + N) + 400 refine) N^3)`.
 
     References
     ----------
     Trefethen, Embree, "Spectra and Pseudospectra", Princeton 2005, ch. 18 (Kreiss matrix
-    theorem, the bound ``e N K`` is Spijker's).
+    theorem, the bound `e N K` is Spijker's).
 
     Examples
     --------
@@ -399,20 +404,20 @@ def kreiss_constant(Ab, *, n_radii=40, n_angles=96, refine=4, return_info=False)
 
 @dataclass(frozen=True)
 class GammaStar:
-    """The constants of Theorem 1 (discrete form) behind :func:`gamma_star`.
+    """The constants of Theorem 1 (discrete form) behind [`gamma_star`][smr_stability.bounds.gamma_star].
 
     Attributes
     ----------
     gamma : float
-        ``gamma*(sigma)``, the positive root of ``b g^2 + 2 a g = sigma lambda_min(Q)``.
+        `gamma*(sigma)`, the positive root of `b g^2 + 2 a g = sigma lambda_min(Q)`.
     a : float
-        ``||Ab^H P Bb||_2``.
+        `||Ab^H P Bb||_2`.
     b : float
-        ``||Bb^H P Bb||_2``.
+        `||Bb^H P Bb||_2`.
     lambda_min_Q : float
     lambda_max_P : float
     P : ndarray, shape (N, N)
-        The solution of ``Ab^H P Ab - P = -Q`` (so callers need not solve for it again).
+        The solution of `Ab^H P Ab - P = -Q` (so callers need not solve for it again).
     """
 
     gamma: float
@@ -424,42 +429,43 @@ class GammaStar:
 
 
 def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
-    """Largest relative disturbance gain ``gamma*(sigma)`` of Theorem 1, discrete form.
+    """Largest relative disturbance gain `gamma*(sigma)` of Theorem 1, discrete form.
 
-    For ``e_{k+1} = Ab e_k + Bb w_k`` (control convention), ``Ab^H P Ab - P = -Q``,
-    ``a = ||Ab^H P Bb||_2``, ``b = ||Bb^H P Bb||_2``: if ``||w_k|| <= gamma ||e_k||`` with
-    ``gamma <= gamma*``, then ``L_e(k+1) - L_e(k) <= -(1 - sigma) lambda_min(Q) ||e_k||^2``
-    (docs/theory.md §4), where ``gamma*`` is the positive root of
-    ``b g^2 + 2 a g = sigma lambda_min(Q)``.
+    For `e_{k+1} = Ab e_k + Bb w_k` (control convention), `Ab^H P Ab - P = -Q`,
+    `a = ||Ab^H P Bb||_2`, `b = ||Bb^H P Bb||_2`: if `||w_k|| <= gamma ||e_k||` with
+    `gamma <= gamma*`, then `L_e(k+1) - L_e(k) <= -(1 - sigma) lambda_min(Q) ||e_k||^2`
+    (docs/theory.md §4), where `gamma*` is the positive root of
+    `b g^2 + 2 a g = sigma lambda_min(Q)`.
 
     Parameters
     ----------
-    Ab : array, shape (N, N), or (N,) for a diagonal; ``rho(Ab) < 1``
+    Ab : array, shape (N, N), or (N,) for a diagonal
+        Stable: `rho(Ab) < 1`.
     Bb : array, shape (N, P) or (N,)
     sigma : float in (0, 1)
     Q : array, shape (N, N), optional
         Hermitian positive definite; the identity if None.
     return_info : bool, keyword-only
-        Return a :class:`GammaStar` with ``a``, ``b``, ``lambda_min(Q)``, ``lambda_max(P)`` and ``P``.
+        Return a [`GammaStar`][smr_stability.bounds.GammaStar] with `a`, `b`, `lambda_min(Q)`, `lambda_max(P)` and `P`.
 
     Returns
     -------
     gamma : float
-        ``inf`` if ``Bb = 0`` (no disturbance enters).
+        `inf` if `Bb = 0` (no disturbance enters).
 
     Raises
     ------
     ParameterError
         If sigma is outside (0, 1), or Q is not Hermitian positive definite.
     UnstableSystemError
-        If ``rho(Ab) >= 1``.
+        If `rho(Ab) >= 1`.
     ShapeError, NonFiniteError
 
     Notes
     -----
-    The root ``(-a + sqrt(a^2 + b c)) / b``, ``c = sigma lambda_min(Q)``, cancels when
-    ``b c << a^2``; it is computed as ``c / (a + sqrt(a^2 + b c))`` (equal, no cancellation,
-    and ``c / (2a)`` when ``b = 0``), with ``sqrt(a^2 + bc) = hypot(a, sqrt(bc))`` against
+    The root `(-a + sqrt(a^2 + b c)) / b`, `c = sigma lambda_min(Q)`, cancels when
+    `b c << a^2`; it is computed as `c / (a + sqrt(a^2 + b c))` (equal, no cancellation,
+    and `c / (2a)` when `b = 0`), with `sqrt(a^2 + bc) = hypot(a, sqrt(bc))` against
     overflow.
 
     Examples
@@ -488,15 +494,16 @@ def gamma_star(Ab, Bb, sigma, Q=None, *, return_info=False):
 
 
 def continuous_threshold(A, B, sigma, Q=None):
-    """Relative disturbance threshold of Theorem 1, continuous form: ``sigma lambda_min(Q) / (2 ||P B||_2)``.
+    """Relative disturbance threshold of Theorem 1, continuous form: `sigma lambda_min(Q) / (2 ||P B||_2)`.
 
-    For ``de/dt = A e + B w``, ``A^H P + P A = -Q``: if
-    ``||w(t)|| <= continuous_threshold(A, B, sigma, Q) ||e(t)||`` for all t, then
-    ``dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2`` (docs/theory.md §4).
+    For `de/dt = A e + B w`, `A^H P + P A = -Q`: if
+    `||w(t)|| <= continuous_threshold(A, B, sigma, Q) ||e(t)||` for all t, then
+    `dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2` (docs/theory.md §4).
 
     Parameters
     ----------
-    A : array, shape (N, N), or (N,) for a diagonal; Hurwitz
+    A : array, shape (N, N), or (N,) for a diagonal
+        Hurwitz.
     B : array, shape (N, P) or (N,)
     sigma : float in (0, 1)
     Q : array, shape (N, N), optional
@@ -505,15 +512,17 @@ def continuous_threshold(A, B, sigma, Q=None):
     Returns
     -------
     threshold : float
-        ``inf`` if ``B = 0``.
+        `inf` if `B = 0`.
 
     Raises
     ------
-    ParameterError, UnstableSystemError (some ``Re(lambda) >= 0``), ShapeError, NonFiniteError
+    UnstableSystemError
+        If some `Re(lambda) >= 0`.
+    ParameterError, ShapeError, NonFiniteError
 
     Examples
     --------
-    One real mode ``lambda = -2``, ``B = 1``: ``P = 1/4``, threshold ``sigma * 1 / (2/4) = 2 sigma``:
+    One real mode `lambda = -2`, `B = 1`: `P = 1/4`, threshold `sigma * 1 / (2/4) = 2 sigma`:
 
     >>> from smr_stability.bounds import continuous_threshold
     >>> continuous_threshold([-2.0], [1.0], 0.5)
@@ -530,18 +539,18 @@ def continuous_threshold(A, B, sigma, Q=None):
 
 
 def envelope_rate(Ab, sigma, Q=None, discrete=True):
-    """Decay rate of the exponential envelope of ``L_e`` in Theorem 1.
+    """Decay rate of the exponential envelope of `L_e` in Theorem 1.
 
-    Discrete (``Ab^H P Ab - P = -Q``): the per-step factor
-    ``1 - (1 - sigma) lambda_min(Q) / lambda_max(P)``, in ``[sigma, 1)``, with
-    ``L_e(k) <= factor^k L_e(0)``. Continuous (``A^H P + P A = -Q``): the exponential rate
-    ``(1 - sigma) lambda_min(Q) / lambda_max(P) > 0``, with
-    ``L_e(t) <= exp(-rate (t - t0)) L_e(t0)``.
+    Discrete (`Ab^H P Ab - P = -Q`): the per-step factor
+    `1 - (1 - sigma) lambda_min(Q) / lambda_max(P)`, in `[sigma, 1)`, with
+    `L_e(k) <= factor^k L_e(0)`. Continuous (`A^H P + P A = -Q`): the exponential rate
+    `(1 - sigma) lambda_min(Q) / lambda_max(P) > 0`, with
+    `L_e(t) <= exp(-rate (t - t0)) L_e(t0)`.
 
     Parameters
     ----------
     Ab : array, shape (N, N), or (N,) for a diagonal
-        ``Ab`` with ``rho < 1`` (discrete) or a Hurwitz ``A`` (continuous).
+        `Ab` with `rho < 1` (discrete) or a Hurwitz `A` (continuous).
     sigma : float in (0, 1)
     Q : array, shape (N, N), optional
         Hermitian positive definite; the identity if None.
@@ -557,9 +566,9 @@ def envelope_rate(Ab, sigma, Q=None, discrete=True):
 
     Notes
     -----
-    Discrete: ``P = Q + Ab^H P Ab >= Q``, so ``lambda_max(P) >= lambda_min(Q)`` and the factor
-    lies in ``[sigma, 1)``. For a diagonal Ab and ``Q = I``, ``lambda_max(P) = 1/(1 - rho^2)``
-    and the factor is ``1 - (1 - sigma)(1 - rho^2)``.
+    Discrete: `P = Q + Ab^H P Ab >= Q`, so `lambda_max(P) >= lambda_min(Q)` and the factor
+    lies in `[sigma, 1)`. For a diagonal Ab and `Q = I`, `lambda_max(P) = 1/(1 - rho^2)`
+    and the factor is `1 - (1 - sigma)(1 - rho^2)`.
 
     Examples
     --------

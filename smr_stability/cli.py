@@ -1,4 +1,4 @@
-"""The ``smr-stability`` command line (a thin layer over the library)."""
+"""The `smr-stability` command line (a thin layer over the library)."""
 
 import argparse
 import os
@@ -182,14 +182,14 @@ _SCHEDULER_HELP = (
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr and exit status 2, as the
-    command's other errors (the usage itself is one ``--help`` away)."""
+    command's other errors (the usage itself is one `--help` away)."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _writable_file(path, option):
-    """Raise ParameterError unless ``path`` can be written: its folder exists and it is not a folder."""
+    """Raise ParameterError unless `path` can be written: its folder exists and it is not a folder."""
     from pathlib import Path
 
     from .errors import ParameterError
@@ -203,7 +203,7 @@ def _writable_file(path, option):
 
 
 def build_parser():
-    """The argument parser of ``smr-stability``."""
+    """The argument parser of `smr-stability`."""
     p = _Parser(
         prog="smr-stability",
         description="Stability of deep state space models under perturbed sampling, and State Memory Replay (SMR).",
@@ -299,7 +299,7 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the ``smr-stability`` console script."""
+    """Entry point of the `smr-stability` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

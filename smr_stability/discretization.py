@@ -1,17 +1,15 @@
-"""Discretization of continuous SSMs: ``(A, B, dt) -> (Ab, Bb)`` (docs/theory.md §1).
+"""Discretization of continuous SSMs: `(A, B, dt) -> (Ab, Bb)` (docs/theory.md §1).
 
-=================  ====================================  ===================================
-method             Ab                                    Bb
-=================  ====================================  ===================================
-``zoh``            ``exp(dt A)``                         ``A^{-1}(exp(dt A) - I) B``
-``bilinear``       ``(I - dt/2 A)^{-1}(I + dt/2 A)``     ``(I - dt/2 A)^{-1} dt B``
-``gbt`` (alpha)    ``(I - a dt A)^{-1}(I + (1-a) dt A)``  ``(I - a dt A)^{-1} dt B``
-``euler``          gbt with alpha = 0                    (forward Euler)
-``backward_diff``  gbt with alpha = 1                    (backward Euler)
-``selective``      ``exp(dt A)``                         ``dt B`` (S6 / Mamba)
-=================  ====================================  ===================================
+| method | Ab | Bb |
+|---|---|---|
+| `zoh` | `exp(dt A)` | `A^{-1}(exp(dt A) - I) B` |
+| `bilinear` | `(I - dt/2 A)^{-1}(I + dt/2 A)` | `(I - dt/2 A)^{-1} dt B` |
+| `gbt` (alpha) | `(I - a dt A)^{-1}(I + (1-a) dt A)` | `(I - a dt A)^{-1} dt B` |
+| `euler` | gbt with alpha = 0 | (forward Euler) |
+| `backward_diff` | gbt with alpha = 1 | (backward Euler) |
+| `selective` | `exp(dt A)` | `dt B` (S6 / Mamba) |
 
-``tustin`` is an alias of ``bilinear`` and ``forward_diff`` of ``euler``, as in scipy.
+`tustin` is an alias of `bilinear` and `forward_diff` of `euler`, as in scipy.
 C and D are not transformed (the deep-SSM convention).
 """
 
@@ -25,7 +23,7 @@ __all__ = ["discretize", "eigenvalue_map", "METHODS"]
 
 
 def _expm1(z):
-    """``exp(z) - 1`` accurate for small complex ``z`` (numpy's complex expm1 is not)."""
+    """`exp(z) - 1` accurate for small complex `z` (numpy's complex expm1 is not)."""
     if not np.iscomplexobj(z):
         return np.expm1(z)
     x, y = z.real, z.imag
@@ -35,7 +33,7 @@ def _expm1(z):
 
 
 def phi1(z):
-    """``phi1(z) = (exp(z) - 1) / z``, elementwise, accurate at and near ``z = 0``.
+    """`phi1(z) = (exp(z) - 1) / z`, elementwise, accurate at and near `z = 0`.
 
     Parameters
     ----------
@@ -43,8 +41,8 @@ def phi1(z):
 
     Returns
     -------
-    ndarray, shape and dtype of ``z``
-        A Taylor series for ``|z| < 1e-5`` (error < 1e-26, no 1/z overflow).
+    ndarray, shape and dtype of `z`
+        A Taylor series for `|z| < 1e-5` (error < 1e-26, no 1/z overflow).
     """
     out = 1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0
     big = np.abs(z) >= 1e-5
@@ -53,27 +51,27 @@ def phi1(z):
 
 
 def eigenvalue_map(z, method="zoh", alpha=None):
-    """Where a discretization sends a continuous eigenvalue: ``mu = phi(z)`` with ``z = dt * lambda``.
+    """Where a discretization sends a continuous eigenvalue: `mu = phi(z)` with `z = dt * lambda`.
 
     Parameters
     ----------
     z : array_like, any shape, real or complex
-        The products ``dt * lambda``.
+        The products `dt * lambda`.
     method : str
-        One of :data:`METHODS`.
+        One of `METHODS`.
     alpha : float, optional
-        Only for ``method='gbt'``.
+        Only for `method='gbt'`.
 
     Returns
     -------
-    mu : ndarray, same shape as ``z``
-        zoh/selective ``exp(z)``; gbt ``(1 + (1 - alpha) z) / (1 - alpha z)`` (bilinear
-        ``(1 + z/2)/(1 - z/2)``, Euler ``1 + z``, backward Euler ``1/(1 - z)``).
+    mu : ndarray, same shape as `z`
+        zoh/selective `exp(z)`; gbt `(1 + (1 - alpha) z) / (1 - alpha z)` (bilinear
+        `(1 + z/2)/(1 - z/2)`, Euler `1 + z`, backward Euler `1/(1 - z)`).
 
     Raises
     ------
     SingularSystemError
-        If ``1 - alpha z = 0`` for some entry.
+        If `1 - alpha z = 0` for some entry.
 
     Examples
     --------
@@ -92,23 +90,23 @@ def eigenvalue_map(z, method="zoh", alpha=None):
 
 
 def gbt_denominator(z, a):
-    """``1 - a z``, the denominator of the gbt family, after checking that it is not zero.
+    """`1 - a z`, the denominator of the gbt family, after checking that it is not zero.
 
     Parameters
     ----------
     z : array_like
-        The products ``dt * lambda``.
+        The products `dt * lambda`.
     a : float
-        The gbt ``alpha``.
+        The gbt `alpha`.
 
     Returns
     -------
-    ndarray, shape of ``z``
+    ndarray, shape of `z`
 
     Raises
     ------
     SingularSystemError
-        If ``|1 - a z|`` is at rounding level for some entry (``dt * lambda = 1/alpha``).
+        If `|1 - a z|` is at rounding level for some entry (`dt * lambda = 1/alpha`).
     """
     den = 1.0 - a * z
     if np.any(np.abs(den) <= 8 * np.finfo(float).eps * np.maximum(1.0, np.abs(a * z))):
@@ -120,39 +118,39 @@ def gbt_denominator(z, a):
 
 
 def discretize(A, B, dt, method="zoh", alpha=None):
-    """Discretize ``dx/dt = A x + B u`` with step ``dt``: return ``(Ab, Bb)``.
+    """Discretize `dx/dt = A x + B u` with step `dt`: return `(Ab, Bb)`.
 
     Parameters
     ----------
-    A : array, shape (N, N), or (N,) for a diagonal ``A = diag(A)``
+    A : array, shape (N, N), or (N,) for a diagonal `A = diag(A)`
         Continuous state matrix, real or complex.
     B : array, shape (N, P) or (N,)
         Continuous input matrix.
     dt : float or array of shape S
         Positive finite step(s). An array gives results stacked along leading dimensions
-        ``S`` (per step for variable-step sampling, per channel, per batch).
+        `S` (per step for variable-step sampling, per channel, per batch).
     method : {'zoh', 'bilinear', 'tustin', 'euler', 'forward_diff', 'backward_diff', 'gbt', 'selective'}
         See the module table.
     alpha : float in [0, 1], optional
-        Required for (and only for) ``method='gbt'``.
+        Required for (and only for) `method='gbt'`.
 
     Returns
     -------
-    Ab : ndarray, shape S + (N, N), or S + (N,) for a diagonal ``A``
+    Ab : ndarray, shape S + (N, N), or S + (N,) for a diagonal `A`
     Bb : ndarray, shape S + B.shape
 
     Raises
     ------
     ShapeError, NonFiniteError, StepSizeError, MethodError, AlphaError, SingularSystemError
-        ``NonFiniteError`` also when ``exp(dt A)`` overflows float64.
+        `NonFiniteError` also when `exp(dt A)` overflows float64.
 
     Notes
     -----
-    zoh computes ``Bb`` as the top-right block of ``expm(dt [[A, B], [0, 0]])`` (dense) or as
-    ``dt * phi1(dt lambda) * B`` with ``phi1(z) = (exp(z) - 1)/z`` (diagonal), so a singular
-    ``A`` works. Dense gbt solves with ``I - alpha dt A`` (LU). Cost: O(N^3) per step dense,
-    O(N P) diagonal. ``Ab, Bb`` agree with ``scipy.signal.cont2discrete`` and
-    ``control.sample_system``; those two also transform C and D for bilinear/gbt (here C and D
+    zoh computes `Bb` as the top-right block of `expm(dt [[A, B], [0, 0]])` (dense) or as
+    `dt * phi1(dt lambda) * B` with `phi1(z) = (exp(z) - 1)/z` (diagonal), so a singular
+    `A` works. Dense gbt solves with `I - alpha dt A` (LU). Cost: O(N^3) per step dense,
+    O(N P) diagonal. `Ab, Bb` agree with `scipy.signal.cont2discrete` and
+    `control.sample_system`; those two also transform C and D for bilinear/gbt (here C and D
     are left unchanged, docs/theory.md §0).
 
     Examples

@@ -1,19 +1,19 @@
 """Divergence experiments: how far a fixed-step model's state drifts under perturbed sampling.
 
-A model trained on the grid ``t_k = k dt`` keeps its ``(Ab, Bb)``. Run nominally it sees
-``u(t_k)``; under a schedule it sees ``u(t~_k)`` (docs/theory.md §2). Optionally both runs go
-through an SMR gate first (§5). The state error ``e_k = x~_k - x_k`` obeys the error system
-``e_k = Ab e_{k-1} + Bb w_k`` with ``w_k = u~(t~_k) - u~(t_k)`` (the gated inputs), so one run of
+A model trained on the grid `t_k = k dt` keeps its `(Ab, Bb)`. Run nominally it sees
+`u(t_k)`; under a schedule it sees `u(t~_k)` (docs/theory.md §2). Optionally both runs go
+through an SMR gate first (§5). The state error `e_k = x~_k - x_k` obeys the error system
+`e_k = Ab e_{k-1} + Bb w_k` with `w_k = u~(t~_k) - u~(t_k)` (the gated inputs), so one run of
 the error system per draw gives every error metric; the nominal run is shared by all draws.
 
 Paths. The model is LTI under perturbed sampling (only its inputs change), so the nominal run
-uses the kernel and FFT convolution (:func:`smr_stability.simulate`, ``mode='fft'``). The error
-states are needed as norms at every step: for a diagonal single-input system a fused compiled
-scan runs every draw and keeps only running (Welford) moments per step; the draws are sampled
-and scanned in pieces of a few MiB, so memory does not grow with the number of draws (an FFT
-would need one convolution per mode and the full states); otherwise the states come from the
-FFT state kernel ``Ab^k Bb``. Variable steps (the exact references) need a scan
-(:func:`smr_stability.simulate_variable_step`).
+uses the kernel and FFT convolution ([`smr_stability.simulate`][smr_stability.simulation.simulate],
+`mode='fft'`). The error states are needed as norms at every step: for a diagonal single-input
+system a fused compiled scan runs every draw and keeps only running (Welford) moments per step; the
+draws are sampled and scanned in pieces of a few MiB, so memory does not grow with the number of
+draws (an FFT would need one convolution per mode and the full states); otherwise the states come
+from the FFT state kernel `Ab^k Bb`. Variable steps (the exact references) need a scan
+([`smr_stability.simulate_variable_step`][smr_stability.simulation.simulate_variable_step]).
 """
 
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from .ssm import as_ssm
 
 __all__ = ["DivergenceResult", "divergence_experiment", "METRICS"]
 
-#: Per-step metrics (mean over Monte-Carlo draws; ``spread`` holds their standard deviation).
+#: Per-step metrics (mean over Monte-Carlo draws; `spread` holds their standard deviation).
 METRICS = ("state_error", "rel_state_error", "output_error", "rel_output_error", "state_variance")
 _EXACT = ("exact_error", "rel_exact_error")
 _TINY = 1e-12  # relative floor of the denominators of relative errors
@@ -47,28 +47,28 @@ class DivergenceResult:
     Attributes
     ----------
     t : ndarray, shape (L,)
-        Nominal times ``k dt``.
+        Nominal times `k dt`.
     systems, schedules : list of str
         Labels of the axes.
     metrics : dict of str -> ndarray, shape (n_systems, n_schedules, B, L)
-        Means over the Monte-Carlo draws of: ``state_error`` ``||e_k||``; ``rel_state_error``
-        ``||e_k|| / ||x_k||``; ``output_error`` ``||y~_k - y_k||``; ``rel_output_error`` the same
-        over the RMS of ``||y_k||`` over k; ``state_variance`` ``mean_m ||x~_k^m - mean x~_k||^2``
-        (trace of the covariance of the perturbed state across draws); with ``exact``:
-        ``exact_error`` ``||x~_k - x*(t~_k)||`` and ``rel_exact_error`` over ``||x*(t~_k)||``;
-        when every model is stable, ``lyapunov_error`` the error Lyapunov function
-        ``L_e(k) = e_k^H P e_k`` of Theorem 1 with ``Ab^H P Ab - P = -I``.
+        Means over the Monte-Carlo draws of: `state_error` `||e_k||`; `rel_state_error`
+        `||e_k|| / ||x_k||`; `output_error` `||y~_k - y_k||`; `rel_output_error` the same
+        over the RMS of `||y_k||` over k; `state_variance` `mean_m ||x~_k^m - mean x~_k||^2`
+        (trace of the covariance of the perturbed state across draws); with `exact`:
+        `exact_error` `||x~_k - x*(t~_k)||` and `rel_exact_error` over `||x*(t~_k)||`;
+        when every model is stable, `lyapunov_error` the error Lyapunov function
+        `L_e(k) = e_k^H P e_k` of Theorem 1 with `Ab^H P Ab - P = -I`.
     spread : dict of str -> ndarray
-        Standard deviation across draws of each metric (none for ``state_variance``).
+        Standard deviation across draws of each metric (none for `state_variance`).
     nominal_state_norm : ndarray, shape (n_systems, B, L)
-        ``||x_k||`` of the nominal run.
+        `||x_k||` of the nominal run.
     config : dict
         dt, method, draws per schedule, the SMR kernel, the reference, and the error path.
     bounds : dict
-        Proposition 1 next to the observation: ``error_gain`` (n_systems,) ``G_inf`` of each
-        discretized model (inf if ``rho(Ab) >= 1``); ``w_sup`` (n_systems, n_schedules, B)
-        ``max_k ||w_k||`` over draws; ``iss_bound`` = ``G_inf * w_sup``, the ISS error ball;
-        ``observed_sup`` the largest ``||e_k||`` over draws and steps, never above the ball.
+        Proposition 1 next to the observation: `error_gain` (n_systems,) `G_inf` of each
+        discretized model (inf if `rho(Ab) >= 1`); `w_sup` (n_systems, n_schedules, B)
+        `max_k ||w_k||` over draws; `iss_bound` = `G_inf * w_sup`, the ISS error ball;
+        `observed_sup` the largest `||e_k||` over draws and steps, never above the ball.
     """
 
     t: np.ndarray
@@ -81,7 +81,7 @@ class DivergenceResult:
     bounds: dict = field(default_factory=dict)
 
     def summary(self):
-        """Rows ``{system, schedule, metric: value, ...}``: final and maximum over k of the mean
+        """Rows `{system, schedule, metric: value, ...}`: final and maximum over k of the mean
         errors (averaged over signals), absolute and relative side by side."""
         rows = []
         for i, s in enumerate(self.systems):
@@ -112,10 +112,10 @@ class DivergenceResult:
         return "\n".join(lines)
 
     def plot(self, metric="rel_state_error", system=0, signal=0, ax=None):
-        """Curves of ``metric`` against k per schedule, with a mean +- std band; returns the Axes.
+        """Curves of `metric` against k per schedule, with a mean +- std band; returns the Axes.
 
-        Draws on ``ax``, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
-        show it with ``result.plot().figure`` as a cell's last expression.
+        Draws on `ax`, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
+        show it with `result.plot().figure` as a cell's last expression.
         """
         from .plotting import new_figure
 
@@ -141,7 +141,7 @@ class DivergenceResult:
         return {"systems": self.systems, "schedules": self.schedules, "config": self.config}
 
     def to_npz(self, path):
-        """Save every array and the metadata (as JSON text) to ``path`` (.npz)."""
+        """Save every array and the metadata (as JSON text) to `path` (.npz)."""
         import json
 
         arrays = {f"metric__{k}": v for k, v in self.metrics.items()}
@@ -153,7 +153,7 @@ class DivergenceResult:
 
     @classmethod
     def from_npz(cls, path):
-        """Load a result saved by :meth:`to_npz`."""
+        """Load a result saved by [`to_npz`][smr_stability.divergence.DivergenceResult.to_npz]."""
         import json
 
         if not check_path(path, "path").is_file():
@@ -177,7 +177,7 @@ class DivergenceResult:
             )
 
     def to_json(self, path):
-        """Save the metadata, the summary and the mean curves (as lists) to ``path`` (.json)."""
+        """Save the metadata, the summary and the mean curves (as lists) to `path` (.json)."""
         import json
 
         doc = self._meta() | {"t": self.t.tolist(), "summary": self.summary()}
@@ -188,7 +188,8 @@ class DivergenceResult:
 
 
 def _check_smr(smr, P):
-    """Raise unless ``smr`` is None or a pair ``(m, b)`` that :func:`smr_gate` takes for P channels."""
+    """Raise unless `smr` is None or a pair `(m, b)` that [`smr_gate`][smr_stability.smr.smr_gate]
+    takes for P channels."""
     if smr is None:
         return
     if not isinstance(smr, (tuple, list)) or len(smr) != 2:
@@ -207,27 +208,27 @@ def divergence_experiment(systems, signal, schedules, dt, method="zoh", alpha=No
     Parameters
     ----------
     systems : SSM, control.StateSpace, tuple, or a list of them
-        Continuous models; each is discretized once with ``dt`` and ``method`` and kept fixed.
+        Continuous models; each is discretized once with `dt` and `method` and kept fixed.
     signal : signal object
-        Continuous-time input with ``B`` signals and ``P`` channels (see :mod:`smr_stability.signals`);
-        ``P`` must equal the systems' input size.
+        Continuous-time input with `B` signals and `P` channels (see [`smr_stability.signals`][smr_stability.signals]);
+        `P` must equal the systems' input size.
     schedules : Schedule or list of Schedule
         Observation times (and replacements); each has its own number of draws M. All metrics
-        are reported over the common length ``L = min`` of the schedules' lengths.
+        are reported over the common length `L = min` of the schedules' lengths.
     dt : float
-        The training step: nominal grid ``t_k = k dt`` and the step of the discretization.
+        The training step: nominal grid `t_k = k dt` and the step of the discretization.
     method, alpha
-        As in :func:`smr_stability.discretize`.
+        As in [`smr_stability.discretize`][smr_stability.discretization.discretize].
     smr : tuple (m, b), optional
-        SMR kernel ``m`` of shape (P, tau) and bias ``b``; both runs are gated by
-        :func:`smr_stability.smr_gate` before the model.
+        SMR kernel `m` of shape (P, tau) and bias `b`; both runs are gated by
+        [`smr_stability.smr_gate`][smr_stability.smr.smr_gate] before the model.
     exact : {None, 'variable_step', 'continuous'}
-        Reference for ``x*(t~_k)``: 'variable_step' is zoh over the true gaps with each sample
+        Reference for `x*(t~_k)`: 'variable_step' is zoh over the true gaps with each sample
         held (the S5 model); 'continuous' integrates the continuous system driven by the signal
-        itself with ``refine`` zoh substeps per gap, the input taken at substep midpoints
+        itself with `refine` zoh substeps per gap, the input taken at substep midpoints
         (error O((gap/refine)^2)). The reference is never gated.
     refine : int
-        Substeps per gap for ``exact='continuous'``.
+        Substeps per gap for `exact='continuous'`.
 
     Returns
     -------
@@ -342,11 +343,11 @@ _PIECE_VALUES = 2**19  # samples per piece of draws in the scan path (4 MiB of f
 
 
 def _error_inputs(sched, signal, gate, u_nom, L, u_raw=None):
-    """Yield the sampling errors ``w = gate(u~) - gate(u)`` of shape (B, m, L), draws in pieces.
+    """Yield the sampling errors `w = gate(u~) - gate(u)` of shape (B, m, L), draws in pieces.
 
     Each piece of draws is sampled on its own, so memory is O(piece) and the buffers stay in
     cache; noise replacement needs every draw's noise at once, so it comes in one piece, as does
-    ``u_raw`` when the caller already holds all the samples.
+    `u_raw` when the caller already holds all the samples.
     """
     if u_raw is not None or sched.fill == "noise":
         u = sched.sample(signal)[:, :, :L] if u_raw is None else u_raw
@@ -362,14 +363,14 @@ def _error_inputs(sched, signal, gate, u_nom, L, u_raw=None):
 def _scan_moments(Ab, Bb, sys, pieces, M, Pl):
     """Moments over draws of the error system of a diagonal single-input model, by the compiled scan.
 
-    ``pieces`` yields w of shape (B, m, L); the per-piece Welford moments are merged (Chan et
+    `pieces` yields w of shape (B, m, L); the per-piece Welford moments are merged (Chan et
     al.). Returns the mean and std over draws of ||e_k|| and ||y~_k - y_k|| (each (B, L)), the
     trace of the covariance of e_k across draws (B, L), max ||e_k|| and max ||w_k|| (B,), and the
     mean and std of the Lyapunov value (or None).
 
-    The covariance is ``mean_m ||e_k||^2 - ||ebar_k||^2`` with ``ebar_k`` the error system driven
+    The covariance is `mean_m ||e_k||^2 - ||ebar_k||^2` with `ebar_k` the error system driven
     by the mean of w over draws (the mean error, by linearity): exact up to rounding relative to
-    ``mean_m ||e_k||^2``, and 0 for a single draw.
+    `mean_m ||e_k||^2`, and 0 for a single draw.
     """
     C = np.asarray(sys.C, dtype=complex)
     pw = np.zeros(sys.N) if Pl is None else np.real(np.diag(Pl)).copy()  # P is diagonal here (Q = I)
@@ -401,7 +402,7 @@ def _scan_moments(Ab, Bb, sys, pieces, M, Pl):
 
 
 def _fft_moments(Ab, Bb, sys, w, Pl):
-    """As :func:`_scan_moments` for any model, from the states of the FFT state kernel; w (B, M, L, P)."""
+    """As `_scan_moments` for any model, from the states of the FFT state kernel; w (B, M, L, P)."""
     wbar = w.mean(axis=1)  # (B, L, P)
     y_e, e = simulate(Ab, Bb, sys.C, sys.D, w, return_states=True, mode="fft")  # (B, M, L, Q), (B, M, L, N)
     _, c = simulate(Ab, Bb, sys.C, sys.D, w - wbar[:, None], return_states=True, mode="fft")
@@ -416,7 +417,7 @@ def _fft_moments(Ab, Bb, sys, w, Pl):
 class _Welford:
     """Count, mean and M2 (sum of squared deviations) per entry, merged group by group.
 
-    :meth:`merge` takes groups along axis 1 (their counts, means and M2s) and folds them in by
+    `merge` takes groups along axis 1 (their counts, means and M2s) and folds them in by
     Chan et al.'s pairwise rule, so the result does not depend on how the draws were grouped
     beyond rounding.
     """
@@ -453,7 +454,7 @@ def _floor(norms):
 def _cell_metrics(e, y, variance, xnorm, y_nom):
     """The metrics of one (system, schedule) cell from the draw moments of ||e_k|| and ||y~_k - y_k||.
 
-    The denominators of the relative errors (``||x_k||`` and the RMS output norm) do not
+    The denominators of the relative errors (`||x_k||` and the RMS output norm) do not
     depend on the draw, so relative means and spreads are the absolute ones divided by them.
     """
     den_x = _floor(xnorm)  # (B, L)
@@ -481,7 +482,7 @@ def _exact_metrics(sys, Ab, Bb, signal, sched, u_gated, u_raw, L, exact, refine)
 
 
 def _continuous_states(sys, signal, times, gaps, refine):
-    """x(t~_k) of the continuous system driven by the signal: ``refine`` zoh substeps per gap,
+    """x(t~_k) of the continuous system driven by the signal: `refine` zoh substeps per gap,
     each holding the signal's value at the substep midpoint. Returns (B, M, L, N)."""
     M, L = times.shape
     h = gaps / refine  # (M, L)

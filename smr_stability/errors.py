@@ -1,6 +1,6 @@
 """Named exceptions of smr_stability.
 
-Every error subclasses a builtin (``ValueError`` or ``TypeError``) so that generic handlers
+Every error subclasses a builtin (`ValueError` or `TypeError`) so that generic handlers
 keep working, and every message says what was expected, what was found, and how to fix it.
 """
 
@@ -34,7 +34,7 @@ class NonFiniteError(SMRStabilityError, ValueError):
 
 
 class StepSizeError(SMRStabilityError, ValueError):
-    """A step size ``dt`` is not positive and finite."""
+    """A step size `dt` is not positive and finite."""
 
 
 class MethodError(SMRStabilityError, ValueError):
@@ -42,11 +42,11 @@ class MethodError(SMRStabilityError, ValueError):
 
 
 class AlphaError(SMRStabilityError, ValueError):
-    """The ``alpha`` of the generalized bilinear transform is missing or outside [0, 1]."""
+    """The `alpha` of the generalized bilinear transform is missing or outside [0, 1]."""
 
 
 class SingularSystemError(SMRStabilityError, ValueError):
-    """A linear system that must be solved is singular, e.g. ``I - alpha dt A``."""
+    """A linear system that must be solved is singular, e.g. `I - alpha dt A`."""
 
 
 class UnstableSystemError(SMRStabilityError, ValueError):
@@ -70,5 +70,5 @@ class CheckpointError(SMRStabilityError, ValueError):
 
 
 class MissingDependencyError(SMRStabilityError, ImportError):
-    """An optional package that a function needs (e.g. ``transformers``) is not installed; the
-    message says what to install. Not bad input, so an ``ImportError``."""
+    """An optional package that a function needs (e.g. `transformers`) is not installed; the
+    message says what to install. Not bad input, so an `ImportError`."""

@@ -1,10 +1,10 @@
-"""Convolution kernels ``K_k = C Ab^k Bb`` and the causal FFT convolution ``y = K * u``.
+"""Convolution kernels `K_k = C Ab^k Bb` and the causal FFT convolution `y = K * u`.
 
-Shape legend: S system batch, L length, N state, P inputs, Q outputs. A diagonal ``Ab`` is
-the vector of its diagonal, shape S + (N,); a dense one has shape S + (N, N). ``Bb`` always
-carries its input axis, S + (N, P), except that a 1-D ``Ab`` (N,) may come with a 1-D ``Bb``
+Shape legend: S system batch, L length, N state, P inputs, Q outputs. A diagonal `Ab` is
+the vector of its diagonal, shape S + (N,); a dense one has shape S + (N, N). `Bb` always
+carries its input axis, S + (N, P), except that a 1-D `Ab` (N,) may come with a 1-D `Bb`
 (N,) for a single input. Recognising diagonal from dense therefore needs no flag:
-``Bb.ndim == Ab.ndim + 1`` is diagonal, ``Bb.ndim == Ab.ndim`` is dense.
+`Bb.ndim == Ab.ndim + 1` is diagonal, `Bb.ndim == Ab.ndim` is dense.
 """
 
 import numpy as np
@@ -17,7 +17,7 @@ __all__ = ["ssm_kernel", "causal_conv"]
 
 
 def system_arrays(Ab, Bb, C):
-    """Validate and normalise a discrete system ``(Ab, Bb, C)`` (shapes as in the module legend).
+    """Validate and normalise a discrete system `(Ab, Bb, C)` (shapes as in the module legend).
 
     Returns
     -------
@@ -57,7 +57,7 @@ def system_arrays(Ab, Bb, C):
 
 
 def ssm_kernel(Ab, Bb, C, L):
-    """The convolution kernel ``K_k = C Ab^k Bb`` for ``k = 0, ..., L-1``.
+    """The convolution kernel `K_k = C Ab^k Bb` for `k = 0, ..., L-1`.
 
     Parameters
     ----------
@@ -69,15 +69,16 @@ def ssm_kernel(Ab, Bb, C, L):
 
     Returns
     -------
-    K : ndarray, shape S + (L, Q, P), complex if any input is complex
+    K : ndarray, shape S + (L, Q, P)
+        Complex if any input is complex.
 
     Notes
     -----
-    Diagonal path: ``K_k = sum_n C_qn mu_n^k Bb_np`` with ``mu_n^k`` evaluated as
-    ``exp(k log mu_n)`` (a Vandermonde matrix, several times faster than ``mu**k``); O(S N L P Q).
-    Dense path: repeated matrix-vector products ``X_{k+1} = Ab X_k``, ``X_0 = Bb``; O(S N^2 L P).
-    With the deep-SSM recurrence ``x_k = Ab x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k``,
-    ``y = Re(K) * u + D u`` (see :func:`causal_conv`).
+    Diagonal path: `K_k = sum_n C_qn mu_n^k Bb_np` with `mu_n^k` evaluated as
+    `exp(k log mu_n)` (a Vandermonde matrix, several times faster than `mu**k`); O(S N L P Q).
+    Dense path: repeated matrix-vector products `X_{k+1} = Ab X_k`, `X_0 = Bb`; O(S N^2 L P).
+    With the deep-SSM recurrence `x_k = Ab x_{k-1} + Bb u_k`, `y_k = Re(C x_k) + D u_k`,
+    `y = Re(K) * u + D u` (see [`causal_conv`][smr_stability.kernels.causal_conv]).
 
     Examples
     --------
@@ -133,15 +134,16 @@ def _kernel_dense(Ab, Bb, C, L):
 
 
 def causal_conv(K, u):
-    """Causal convolution ``y_k = sum_{j=0..k} K_j u_{k-j}`` by FFT, batched.
+    """Causal convolution `y_k = sum_{j=0..k} K_j u_{k-j}` by FFT, batched.
 
     Parameters
     ----------
     K : array, shape S + (L, Q, P)
-        Kernel (e.g. from :func:`ssm_kernel`). Only its real part is used when ``u`` is real,
-        since ``Re(K * u) = Re(K) * u``, which is the deep-SSM output ``y = Re(C x)``.
+        Kernel (e.g. from [`ssm_kernel`][smr_stability.kernels.ssm_kernel]). Only its real part is
+        used when `u` is real, since `Re(K * u) = Re(K) * u`, which is the deep-SSM output
+        `y = Re(C x)`.
     u : array, shape T + (L, P)
-        Real input; ``S`` and ``T`` broadcast.
+        Real input; `S` and `T` broadcast.
 
     Returns
     -------
@@ -149,8 +151,8 @@ def causal_conv(K, u):
 
     Notes
     -----
-    Zero-pads to ``n >= 2L - 1`` (``scipy.fft.next_fast_len``) so the circular convolution is
-    the linear one; O(L log L) per pair of channels. Kernels shorter than ``L`` are
+    Zero-pads to `n >= 2L - 1` (`scipy.fft.next_fast_len`) so the circular convolution is
+    the linear one; O(L log L) per pair of channels. Kernels shorter than `L` are
     zero-padded; longer ones are truncated.
 
     Examples
@@ -172,18 +174,19 @@ def causal_conv(K, u):
 
 
 def causal_conv_unchecked(K, u, keep_imag=False):
-    """:func:`causal_conv` on arrays already validated, without the checks.
+    """[`causal_conv`][smr_stability.kernels.causal_conv] on arrays already validated, without the checks.
 
     Parameters
     ----------
     K : ndarray, shape S + (L', Q, P)
     u : ndarray, shape T + (L, P), real
     keep_imag : bool
-        Convolve a complex ``K`` fully (real and imaginary parts) instead of its real part.
+        Convolve a complex `K` fully (real and imaginary parts) instead of its real part.
 
     Returns
     -------
-    y : ndarray, shape broadcast(S, T) + (L, Q), complex if ``keep_imag`` and ``K`` is complex
+    y : ndarray, shape broadcast(S, T) + (L, Q)
+        Complex if `keep_imag` and `K` is complex.
     """
     L = u.shape[-2]
     K = K[..., :L, :, :]
@@ -215,7 +218,7 @@ def causal_conv_unchecked(K, u, keep_imag=False):
 
 
 def _conv_rows(k, u, n, rows=64):
-    """Causal convolution of each row of ``u`` (M, L) with one real kernel ``k`` (L,).
+    """Causal convolution of each row of `u` (M, L) with one real kernel `k` (L,).
 
     Rows go through the FFTs in blocks that reuse one zero-padded buffer: the same arithmetic
     as one big transform, without allocating (and page-faulting) three M x n arrays.

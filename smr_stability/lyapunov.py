@@ -1,33 +1,37 @@
 """Lyapunov equations: dense (scipy) and diagonal (closed form, docs/theory.md §7).
 
-Two orientations meet in this module, and mixing them up is the classic bug:
+Two orientations meet in this module, and mixing them up is the classic bug.
 
-* the solvers :func:`lyap` and :func:`dlyap` use python-control's (and MATLAB's)
-  orientation, which users know::
+The solvers [`lyap`][smr_stability.lyapunov.lyap] and [`dlyap`][smr_stability.lyapunov.dlyap] use
+python-control's (and MATLAB's) orientation, which users know:
 
-      lyap(A, Q):   A X + X A^H + Q = 0
-      dlyap(A, Q):  A X A^H - X + Q = 0
+```text
+lyap(A, Q):   A X + X A^H + Q = 0
+dlyap(A, Q):  A X A^H - X + Q = 0
+```
 
-  (scipy's ``solve_continuous_lyapunov(a, q)`` solves ``a X + X a^H = q``, with the sign of
-  ``q`` flipped, and ``solve_discrete_lyapunov(a, q)`` solves ``a X a^H - X + q = 0``;
-  python-control writes ``A^T`` and, with slycot, drops the imaginary part of a complex A);
+(scipy's `solve_continuous_lyapunov(a, q)` solves `a X + X a^H = q`, with the sign of
+`q` flipped, and `solve_discrete_lyapunov(a, q)` solves `a X a^H - X + q = 0`;
+python-control writes `A^T` and, with slycot, drops the imaginary part of a complex A).
 
-* Theorem 1 (docs/theory.md §4) uses the transposed orientation ``A^H P + P A = -Q`` and
-  ``Ab^H P Ab - P = -Q``, so its P is ``lyap(A^H, Q)`` and ``dlyap(Ab^H, Q)``;
-  :func:`lyapunov_matrix` returns it, with the checks Theorem 1 needs.
+Theorem 1 (docs/theory.md §4) uses the transposed orientation `A^H P + P A = -Q` and
+`Ab^H P Ab - P = -Q`, so its P is `lyap(A^H, Q)` and `dlyap(Ab^H, Q)`;
+[`lyapunov_matrix`][smr_stability.lyapunov.lyapunov_matrix] returns it, with the checks Theorem 1 needs.
 
-For a diagonal ``A = diag(lam)`` (given as the vector ``lam``) entry (i, j) of each equation
-decouples, O(N^2) instead of O(N^3)::
+For a diagonal `A = diag(lam)` (given as the vector `lam`) entry (i, j) of each equation
+decouples, O(N^2) instead of O(N^3):
 
-    A X + X A^H + Q = 0      ->  X_ij = -Q_ij / (lam_i + conj(lam_j))
-    A X A^H - X + Q = 0      ->  X_ij =  Q_ij / (1 - mu_i conj(mu_j))
-    A^H P + P A = -Q         ->  P_ij = -Q_ij / (conj(lam_i) + lam_j)       (docs/theory.md §7)
-    Ab^H P Ab - P = -Q       ->  P_ij =  Q_ij / (1 - conj(mu_i) mu_j)       (docs/theory.md §7)
+```text
+A X + X A^H + Q = 0      ->  X_ij = -Q_ij / (lam_i + conj(lam_j))
+A X A^H - X + Q = 0      ->  X_ij =  Q_ij / (1 - mu_i conj(mu_j))
+A^H P + P A = -Q         ->  P_ij = -Q_ij / (conj(lam_i) + lam_j)       (docs/theory.md §7)
+Ab^H P Ab - P = -Q       ->  P_ij =  Q_ij / (1 - conj(mu_i) mu_j)       (docs/theory.md §7)
+```
 
-The last two are the first two with ``lam -> conj(lam)``: ``P = lyap(conj(lam), Q)`` and
-``P = dlyap(conj(mu), Q)``.
+The last two are the first two with `lam -> conj(lam)`: `P = lyap(conj(lam), Q)` and
+`P = dlyap(conj(mu), Q)`.
 
-Shape legend: N state. ``A`` is (N, N) or the vector (N,) of a diagonal; ``Q`` is (N, N).
+Shape legend: N state. `A` is (N, N) or the vector (N,) of a diagonal; `Q` is (N, N).
 """
 
 import warnings
@@ -42,13 +46,13 @@ from .errors import ParameterError, SingularSystemError, UnstableSystemError
 __all__ = ["lyap", "dlyap", "lyapunov_matrix"]
 
 _EPS = np.finfo(float).eps
-#: Rounding-level tolerance of the diagonal closed forms (see :func:`lyap`, Notes).
+#: Rounding-level tolerance of the diagonal closed forms (see [`lyap`][smr_stability.lyapunov.lyap], Notes).
 _DIAG_TOL = 8 * _EPS
 #: Default relative tolerance of the dense no-unique-solution test.
 RTOL_SINGULAR = 1e-10
-#: Largest relative residual accepted from scipy after it warned (see :func:`_scipy_solve`).
+#: Largest relative residual accepted from scipy after it warned (see `_scipy_solve`).
 RTOL_RESIDUAL = 1e-8
-#: Relative tolerance of the Hermitian test of Q in :func:`lyapunov_matrix`.
+#: Relative tolerance of the Hermitian test of Q in [`lyapunov_matrix`][smr_stability.lyapunov.lyapunov_matrix].
 RTOL_HERMITIAN = 1e-10
 
 
@@ -94,11 +98,11 @@ def _finite_or_raise(X, kind, ev, gap):
 
 
 def lyap(A, Q, *, rtol=RTOL_SINGULAR):
-    """Solve the continuous Lyapunov equation ``A X + X A^H + Q = 0``.
+    """Solve the continuous Lyapunov equation `A X + X A^H + Q = 0`.
 
     Parameters
     ----------
-    A : array, shape (N, N), or (N,) for a diagonal ``A = diag(A)``
+    A : array, shape (N, N), or (N,) for a diagonal `A = diag(A)`
         Real or complex.
     Q : array, shape (N, N)
         Real or complex; it need not be Hermitian (X is Hermitian when Q is).
@@ -113,29 +117,29 @@ def lyap(A, Q, *, rtol=RTOL_SINGULAR):
     Raises
     ------
     SingularSystemError
-        If ``lam_i + conj(lam_j) = 0`` for eigenvalues ``lam_i, lam_j`` of A (no unique
+        If `lam_i + conj(lam_j) = 0` for eigenvalues `lam_i, lam_j` of A (no unique
         solution); the message names the pair.
     ShapeError, NonFiniteError, InputTypeError
 
     Notes
     -----
-    Conventions: python-control's ``control.lyap(A, Q)`` solves ``A X + X A^T + Q = 0``
-    (the same for real A) and scipy's ``solve_continuous_lyapunov(a, q)`` solves
-    ``a X + X a^H = q``; here ``X = solve_continuous_lyapunov(A, -Q)`` for a dense A
+    Conventions: python-control's `control.lyap(A, Q)` solves `A X + X A^T + Q = 0`
+    (the same for real A) and scipy's `solve_continuous_lyapunov(a, q)` solves
+    `a X + X a^H = q`; here `X = solve_continuous_lyapunov(A, -Q)` for a dense A
     (Bartels-Stewart on the Schur form, complex Schur for a complex A, O(N^3)).
-    Theorem 1's ``A^H P + P A = -Q`` is ``P = lyap(A^H, Q)``.
+    Theorem 1's `A^H P + P A = -Q` is `P = lyap(A^H, Q)`.
 
-    Diagonal ``A = diag(lam)``: ``X_ij = -Q_ij / (lam_i + conj(lam_j))``, O(N^2), each entry
-    correct to a few ulps relative to the conditioning ``|lam_i| + |lam_j|`` over
-    ``|lam_i + conj(lam_j)|``. A pair with ``|lam_i + conj(lam_j)| <= 8 eps (|lam_i| + |lam_j|)``
+    Diagonal `A = diag(lam)`: `X_ij = -Q_ij / (lam_i + conj(lam_j))`, O(N^2), each entry
+    correct to a few ulps relative to the conditioning `|lam_i| + |lam_j|` over
+    `|lam_i + conj(lam_j)|`. A pair with `|lam_i + conj(lam_j)| <= 8 eps (|lam_i| + |lam_j|)`
     (exact zero included) is singular.
 
-    Dense A: a pair of computed eigenvalues with ``|lam_i + conj(lam_j)| <= rtol ||A||_F`` is
-    singular; eigenvalues carry errors of order ``eps ||A||`` (more for non-normal A), so the
-    test is relative to ``||A||_F``, the scale of the operator ``X -> A X + X A^H``. A
+    Dense A: a pair of computed eigenvalues with `|lam_i + conj(lam_j)| <= rtol ||A||_F` is
+    singular; eigenvalues carry errors of order `eps ||A||` (more for non-normal A), so the
+    test is relative to `||A||_F`, the scale of the operator `X -> A X + X A^H`. A
     singularity missed by the test but met by LAPACK (trsyl's warning) raises too; any other
     warning from scipy is accepted only if the relative residual
-    ``||A X + X A^H + Q||_F / (2 ||A||_F ||X||_F + ||Q||_F)`` is at most ``RTOL_RESIDUAL = 1e-8``.
+    `||A X + X A^H + Q||_F / (2 ||A||_F ||X||_F + ||Q||_F)` is at most `RTOL_RESIDUAL = 1e-8`.
 
     Examples
     --------
@@ -173,11 +177,11 @@ def lyap(A, Q, *, rtol=RTOL_SINGULAR):
 
 
 def dlyap(A, Q, *, rtol=RTOL_SINGULAR):
-    """Solve the discrete Lyapunov (Stein) equation ``A X A^H - X + Q = 0``.
+    """Solve the discrete Lyapunov (Stein) equation `A X A^H - X + Q = 0`.
 
     Parameters
     ----------
-    A : array, shape (N, N), or (N,) for a diagonal ``A = diag(A)``
+    A : array, shape (N, N), or (N,) for a diagonal `A = diag(A)`
         Real or complex.
     Q : array, shape (N, N)
         Real or complex; it need not be Hermitian (X is Hermitian when Q is).
@@ -192,31 +196,31 @@ def dlyap(A, Q, *, rtol=RTOL_SINGULAR):
     Raises
     ------
     SingularSystemError
-        If ``mu_i conj(mu_j) = 1`` for eigenvalues ``mu_i, mu_j`` of A (no unique solution);
+        If `mu_i conj(mu_j) = 1` for eigenvalues `mu_i, mu_j` of A (no unique solution);
         the message names the pair.
     ShapeError, NonFiniteError, InputTypeError
 
     Notes
     -----
-    Conventions: python-control's ``control.dlyap(A, Q)`` solves ``A X A^T - X + Q = 0``
-    (the same for real A); scipy's ``solve_discrete_lyapunov(a, q)`` solves this very
-    equation. Theorem 1's ``Ab^H P Ab - P = -Q`` is ``P = dlyap(Ab^H, Q)``.
+    Conventions: python-control's `control.dlyap(A, Q)` solves `A X A^T - X + Q = 0`
+    (the same for real A); scipy's `solve_discrete_lyapunov(a, q)` solves this very
+    equation. Theorem 1's `Ab^H P Ab - P = -Q` is `P = dlyap(Ab^H, Q)`.
 
-    Dense A: ``scipy.linalg.solve_discrete_lyapunov`` (a Kronecker solve for N < 10, else the
-    bilinear transform to a continuous equation, which inverts ``A + I``; O(N^3)). The
-    equation is unchanged by ``A -> e^{i theta} A``, so when an eigenvalue of A lies within
-    1/4 of -1 (where ``A + I`` is ill-conditioned) A is first multiplied by -1 or by the
+    Dense A: `scipy.linalg.solve_discrete_lyapunov` (a Kronecker solve for N < 10, else the
+    bilinear transform to a continuous equation, which inverts `A + I`; O(N^3)). The
+    equation is unchanged by `A -> e^{i theta} A`, so when an eigenvalue of A lies within
+    1/4 of -1 (where `A + I` is ill-conditioned) A is first multiplied by -1 or by the
     phase that centres the widest angular gap of its spectrum on -1. A pair of computed
-    eigenvalues with ``|1 - mu_i conj(mu_j)| <= rtol max(1, ||A||_F^2)`` is singular
-    (eigenvalue errors are of order ``eps ||A||``). A warning from scipy (an ill-conditioned
-    ``A + I`` or Kronecker system, or trsyl's singular pair) raises unless the relative
-    residual ``||A X A^H - X + Q||_F / ((1 + ||A||_F^2) ||X||_F + ||Q||_F)`` is at most
-    ``RTOL_RESIDUAL = 1e-8`` (trsyl's always raises).
+    eigenvalues with `|1 - mu_i conj(mu_j)| <= rtol max(1, ||A||_F^2)` is singular
+    (eigenvalue errors are of order `eps ||A||`). A warning from scipy (an ill-conditioned
+    `A + I` or Kronecker system, or trsyl's singular pair) raises unless the relative
+    residual `||A X A^H - X + Q||_F / ((1 + ||A||_F^2) ||X||_F + ||Q||_F)` is at most
+    `RTOL_RESIDUAL = 1e-8` (trsyl's always raises).
 
-    Diagonal ``A = diag(mu)``: ``X_ij = Q_ij / (1 - mu_i conj(mu_j))``, O(N^2); an entry is
-    as accurate as the rounding of ``mu_i conj(mu_j)`` allows, i.e. relative error about
-    ``eps / |1 - mu_i conj(mu_j)|``, the conditioning of X_ij in mu itself. A pair with
-    ``|1 - mu_i conj(mu_j)| <= 8 eps (1 + |mu_i mu_j|)`` (within rounding of 1) is singular.
+    Diagonal `A = diag(mu)`: `X_ij = Q_ij / (1 - mu_i conj(mu_j))`, O(N^2); an entry is
+    as accurate as the rounding of `mu_i conj(mu_j)` allows, i.e. relative error about
+    `eps / |1 - mu_i conj(mu_j)|`, the conditioning of X_ij in mu itself. A pair with
+    `|1 - mu_i conj(mu_j)| <= 8 eps (1 + |mu_i mu_j|)` (within rounding of 1) is singular.
 
     Examples
     --------
@@ -264,11 +268,11 @@ def dlyap(A, Q, *, rtol=RTOL_SINGULAR):
 
 
 def _diagonal(ev, Q, discrete):
-    """``X = Q / D`` elementwise, ``D_ij = 1 - ev_i conj(ev_j)`` or ``-(ev_i + conj(ev_j))``.
+    """`X = Q / D` elementwise, `D_ij = 1 - ev_i conj(ev_j)` or `-(ev_i + conj(ev_j))`.
 
     One compiled pass (no N x N temporaries) computes X and counts the singular pairs and the
-    entries where ``1/|D|^2`` could over/underflow; if there are any, the plain numpy
-    :func:`_diagonal_reference` redoes the work and raises or divides carefully.
+    entries where `1/|D|^2` could over/underflow; if there are any, the plain numpy
+    `_diagonal_reference` redoes the work and raises or divides carefully.
     """
     N = ev.shape[0]
     r = np.abs(ev)
@@ -310,7 +314,7 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")  # serial: one pass is 
 
 @numba.njit(**_JIT)
 def _stein_complex(er, ei, r, Q, X, tol):  # pragma: no cover - compiled
-    """``X_ij = Q_ij / (1 - mu_i conj(mu_j))``, ``mu = er + i ei``; returns (singular, unsafe) counts."""
+    """`X_ij = Q_ij / (1 - mu_i conj(mu_j))`, `mu = er + i ei`; returns (singular, unsafe) counts."""
     N = er.shape[0]
     bad = 0
     unsafe = 0
@@ -332,7 +336,7 @@ def _stein_complex(er, ei, r, Q, X, tol):  # pragma: no cover - compiled
 
 @numba.njit(**_JIT)
 def _lyap_complex(er, ei, r, Q, X, tol):  # pragma: no cover - compiled
-    """``X_ij = -Q_ij / (lam_i + conj(lam_j))``, ``lam = er + i ei``; returns (singular, unsafe) counts."""
+    """`X_ij = -Q_ij / (lam_i + conj(lam_j))`, `lam = er + i ei`; returns (singular, unsafe) counts."""
     N = er.shape[0]
     bad = 0
     unsafe = 0
@@ -354,7 +358,7 @@ def _lyap_complex(er, ei, r, Q, X, tol):  # pragma: no cover - compiled
 
 @numba.njit(**_JIT)
 def _stein_real(mu, r, Q, X, tol):  # pragma: no cover - compiled
-    """Real ``X_ij = Q_ij / (1 - mu_i mu_j)``; returns (singular, unsafe) counts."""
+    """Real `X_ij = Q_ij / (1 - mu_i mu_j)`; returns (singular, unsafe) counts."""
     N = mu.shape[0]
     bad = 0
     unsafe = 0
@@ -371,7 +375,7 @@ def _stein_real(mu, r, Q, X, tol):  # pragma: no cover - compiled
 
 @numba.njit(**_JIT)
 def _lyap_real(lam, r, Q, X, tol):  # pragma: no cover - compiled
-    """Real ``X_ij = -Q_ij / (lam_i + lam_j)``; returns (singular, unsafe) counts."""
+    """Real `X_ij = -Q_ij / (lam_i + lam_j)`; returns (singular, unsafe) counts."""
     N = lam.shape[0]
     bad = 0
     unsafe = 0
@@ -390,9 +394,9 @@ def _scipy_solve(solver, a, q, residual, op_norm, kind, smallest):
     """Call a scipy solver; a warning from LAPACK is judged rather than passed on or ignored.
 
     trsyl's "eigenvalue pair whose sum is very close to zero" means the equation is singular:
-    raise. Another RuntimeWarning (scipy's LinAlgWarning from an ill-conditioned ``inv`` or
-    ``solve``) is accepted only if the relative residual
-    ``||R||_F / (op_norm ||X||_F + ||Q||_F)`` is at most :data:`RTOL_RESIDUAL`.
+    raise. Another RuntimeWarning (scipy's LinAlgWarning from an ill-conditioned `inv` or
+    `solve`) is accepted only if the relative residual
+    `||R||_F / (op_norm ||X||_F + ||Q||_F)` is at most `RTOL_RESIDUAL`.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
@@ -414,9 +418,9 @@ def _scipy_solve(solver, a, q, residual, op_norm, kind, smallest):
 
 
 def _phase_away_from_minus_one(mu, real):
-    """A unit factor ``s`` keeping the eigenvalues of ``s A`` at least 1/4 from -1, if it can.
+    """A unit factor `s` keeping the eigenvalues of `s A` at least 1/4 from -1, if it can.
 
-    ``s = 1`` or ``-1`` when that suffices (keeps real arithmetic); otherwise the phase that puts
+    `s = 1` or `-1` when that suffices (keeps real arithmetic); otherwise the phase that puts
     the middle of the widest gap between the eigenvalue arguments on -1 (the best of the three).
     """
     dist = lambda s: float(np.min(np.abs(s * mu + 1.0)))  # noqa: E731
@@ -436,16 +440,16 @@ def _phase_away_from_minus_one(mu, real):
 
 
 def lyapunov_matrix(Ab, Q=None, discrete=True):
-    """The P of Theorem 1: ``Ab^H P Ab - P = -Q`` (discrete) or ``A^H P + P A = -Q`` (continuous).
+    """The P of Theorem 1: `Ab^H P Ab - P = -Q` (discrete) or `A^H P + P A = -Q` (continuous).
 
-    P is Hermitian positive definite and ``L_e = e^H P e`` is a Lyapunov function of the error
+    P is Hermitian positive definite and `L_e = e^H P e` is a Lyapunov function of the error
     system (docs/theory.md §4).
 
     Parameters
     ----------
     Ab : array, shape (N, N), or (N,) for a diagonal
-        The discrete ``Ab`` (``discrete=True``, spectral radius < 1) or the continuous ``A``
-        (``discrete=False``, Hurwitz: every ``Re(lambda) < 0``).
+        The discrete `Ab` (`discrete=True`, spectral radius < 1) or the continuous `A`
+        (`discrete=False`, Hurwitz: every `Re(lambda) < 0`).
     Q : array, shape (N, N), optional
         Hermitian positive definite weight; the identity if None.
     discrete : bool
@@ -454,13 +458,13 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
     Returns
     -------
     P : ndarray, shape (N, N)
-        Hermitian (symmetrised as ``(P + P^H)/2``) and positive definite; real if Ab and Q
+        Hermitian (symmetrised as `(P + P^H)/2`) and positive definite; real if Ab and Q
         are real.
 
     Raises
     ------
     UnstableSystemError
-        If ``rho(Ab) >= 1`` (discrete) or ``max Re(lambda) >= 0`` (continuous); the message
+        If `rho(Ab) >= 1` (discrete) or `max Re(lambda) >= 0` (continuous); the message
         gives the value. Also if the computed P is not positive definite (the system is at
         the edge of stability or too non-normal for float64).
     ParameterError
@@ -470,9 +474,9 @@ def lyapunov_matrix(Ab, Q=None, discrete=True):
 
     Notes
     -----
-    ``P = dlyap(Ab^H, Q)`` and ``P = lyap(A^H, Q)`` (for a diagonal, ``dlyap(conj(mu), Q)``
-    and ``lyap(conj(lam), Q)``: docs/theory.md §7's ``Q_ij / (1 - conj(mu_i) mu_j)`` and
-    ``-Q_ij / (conj(lam_i) + lam_j)``). A diagonal Ab with a diagonal (or absent) Q gives a
+    `P = dlyap(Ab^H, Q)` and `P = lyap(A^H, Q)` (for a diagonal, `dlyap(conj(mu), Q)`
+    and `lyap(conj(lam), Q)`: docs/theory.md §7's `Q_ij / (1 - conj(mu_i) mu_j)` and
+    `-Q_ij / (conj(lam_i) + lam_j)`). A diagonal Ab with a diagonal (or absent) Q gives a
     diagonal P in O(N^2); otherwise positive definiteness is checked by a Cholesky
     factorisation, O(N^3).
 

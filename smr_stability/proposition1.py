@@ -1,23 +1,28 @@
 """Proposition 1: transmission and accumulation of sampling errors (docs/theory.md §3).
 
-Error system, deep-SSM convention (docs/theory.md §0, §2)::
+Error system, deep-SSM convention (docs/theory.md §0, §2):
 
-    e_k = Ab e_{k-1} + Bb w_k,   e_{-1} = 0,   so   e_k = sum_{i=0..k} Ab^{k-i} Bb w_i.     (E)
+```text
+e_k = Ab e_{k-1} + Bb w_k,   e_{-1} = 0,   so   e_k = sum_{i=0..k} Ab^{k-i} Bb w_i.     (E)
+```
 
-If ``rho(Ab) < 1`` the error stays in the ball ``sup_k ||e_k|| <= G_inf sup_i ||w_i||`` with
+If `rho(Ab) < 1` the error stays in the ball `sup_k ||e_k|| <= G_inf sup_i ||w_i||` with
 
-    G_inf = sum_{j>=0} ||Ab^j Bb||_2                                    (:func:`error_gain`),
+```text
+G_inf = sum_{j>=0} ||Ab^j Bb||_2
+```
 
-bounded for a diagonal ``Ab = diag(mu)`` by the per-mode sum
-``sum_n ||Bb_n|| / (1 - |mu_n|)`` (:func:`error_gain_bound`). The ISS radius
-``G_inf * W`` is :func:`iss_error_bound`. A continuous mode ``lambda = -a + i omega``
-discretized with step ``dt`` has the gain ``|Bb_n| / (1 - |mu_n|)`` (:func:`mode_gain`), which
-for zoh tends to ``|B_n| / a`` as ``dt -> 0`` (:func:`long_memory_limit`): slowly decaying
+([`error_gain`][smr_stability.proposition1.error_gain]), bounded for a diagonal `Ab = diag(mu)` by the per-mode sum
+`sum_n ||Bb_n|| / (1 - |mu_n|)` ([`error_gain_bound`][smr_stability.proposition1.error_gain_bound]). The ISS radius
+`G_inf * W` is [`iss_error_bound`][smr_stability.proposition1.iss_error_bound]. A continuous mode
+`lambda = -a + i omega` discretized with step `dt` has the gain `|Bb_n| / (1 - |mu_n|)`
+([`mode_gain`][smr_stability.proposition1.mode_gain]), which for zoh tends to `|B_n| / a` as
+`dt -> 0` ([`long_memory_limit`][smr_stability.proposition1.long_memory_limit]): slowly decaying
 (long-memory) modes accumulate sampling error the most.
 
-Shape legend: N state, P inputs. ``Ab`` is dense (N, N) or diagonal, given as the vector (N,)
-of its eigenvalues; ``Bb`` is (N, P) or (N,) for one input. Norms are the spectral norm of the
-N x P matrix ``Ab^j Bb`` (the vector 2-norm when P = 1) and the 2-norm of ``w_i`` in R^P.
+Shape legend: N state, P inputs. `Ab` is dense (N, N) or diagonal, given as the vector (N,)
+of its eigenvalues; `Bb` is (N, P) or (N,) for one input. Norms are the spectral norm of the
+N x P matrix `Ab^j Bb` (the vector 2-norm when P = 1) and the 2-norm of `w_i` in R^P.
 """
 
 import warnings
@@ -49,21 +54,22 @@ _FLUSH = 1e-75  # powers r^j below this are set to 0 (no denormals); see _gain_d
 
 @dataclass(frozen=True)
 class ErrorGain:
-    """The series ``G_inf = sum_{j>=0} ||Ab^j Bb||_2`` evaluated with a certified tail bound.
+    """The series `G_inf = sum_{j>=0} ||Ab^j Bb||_2` evaluated with a certified tail bound.
 
     Attributes
     ----------
     value : float
-        The partial sum ``S_J = sum_{j<J} ||Ab^j Bb||_2``, what :func:`error_gain` returns.
+        The partial sum `S_J = sum_{j<J} ||Ab^j Bb||_2`, what
+        [`error_gain`][smr_stability.proposition1.error_gain] returns.
     upper : float
-        ``S_J + tail``, a certified upper bound on ``G_inf``; ``value <= G_inf <= upper``
-        and ``upper - value <= rtol * value`` (up to floating-point rounding).
+        `S_J + tail`, a certified upper bound on `G_inf`; `value <= G_inf <= upper`
+        and `upper - value <= rtol * value` (up to floating-point rounding).
     terms : int
-        ``J``, the number of terms summed.
+        `J`, the number of terms summed.
     tail : float
-        The bound on ``sum_{j>=J} ||Ab^j Bb||_2`` that stopped the sum.
+        The bound on `sum_{j>=J} ||Ab^j Bb||_2` that stopped the sum.
     spectral_radius : float
-        ``rho(Ab) = max |mu_n|``.
+        `rho(Ab) = max |mu_n|`.
     """
 
     value: float
@@ -77,7 +83,7 @@ class ErrorGain:
 
 
 def _system(Ab, Bb):
-    """Return ``(Ab, Bb (N, P), diagonal)`` after checking shapes and finiteness."""
+    """Return `(Ab, Bb (N, P), diagonal)` after checking shapes and finiteness."""
     Ab = state_matrix(Ab, "Ab")
     return Ab, input_matrix(Bb, Ab.shape[0], "Bb"), Ab.ndim == 1
 
@@ -87,7 +93,7 @@ _UNSTABLE = "(bounded sampling errors can grow without bound when rho >= 1, docs
 
 
 def _reduce_inputs(Bb):
-    """``C`` (N, min(N, P)) with ``||X C||_2 = ||X Bb||_2`` for every X (LQ: Bb = R^H Q^H)."""
+    """`C` (N, min(N, P)) with `||X C||_2 = ||X Bb||_2` for every X (LQ: Bb = R^H Q^H)."""
     N, P = Bb.shape
     if P <= N:
         return Bb
@@ -110,75 +116,75 @@ def _spec_norms(Y):
 
 
 def error_gain(Ab, Bb, rtol=1e-10, *, max_terms=10**8, return_info=False):
-    """The error gain ``G_inf = sum_{j>=0} ||Ab^j Bb||_2`` of a stable discrete system.
+    """The error gain `G_inf = sum_{j>=0} ||Ab^j Bb||_2` of a stable discrete system.
 
-    With the error system (E) ``e_k = Ab e_{k-1} + Bb w_k``, ``e_{-1} = 0`` (deep-SSM
-    convention), ``sup_k ||e_k||_2 <= G_inf sup_i ||w_i||_2`` (Proposition 1(a)).
+    With the error system (E) `e_k = Ab e_{k-1} + Bb w_k`, `e_{-1} = 0` (deep-SSM
+    convention), `sup_k ||e_k||_2 <= G_inf sup_i ||w_i||_2` (Proposition 1(a)).
 
     Parameters
     ----------
-    Ab : array, shape (N, N), or (N,) for a diagonal ``Ab = diag(Ab)``
+    Ab : array, shape (N, N), or (N,) for a diagonal `Ab = diag(Ab)`
         Discrete state matrix, real or complex, with spectral radius < 1.
     Bb : array, shape (N, P) or (N,)
         Discrete input matrix.
     rtol : float in (0, 1)
-        Relative accuracy: the sum stops at the first ``J`` whose certified tail bound
-        ``T_J >= sum_{j>=J} ||Ab^j Bb||`` satisfies ``T_J <= rtol * S_J``.
+        Relative accuracy: the sum stops at the first `J` whose certified tail bound
+        `T_J >= sum_{j>=J} ||Ab^j Bb||` satisfies `T_J <= rtol * S_J`.
     max_terms : int
-        Give up (``UnstableSystemError``) rather than sum more terms than this.
+        Give up (`UnstableSystemError`) rather than sum more terms than this.
     return_info : bool
-        Return an :class:`ErrorGain` (value, certified upper bound, terms, tail, rho)
+        Return an [`ErrorGain`][smr_stability.proposition1.ErrorGain] (value, certified upper bound, terms, tail, rho)
         instead of the float.
 
     Returns
     -------
     G : float
-        ``S_J = sum_{j<J} ||Ab^j Bb||_2`` with ``(1 - rtol) G_inf <= S_J <= G_inf`` up to
-        rounding (about 1e-13 relative), or an :class:`ErrorGain` if ``return_info``.
+        `S_J = sum_{j<J} ||Ab^j Bb||_2` with `(1 - rtol) G_inf <= S_J <= G_inf` up to
+        rounding (about 1e-13 relative), or an [`ErrorGain`][smr_stability.proposition1.ErrorGain] if `return_info`.
 
     Raises
     ------
     UnstableSystemError
-        If ``rho(Ab) >= 1`` (the message gives rho), if stability cannot be certified
-        numerically (dense), or if more than ``max_terms`` terms would be needed.
+        If `rho(Ab) >= 1` (the message gives rho), if stability cannot be certified
+        numerically (dense), or if more than `max_terms` terms would be needed.
     ShapeError, NonFiniteError, ParameterError
 
     Notes
     -----
-    Tail bounds (rigorous; ``S_J`` sums ``j < J``, ``T_J`` bounds ``j >= J``):
+    Tail bounds (rigorous; `S_J` sums `j < J`, `T_J` bounds `j >= J`):
 
-    *Diagonal* ``Ab = diag(mu)``, ``r = |mu|``, ``rho = max r``. Only ``r`` matters:
-    ``||diag(mu^j) Bb|| = ||diag(r^j) Bb||``. For ``j >= J``,
-    ``||Ab^j Bb|| = ||diag(r^(j-J)) Ab^J Bb|| <= rho^(j-J) ||Ab^J Bb||``, hence
-    ``T_J <= ||Ab^J Bb|| / (1 - rho)``; and by the triangle inequality over modes
-    ``T_J <= sum_n ||Bb_n|| r_n^J / (1 - r_n)``. The smaller of the two is used, at every J.
-    Terms are evaluated in vectorised blocks, ``r^(J0 + i) = r^J0 r^i``, as matrix products
+    *Diagonal* `Ab = diag(mu)`, `r = |mu|`, `rho = max r`. Only `r` matters:
+    `||diag(mu^j) Bb|| = ||diag(r^j) Bb||`. For `j >= J`,
+    `||Ab^j Bb|| = ||diag(r^(j-J)) Ab^J Bb|| <= rho^(j-J) ||Ab^J Bb||`, hence
+    `T_J <= ||Ab^J Bb|| / (1 - rho)`; and by the triangle inequality over modes
+    `T_J <= sum_n ||Bb_n|| r_n^J / (1 - r_n)`. The smaller of the two is used, at every J.
+    Terms are evaluated in vectorised blocks, `r^(J0 + i) = r^J0 r^i`, as matrix products
     (O(N) work per term for one input, O(N m^2 + m^3) for m = min(N, P) inputs): about
-    ``log(1/rtol) / (1 - rho)`` terms, e.g. 2.3e6 for ``rho = 1 - 1e-5`` (a fraction of a
-    second for N = 64). Powers below 1e-75 (relative to the largest entry of ``Bb``) are
-    flushed to zero, a change far below any useful ``rtol``.
+    `log(1/rtol) / (1 - rho)` terms, e.g. 2.3e6 for `rho = 1 - 1e-5` (a fraction of a
+    second for N = 64). Powers below 1e-75 (relative to the largest entry of `Bb`) are
+    flushed to zero, a change far below any useful `rtol`.
 
-    *Dense* ``Ab``: ``P`` solves ``Ab^H P Ab - P = -I`` (``scipy.linalg.solve_discrete_lyapunov``
-    applied to ``Ab^H``, since scipy solves ``A X A^H - X + Q = 0``; Smith's doubling as a
-    fallback). With the residual ``E = Ab^H P Ab - P + I`` of the computed P, ``delta = ||E||``
-    (plus a rounding allowance), ``||x||_P^2 = x^H P x`` and ``lambda_min ||x||^2 <=
-    ||x||_P^2 <= lambda_max ||x||^2``:
-    ``||Ab x||_P^2 = ||x||_P^2 - x^H (I - E) x <= q^2 ||x||_P^2``,
-    ``q^2 = 1 - (1 - delta) / lambda_max``. So for ``j >= J``
-    ``||Ab^j Bb||_2 <= lambda_min^(-1/2) q^(j-J) ||P^(1/2) Ab^J Bb||_2`` and
-    ``T_J <= ||P^(1/2) Ab^J Bb||_2 / (sqrt(lambda_min) (1 - q))``. A P that is not positive
-    definite or has ``delta >= 1/2`` is rejected (the certificate also proves ``rho < 1``); then
-    the same is tried for the diagonally balanced ``T^{-1} Ab T`` (``scipy.linalg.matrix_balance``),
-    with ``P = T^{-H} P' T^{-1}``, before raising. Terms
-    come from repeated products in blocks, ``[Ab^t]_{t<b} @ [Ab^(J + i b) Bb]_i`` (one matrix
+    *Dense* `Ab`: `P` solves `Ab^H P Ab - P = -I` (`scipy.linalg.solve_discrete_lyapunov`
+    applied to `Ab^H`, since scipy solves `A X A^H - X + Q = 0`; Smith's doubling as a
+    fallback). With the residual `E = Ab^H P Ab - P + I` of the computed P, `delta = ||E||`
+    (plus a rounding allowance), `||x||_P^2 = x^H P x` and `lambda_min ||x||^2 <=
+    ||x||_P^2 <= lambda_max ||x||^2`:
+    `||Ab x||_P^2 = ||x||_P^2 - x^H (I - E) x <= q^2 ||x||_P^2`,
+    `q^2 = 1 - (1 - delta) / lambda_max`. So for `j >= J`
+    `||Ab^j Bb||_2 <= lambda_min^(-1/2) q^(j-J) ||P^(1/2) Ab^J Bb||_2` and
+    `T_J <= ||P^(1/2) Ab^J Bb||_2 / (sqrt(lambda_min) (1 - q))`. A P that is not positive
+    definite or has `delta >= 1/2` is rejected (the certificate also proves `rho < 1`); then
+    the same is tried for the diagonally balanced `T^{-1} Ab T` (`scipy.linalg.matrix_balance`),
+    with `P = T^{-H} P' T^{-1}`, before raising. Terms
+    come from repeated products in blocks, `[Ab^t]_{t<b} @ [Ab^(J + i b) Bb]_i` (one matrix
     product for many terms): O(N^2 m) per term, m = min(N, P) inputs, plus O(b N^3) once, b <= 512; the tail bound
-    is checked at the block starts ``J = i b``, so up to b - 1 more terms than necessary may
-    be summed. A dense Ab whose estimated count ``log(rtol) / log(rho)`` exceeds
-    ``max_terms`` is refused before summing.
+    is checked at the block starts `J = i b`, so up to b - 1 more terms than necessary may
+    be summed. A dense Ab whose estimated count `log(rtol) / log(rho)` exceeds
+    `max_terms` is refused before summing.
 
     Examples
     --------
-    A scalar mode is a geometric series, ``sum_j |mu|^j |b| = |b| / (1 - |mu|)``:
+    A scalar mode is a geometric series, `sum_j |mu|^j |b| = |b| / (1 - |mu|)`:
 
     >>> import numpy as np
     >>> from smr_stability.proposition1 import error_gain
@@ -220,7 +226,7 @@ def _too_many(rho, rtol, max_terms, needed=None, how="at least"):
 
 
 def _gain_diagonal(mu, C, rtol, max_terms, rho):
-    """Blocked evaluation of ``sum_j ||diag(r^j) C||`` with the two tail bounds of the Notes."""
+    """Blocked evaluation of `sum_j ||diag(r^j) C||` with the two tail bounds of the Notes."""
     N, m = C.shape
     r = np.abs(mu)
     rows = np.sqrt(np.sum(np.abs(C) ** 2, axis=1))  # ||C_n||
@@ -278,11 +284,11 @@ def _lambda_max(G):
 
 
 def _lyapunov_certificate(Ab):
-    """``(R, lam_min, one_minus_q)`` with ``P = R^H R`` certifying ``||Ab x||_P <= q ||x||_P``.
+    """`(R, lam_min, one_minus_q)` with `P = R^H R` certifying `||Ab x||_P <= q ||x||_P`.
 
-    Tries Ab itself, then its diagonal balancing ``Bal = T^{-1} Ab T`` (strongly non-normal
-    matrices such as Jordan blocks with large couplings): a certificate ``P'`` for Bal gives
-    ``P = T^{-H} P' T^{-1}`` for Ab, with ``lam_min(P) >= lam_min(P') / max(T)^2``.
+    Tries Ab itself, then its diagonal balancing `Bal = T^{-1} Ab T` (strongly non-normal
+    matrices such as Jordan blocks with large couplings): a certificate `P'` for Bal gives
+    `P = T^{-H} P' T^{-1}` for Ab, with `lam_min(P) >= lam_min(P') / max(T)^2`.
     """
     candidates = [(Ab, None)]
     try:
@@ -307,7 +313,7 @@ def _lyapunov_certificate(Ab):
 
 
 def _lyapunov_solutions(A):
-    """Candidate solutions of ``A^H P A - P = -I``: scipy's solver, then Smith's doubling."""
+    """Candidate solutions of `A^H P A - P = -I`: scipy's solver, then Smith's doubling."""
     N = A.shape[0]
     I = np.eye(N)
     try:  # scipy solves a X a^H - X + q = 0; a = A^H gives A^H X A - X + I = 0
@@ -328,10 +334,10 @@ def _lyapunov_solutions(A):
 
 
 def _check_certificate(A, P):
-    """``(R, lam_min, 1 - q)`` if the computed P certifies a contraction in ``||.||_P``, else None.
+    """`(R, lam_min, 1 - q)` if the computed P certifies a contraction in `||.||_P`, else None.
 
-    With ``E = A^H P A - P + I`` and ``delta >= ||E||`` (rounding allowance included),
-    ``||A x||_P^2 = ||x||_P^2 - x^H (I - E) x <= (1 - (1 - delta)/lam_max) ||x||_P^2``.
+    With `E = A^H P A - P + I` and `delta >= ||E||` (rounding allowance included),
+    `||A x||_P^2 = ||x||_P^2 - x^H (I - E) x <= (1 - (1 - delta)/lam_max) ||x||_P^2`.
     """
     N = A.shape[0]
     if P is None or not np.all(np.isfinite(P)):
@@ -403,16 +409,17 @@ def _gain_dense(Ab, C, rtol, max_terms, rho):
 
 
 def error_gain_bound(Ab, Bb):
-    """The per-mode bound ``sum_n ||Bb_n||_2 / (1 - |mu_n|) >= G_inf``.
+    """The per-mode bound `sum_n ||Bb_n||_2 / (1 - |mu_n|) >= G_inf`.
 
-    For a diagonal ``Ab = diag(mu)``, ``Ab^j Bb = sum_n e_n mu_n^j Bb_n`` (``Bb_n`` the n-th
-    row), so ``||Ab^j Bb||_2 <= sum_n |mu_n|^j ||Bb_n||`` and summing the geometric series over
-    j bounds :func:`error_gain` (docs/theory.md §3(a)). Each term is the exact gain of mode n alone.
+    For a diagonal `Ab = diag(mu)`, `Ab^j Bb = sum_n e_n mu_n^j Bb_n` (`Bb_n` the n-th
+    row), so `||Ab^j Bb||_2 <= sum_n |mu_n|^j ||Bb_n||` and summing the geometric series over
+    j bounds [`error_gain`][smr_stability.proposition1.error_gain] (docs/theory.md §3(a)). Each term
+    is the exact gain of mode n alone.
 
-    For a dense ``Ab = V diag(mu) V^{-1}`` (eigenvectors of unit 2-norm, as
-    ``numpy.linalg.eig`` returns them) the same argument in the eigenbasis gives
-    ``G_inf <= ||V||_2 sum_n ||(V^{-1} Bb)_n|| / (1 - |mu_n|)``, which is what is returned;
-    it equals the diagonal bound when ``Ab`` is normal and can be very loose when V is
+    For a dense `Ab = V diag(mu) V^{-1}` (eigenvectors of unit 2-norm, as
+    `numpy.linalg.eig` returns them) the same argument in the eigenbasis gives
+    `G_inf <= ||V||_2 sum_n ||(V^{-1} Bb)_n|| / (1 - |mu_n|)`, which is what is returned;
+    it equals the diagonal bound when `Ab` is normal and can be very loose when V is
     ill-conditioned.
 
     Parameters
@@ -427,10 +434,10 @@ def error_gain_bound(Ab, Bb):
     Raises
     ------
     UnstableSystemError
-        If some ``|mu_n| >= 1``.
+        If some `|mu_n| >= 1`.
     SingularSystemError
-        If a dense ``Ab`` is not diagonalizable to working accuracy (``cond(V) > 1e10``,
-        e.g. a Jordan block); use :func:`error_gain` instead.
+        If a dense `Ab` is not diagonalizable to working accuracy (`cond(V) > 1e10`,
+        e.g. a Jordan block); use [`error_gain`][smr_stability.proposition1.error_gain] instead.
     ShapeError, NonFiniteError
 
     Examples
@@ -461,21 +468,21 @@ def error_gain_bound(Ab, Bb):
 
 
 def iss_error_bound(Ab, Bb, w_bound, rtol=1e-10):
-    """Radius of the ISS error ball: ``sup_k ||e_k||_2 <= G_inf * w_bound``.
+    """Radius of the ISS error ball: `sup_k ||e_k||_2 <= G_inf * w_bound`.
 
-    For (E) ``e_k = Ab e_{k-1} + Bb w_k`` with ``e_{-1} = 0`` and ``||w_i||_2 <= w_bound`` for
-    all i, ``||e_k|| <= sum_{j=0..k} ||Ab^j Bb|| ||w_{k-j}|| <= G_inf w_bound``
-    (Proposition 1(a)). The radius uses the certified upper bound ``ErrorGain.upper`` of
-    :func:`error_gain`, so it is never below the exact ``G_inf * w_bound``.
+    For (E) `e_k = Ab e_{k-1} + Bb w_k` with `e_{-1} = 0` and `||w_i||_2 <= w_bound` for
+    all i, `||e_k|| <= sum_{j=0..k} ||Ab^j Bb|| ||w_{k-j}|| <= G_inf w_bound`
+    (Proposition 1(a)). The radius uses the certified upper bound `ErrorGain.upper` of
+    [`error_gain`][smr_stability.proposition1.error_gain], so it is never below the exact `G_inf * w_bound`.
 
     Parameters
     ----------
     Ab, Bb
-        As in :func:`error_gain`.
+        As in [`error_gain`][smr_stability.proposition1.error_gain].
     w_bound : float > 0
-        ``W = sup_i ||w_i||_2``, the largest sampling error (2-norm over the P inputs).
+        `W = sup_i ||w_i||_2`, the largest sampling error (2-norm over the P inputs).
     rtol : float in (0, 1)
-        Accuracy of ``G_inf``.
+        Accuracy of `G_inf`.
 
     Returns
     -------
@@ -484,13 +491,13 @@ def iss_error_bound(Ab, Bb, w_bound, rtol=1e-10):
     Raises
     ------
     ParameterError
-        If ``w_bound`` is not positive and finite.
+        If `w_bound` is not positive and finite.
     UnstableSystemError, ShapeError, NonFiniteError
-        As in :func:`error_gain`.
+        As in [`error_gain`][smr_stability.proposition1.error_gain].
 
     Examples
     --------
-    Constant error ``w = W`` into a mode ``mu = 0.8`` drives ``e_k`` up to the radius:
+    Constant error `w = W` into a mode `mu = 0.8` drives `e_k` up to the radius:
 
     >>> import numpy as np
     >>> from smr_stability.proposition1 import iss_error_bound
@@ -509,13 +516,14 @@ def iss_error_bound(Ab, Bb, w_bound, rtol=1e-10):
 
 
 def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
-    """Per-mode error gain ``|Bb_n| / (1 - |mu_n|)`` of continuous eigenvalues discretized with ``dt``.
+    """Per-mode error gain `|Bb_n| / (1 - |mu_n|)` of continuous eigenvalues discretized with `dt`.
 
-    Mode n alone, ``e_k = mu_n e_{k-1} + Bb_n w_k``, has ``G_inf = sum_j |mu_n|^j |Bb_n|``
-    ``= |Bb_n| / (1 - |mu_n|)``, with ``(mu_n, Bb_n)`` from :func:`smr_stability.discretize`.
-    For zoh and ``lam = -a + i omega`` this is exactly
-    ``|lam|^{-1} |e^{dt lam} - 1| / (1 - e^{-a dt}) |B_n|`` and tends to ``|B_n| / a``
-    (:func:`long_memory_limit`) as ``dt -> 0``; for real ``lam`` it equals ``|B_n|/a`` at every dt.
+    Mode n alone, `e_k = mu_n e_{k-1} + Bb_n w_k`, has `G_inf = sum_j |mu_n|^j |Bb_n|`
+    `= |Bb_n| / (1 - |mu_n|)`, with `(mu_n, Bb_n)` from
+    [`smr_stability.discretize`][smr_stability.discretization.discretize]. For zoh and
+    `lam = -a + i omega` this is exactly `|lam|^{-1} |e^{dt lam} - 1| / (1 - e^{-a dt}) |B_n|` and
+    tends to `|B_n| / a` ([`long_memory_limit`][smr_stability.proposition1.long_memory_limit]) as
+    `dt -> 0`; for real `lam` it equals `|B_n|/a` at every dt.
 
     Parameters
     ----------
@@ -524,12 +532,12 @@ def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
     dt : float or array, shape T
         Positive steps.
     method : str
-        Any method of :func:`smr_stability.discretize` ('zoh', 'bilinear', 'euler',
+        Any method of [`smr_stability.discretize`][smr_stability.discretization.discretize] ('zoh', 'bilinear', 'euler',
         'backward_diff', 'gbt', 'selective', ...).
     B : float or array, broadcastable to S
-        Continuous input weight ``B_n`` of each mode (complex allowed).
+        Continuous input weight `B_n` of each mode (complex allowed).
     alpha : float, optional
-        Only for ``method='gbt'``.
+        Only for `method='gbt'`.
 
     Returns
     -------
@@ -538,15 +546,15 @@ def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
     Raises
     ------
     UnstableSystemError
-        If some ``|mu_n| >= 1`` (e.g. ``Re lam >= 0``, or forward Euler with
-        ``dt >= -2 Re(lam) / |lam|^2``): the gain is infinite.
+        If some `|mu_n| >= 1` (e.g. `Re lam >= 0`, or forward Euler with
+        `dt >= -2 Re(lam) / |lam|^2`): the gain is infinite.
     StepSizeError, MethodError, AlphaError, ShapeError, NonFiniteError
 
     Notes
     -----
-    ``1 - |mu|`` is evaluated without cancellation: ``-expm1(dt Re lam)`` for zoh/selective
-    and ``(-2x + (2 alpha - 1)|z|^2) / (|1 - alpha z|^2 (1 + |mu|))``, ``z = dt lam``,
-    ``x = Re z``, for the gbt family, so small steps keep full relative accuracy.
+    `1 - |mu|` is evaluated without cancellation: `-expm1(dt Re lam)` for zoh/selective
+    and `(-2x + (2 alpha - 1)|z|^2) / (|1 - alpha z|^2 (1 + |mu|))`, `z = dt lam`,
+    `x = Re z`, for the gbt family, so small steps keep full relative accuracy.
 
     Examples
     --------
@@ -588,15 +596,15 @@ def mode_gain(lam, dt, method="zoh", B=1.0, alpha=None):
 
 
 def long_memory_limit(lam, B=1.0):
-    """The ``dt -> 0`` limit ``|B| / a`` of the zoh per-mode gain, ``a = -Re(lam) > 0``.
+    """The `dt -> 0` limit `|B| / a` of the zoh per-mode gain, `a = -Re(lam) > 0`.
 
-    It is the continuous-time gain ``int_0^inf |e^{lam t} B| dt`` of the mode: the slower the
+    It is the continuous-time gain `int_0^inf |e^{lam t} B| dt` of the mode: the slower the
     decay (the longer the memory), the larger the accumulated sampling error (docs/theory.md §3(c)).
 
     Parameters
     ----------
     lam : array_like, shape S
-        Continuous eigenvalues with ``Re(lam) < 0``.
+        Continuous eigenvalues with `Re(lam) < 0`.
     B : float or array, broadcastable to S
 
     Returns
@@ -606,7 +614,7 @@ def long_memory_limit(lam, B=1.0):
     Raises
     ------
     UnstableSystemError
-        If some ``Re(lam) >= 0`` (the limit is infinite).
+        If some `Re(lam) >= 0` (the limit is infinite).
 
     Examples
     --------

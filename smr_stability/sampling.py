@@ -1,24 +1,20 @@
 """Sampling schedules: the times at which a model trained on a grid sees its input (docs/theory.md §2).
 
-The model is trained on the nominal grid ``t_k = k dt``, ``k = 0..L-1``, and keeps its fixed
-``(Ab, Bb)`` at test time, when the observations arrive at the times of a :class:`Schedule`:
+The model is trained on the nominal grid `t_k = k dt`, `k = 0..L-1`, and keeps its fixed
+`(Ab, Bb)` at test time, when the observations arrive at the times of a [`Schedule`][smr_stability.sampling.Schedule]:
 
-==================  ===================================================================
-constructor         times ``t_k`` (per draw; ``M`` Monte-Carlo draws)
-==================  ===================================================================
-:func:`uniform`     ``k dt`` (the nominal grid)
-:func:`jitter`      ``k dt + delta_k``, ``delta_k`` i.i.d. uniform on ``[-j dt, j dt]`` or
-                    normal with std ``j dt``, sorted where they could reorder
-:func:`rate_change` ``k s dt`` (a test step ``s dt`` instead of ``dt``)
-:func:`irregular`   ``cumsum(gaps) - dt``, gaps i.i.d. exponential with mean ``dt``
-:func:`drops`       a random subset of ``round(f L)`` samples removed (the model sees the
-                    kept subsequence) or replaced by zeros or noise
-:func:`timestamps`  user-supplied strictly increasing times
-==================  ===================================================================
+| constructor | times `t_k` (per draw; `M` Monte-Carlo draws) |
+|---|---|
+| [`uniform`][smr_stability.sampling.uniform] | `k dt` (the nominal grid) |
+| [`jitter`][smr_stability.sampling.jitter] | `k dt + delta_k`, `delta_k` i.i.d. uniform on `[-j dt, j dt]` or normal with std `j dt`, sorted where they could reorder |
+| [`rate_change`][smr_stability.sampling.rate_change] | `k s dt` (a test step `s dt` instead of `dt`) |
+| [`irregular`][smr_stability.sampling.irregular] | `cumsum(gaps) - dt`, gaps i.i.d. exponential with mean `dt` |
+| [`drops`][smr_stability.sampling.drops] | a random subset of `round(f L)` samples removed (the model sees the kept subsequence) or replaced by zeros or noise |
+| [`timestamps`][smr_stability.sampling.timestamps] | user-supplied strictly increasing times |
 
-The state before the first sample is zero and the first gap is taken as ``dt``:
-``gaps[..., 0] = dt`` and ``gaps[..., k] = t_k - t_{k-1}`` for ``k >= 1``.
-Every constructor takes ``seed`` (an int or a ``numpy.random.Generator``) where it draws.
+The state before the first sample is zero and the first gap is taken as `dt`:
+`gaps[..., 0] = dt` and `gaps[..., k] = t_k - t_{k-1}` for `k >= 1`.
+Every constructor takes `seed` (an int or a `numpy.random.Generator`) where it draws.
 """
 
 import numbers
@@ -47,7 +43,8 @@ DROP_MODES = ("remove",) + FILLS
 
 
 def _check_increasing(times, name):
-    """Raise :class:`StepSizeError` at the first ``t[..., k] <= t[..., k-1]`` (ties included)."""
+    """Raise [`StepSizeError`][smr_stability.errors.StepSizeError] at the first
+    `t[..., k] <= t[..., k-1]` (ties included)."""
     if np.all(times[..., 1:] > times[..., :-1]):  # one comparison pass, no array of gaps
         return
     bad = ~(times[..., 1:] > times[..., :-1])
@@ -66,7 +63,7 @@ def _check_increasing(times, name):
 
 @dataclass(frozen=True, eq=False)
 class Schedule:
-    """Times at which ``M`` draws of a length-``L`` sequence are sampled.
+    """Times at which `M` draws of a length-`L` sequence are sampled.
 
     Parameters
     ----------
@@ -74,22 +71,22 @@ class Schedule:
         Sample times, strictly increasing along the last axis. Stored as a read-only float64
         copy.
     dt : float
-        The nominal (training) step ``dt > 0``.
+        The nominal (training) step `dt > 0`.
     name : str
-        A label, e.g. ``"jitter(0.2, uniform)"``.
+        A label, e.g. `"jitter(0.2, uniform)"`.
     replaced : bool array, shape (M, L), or None
-        Samples that :meth:`sample` replaces by ``fill``.
+        Samples that [`sample`][smr_stability.sampling.Schedule.sample] replaces by `fill`.
     fill : {None, "zeros", "noise"}
-        What replaces the samples marked in ``replaced`` (both or neither must be given).
+        What replaces the samples marked in `replaced` (both or neither must be given).
     noise_std : float
-        Standard deviation of the Gaussian noise of ``fill="noise"``.
+        Standard deviation of the Gaussian noise of `fill="noise"`.
     seed : int or None
-        Seed of that noise; an int makes :meth:`sample` reproducible.
+        Seed of that noise; an int makes [`sample`][smr_stability.sampling.Schedule.sample] reproducible.
 
     Notes
     -----
-    ``gaps[..., 0] = dt`` (the state before the first sample is zero and the first step is
-    taken as nominal) and ``gaps[..., k] = times[..., k] - times[..., k-1]`` for ``k >= 1``.
+    `gaps[..., 0] = dt` (the state before the first sample is zero and the first step is
+    taken as nominal) and `gaps[..., k] = times[..., k] - times[..., k-1]` for `k >= 1`.
 
     Examples
     --------
@@ -153,7 +150,7 @@ class Schedule:
 
     @property
     def gaps(self):
-        """Steps between samples, shape (M, L); the first is ``dt``."""
+        """Steps between samples, shape (M, L); the first is `dt`."""
         g = np.empty_like(self.times)
         g[:, 0] = self.dt
         g[:, 1:] = np.diff(self.times, axis=-1)
@@ -161,27 +158,27 @@ class Schedule:
 
     @property
     def is_uniform(self):
-        """True if every gap equals ``dt`` to 1e-12 relative."""
+        """True if every gap equals `dt` to 1e-12 relative."""
         return bool(np.all(np.abs(self.gaps - self.dt) <= 1e-12 * self.dt))
 
     def sample(self, signal, draws=None):
-        """Evaluate ``signal`` at the schedule's times and apply the replacement.
+        """Evaluate `signal` at the schedule's times and apply the replacement.
 
         Parameters
         ----------
         signal : callable
-            Maps a times array of shape ``T`` to values of shape ``(B,) + T + (P,)`` (the
-            interface of :mod:`smr_stability.signals`).
+            Maps a times array of shape `T` to values of shape `(B,) + T + (P,)` (the
+            interface of [`smr_stability.signals`][smr_stability.signals]).
         draws : slice, optional
-            Sample only these draws (a slice of ``range(M)`` with step 1). The values equal
-            ``sample(signal)[:, draws]``, noise included, so a long experiment can go through the
+            Sample only these draws (a slice of `range(M)` with step 1). The values equal
+            `sample(signal)[:, draws]`, noise included, so a long experiment can go through the
             draws in pieces with memory O(piece).
 
         Returns
         -------
         u : ndarray, shape (B, M', L, P)
-            ``signal(times[draws])``, with zeros or Gaussian noise (std ``noise_std``, one draw
-            per ``(B, M, L, P)`` entry, seeded by ``seed``) where ``replaced`` is True; ``M'`` is
+            `signal(times[draws])`, with zeros or Gaussian noise (std `noise_std`, one draw
+            per `(B, M, L, P)` entry, seeded by `seed`) where `replaced` is True; `M'` is
             the number of draws sampled.
 
         Examples
@@ -234,12 +231,12 @@ def _grid(L, dt, draws):
 
 
 def uniform(L, dt, draws=1):
-    """The nominal grid ``t_k = k dt``, ``k = 0..L-1``, repeated over ``draws``.
+    """The nominal grid `t_k = k dt`, `k = 0..L-1`, repeated over `draws`.
 
     Returns
     -------
     Schedule
-        ``times`` of shape (draws, L).
+        `times` of shape (draws, L).
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
     _check_size(draws, L)
@@ -247,7 +244,7 @@ def uniform(L, dt, draws=1):
 
 
 def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
-    """Jittered grid ``t_k = k dt + delta_k`` with i.i.d. offsets ``delta_k``.
+    """Jittered grid `t_k = k dt + delta_k` with i.i.d. offsets `delta_k`.
 
     Parameters
     ----------
@@ -256,41 +253,41 @@ def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
     dt : float
         Nominal step.
     magnitude : float
-        ``j >= 0``: ``delta_k`` is uniform on ``[-j dt, j dt]`` (``dist="uniform"``) or normal
-        with standard deviation ``j dt`` (``dist="normal"``).
+        `j >= 0`: `delta_k` is uniform on `[-j dt, j dt]` (`dist="uniform"`) or normal
+        with standard deviation `j dt` (`dist="normal"`).
     draws : int
-        Number of independent draws ``M``.
+        Number of independent draws `M`.
     dist : {"uniform", "normal"}
     seed : int or numpy.random.Generator, optional
     sort : bool or None
-        Whether to sort the times of each draw. ``None`` (default) sorts exactly when the
-        offsets can reorder samples: never for uniform with ``j < 1/2``, always for normal
-        with ``j > 0``. Uniform with ``j >= 1/2`` needs ``sort=True``; normal with ``j > 0``
-        refuses ``sort=False``.
+        Whether to sort the times of each draw. `None` (default) sorts exactly when the
+        offsets can reorder samples: never for uniform with `j < 1/2`, always for normal
+        with `j > 0`. Uniform with `j >= 1/2` needs `sort=True`; normal with `j > 0`
+        refuses `sort=False`.
 
     Returns
     -------
     Schedule
-        ``times`` of shape (draws, L); its name says ``sorted`` when the times were sorted.
+        `times` of shape (draws, L); its name says `sorted` when the times were sorted.
 
     Raises
     ------
     ParameterError
-        ``magnitude`` negative or not finite, or one that can reorder samples without sorting.
+        `magnitude` negative or not finite, or one that can reorder samples without sorting.
     MethodError
-        Unknown ``dist``.
+        Unknown `dist`.
     StepSizeError
         Two sorted times tie (probability zero for continuous offsets).
 
     Notes
     -----
-    Uniform offsets with ``j < 1/2`` keep the order, so ``|t_k - k dt| <= j dt`` holds per
+    Uniform offsets with `j < 1/2` keep the order, so `|t_k - k dt| <= j dt` holds per
     index. Normal offsets have unbounded support: any two samples swap with positive
-    probability, so a normal jitter is always sorted; after sorting, ``t_k`` is the k-th order
-    statistic of ``{i dt + delta_i}``, no longer ``k dt + delta_k`` (the two agree unless two
-    offsets differ by about ``dt``, rare for ``j`` below 0.15). Sorting never moves a sample
+    probability, so a normal jitter is always sorted; after sorting, `t_k` is the k-th order
+    statistic of `{i dt + delta_i}`, no longer `k dt + delta_k` (the two agree unless two
+    offsets differ by about `dt`, rare for `j` below 0.15). Sorting never moves a sample
     farther from its grid point than the largest offset: a sorted uniform jitter still has
-    ``|t_k - k dt| <= j dt``.
+    `|t_k - k dt| <= j dt`.
 
     Examples
     --------
@@ -334,9 +331,9 @@ def jitter(L, dt, magnitude, draws=1, dist="uniform", seed=None, sort=None):
 
 
 def rate_change(L, dt, scale, draws=1):
-    """Rescaled grid ``t_k = k scale dt``: the test step is ``scale dt``, the nominal ``dt``.
+    """Rescaled grid `t_k = k scale dt`: the test step is `scale dt`, the nominal `dt`.
 
-    ``scale > 0`` finite; ``scale > 1`` samples more slowly than in training.
+    `scale > 0` finite; `scale > 1` samples more slowly than in training.
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
     _check_size(draws, L)
@@ -347,19 +344,19 @@ def rate_change(L, dt, scale, draws=1):
 
 
 def irregular(L, dt, draws=1, seed=None, cv=1.0):
-    """Irregular sampling: ``t_k = sum_{i=0..k} g_i - dt`` with gaps ``g_i`` i.i.d. of mean ``dt``.
+    """Irregular sampling: `t_k = sum_{i=0..k} g_i - dt` with gaps `g_i` i.i.d. of mean `dt`.
 
-    The gaps are exponential (``cv = 1``, the default: a Poisson process started at ``-dt``) or
-    gamma with shape ``1 / cv^2`` and scale ``cv^2 dt``, whose coefficient of variation (std over
-    mean) is ``cv``; ``cv = 0`` is the grid. Either way ``E[t_k] = k dt``.
-    ``Schedule.gaps[..., 0]`` is ``dt`` by convention; the drawn ``g_0`` is ``t_0 + dt``.
+    The gaps are exponential (`cv = 1`, the default: a Poisson process started at `-dt`) or
+    gamma with shape `1 / cv^2` and scale `cv^2 dt`, whose coefficient of variation (std over
+    mean) is `cv`; `cv = 0` is the grid. Either way `E[t_k] = k dt`.
+    `Schedule.gaps[..., 0]` is `dt` by convention; the drawn `g_0` is `t_0 + dt`.
 
     Parameters
     ----------
     L, dt, draws, seed
-        As in :func:`jitter`.
+        As in [`jitter`][smr_stability.sampling.jitter].
     cv : float
-        The gaps' coefficient of variation, ``>= 0``: how irregular the sampling is.
+        The gaps' coefficient of variation, `>= 0`: how irregular the sampling is.
     """
     L, draws, dt = check_int(L, "L"), check_int(draws, "draws"), as_scalar_step(dt)
     _check_size(draws, L)
@@ -378,23 +375,24 @@ def irregular(L, dt, draws=1, seed=None, cv=1.0):
 
 
 def drops(L, dt, fraction, mode="remove", draws=1, seed=None, noise_std=1.0):
-    """Drop exactly ``n = round(fraction L)`` grid samples per draw, chosen uniformly at random.
+    """Drop exactly `n = round(fraction L)` grid samples per draw, chosen uniformly at random.
 
     Parameters
     ----------
-    L, dt, draws :
-        As in :func:`uniform`.
+    L, dt, draws
+        As in [`uniform`][smr_stability.sampling.uniform].
     fraction : float
-        In ``[0, 1)``; ``n`` must stay below ``L``.
+        In `[0, 1)`; `n` must stay below `L`.
     mode : {"remove", "zeros", "noise"}
-        ``"remove"``: the model sees the kept subsequence, ``times`` has shape
-        ``(draws, L - n)`` and holds the kept grid times. ``"zeros"``/``"noise"``: ``times``
-        is the full grid and ``replaced`` marks the dropped samples, which
-        :meth:`Schedule.sample` replaces by zeros or by Gaussian noise of std ``noise_std``.
+        `"remove"`: the model sees the kept subsequence, `times` has shape
+        `(draws, L - n)` and holds the kept grid times. `"zeros"`/`"noise"`: `times`
+        is the full grid and `replaced` marks the dropped samples, which
+        [`Schedule.sample`][smr_stability.sampling.Schedule.sample] replaces by zeros or by Gaussian
+        noise of std `noise_std`.
     seed : int or numpy.random.Generator, optional
         Draws the dropped subsets and then an int seed stored in the schedule for the noise.
     noise_std : float
-        Used by ``mode="noise"``.
+        Used by `mode="noise"`.
 
     Returns
     -------
@@ -426,9 +424,9 @@ def drops(L, dt, fraction, mode="remove", draws=1, seed=None, noise_std=1.0):
 
 
 def timestamps(t, dt):
-    """A schedule from user-supplied times ``t`` of shape (L,) (one draw) or (M, L).
+    """A schedule from user-supplied times `t` of shape (L,) (one draw) or (M, L).
 
-    The times must be finite and strictly increasing along the last axis; ``dt > 0`` is the
+    The times must be finite and strictly increasing along the last axis; `dt > 0` is the
     nominal step the model was trained with.
     """
     t = np.atleast_2d(as_array(t, "t", ndim=(1, 2), allow_complex=False))

@@ -1,25 +1,22 @@
 """Continuous-time input signals that can be evaluated at any time (docs/theory.md §2).
 
-A sampling schedule (:mod:`smr_stability.sampling`) says *when* a model sees its input; a
-signal says *what* it sees then. Every signal is a batch of ``B`` independent signals with
-``P`` channels and shares one interface:
+A sampling schedule ([`smr_stability.sampling`][smr_stability.sampling]) says *when* a model sees its input; a
+signal says *what* it sees then. Every signal is a batch of `B` independent signals with
+`P` channels and shares one interface:
 
-- attributes ``B`` (batch size) and ``P`` (channels);
-- ``signal(t)``: ``t`` a real array of any shape ``T`` (a scalar included) returns float64
-  values of shape ``(B,) + T + (P,)``. Non-finite ``t`` raises
-  :class:`~smr_stability.errors.NonFiniteError`.
+- attributes `B` (batch size) and `P` (channels);
+- `signal(t)`: `t` a real array of any shape `T` (a scalar included) returns float64
+  values of shape `(B,) + T + (P,)`. Non-finite `t` raises
+  [`NonFiniteError`][smr_stability.errors.NonFiniteError].
 
-So ``signal(schedule.times)`` has shape ``(B, M, L, P)``, what :meth:`Schedule.sample
-<smr_stability.sampling.Schedule.sample>` returns.
+So `signal(schedule.times)` has shape `(B, M, L, P)`, what
+[`Schedule.sample`][smr_stability.sampling.Schedule.sample] returns.
 
-==================  ==================================================================
-signal              definition
-==================  ==================================================================
-:class:`SumOfSines` ``u(t) = sum_i a_i sin(2 pi f_i t + phi_i)``, random per (b, p, i)
-:class:`Pendulum`   the damped, noisy pendulum of the RKN/CRU benchmark, simulated on a
-                    fine grid and interpolated linearly
-:class:`ArraySignal` user samples, zero-order hold or linear interpolation
-==================  ==================================================================
+| signal | definition |
+|---|---|
+| [`SumOfSines`][smr_stability.signals.SumOfSines] | `u(t) = sum_i a_i sin(2 pi f_i t + phi_i)`, random per (b, p, i) |
+| [`Pendulum`][smr_stability.signals.Pendulum] | the damped, noisy pendulum of the RKN/CRU benchmark, simulated on a fine grid and interpolated linearly |
+| [`ArraySignal`][smr_stability.signals.ArraySignal] | user samples, zero-order hold or linear interpolation |
 """
 
 import numpy as np
@@ -30,17 +27,17 @@ from .errors import MethodError, ParameterError, ShapeError, StepSizeError
 
 __all__ = ["Signal", "SumOfSines", "Pendulum", "ArraySignal", "PENDULUM_OBSERVATIONS", "INTERPOLATIONS"]
 
-#: Observations of :class:`Pendulum` and their channels.
+#: Observations of [`Pendulum`][smr_stability.signals.Pendulum] and their channels.
 PENDULUM_OBSERVATIONS = {"angle": 1, "sincos": 2, "velocity": 1, "all": 4}
-#: Interpolations of :class:`ArraySignal`.
+#: Interpolations of [`ArraySignal`][smr_stability.signals.ArraySignal].
 INTERPOLATIONS = ("zoh", "linear")
 
 
 class Signal:
-    """Base class: validates ``t`` and reshapes; subclasses implement ``_evaluate``.
+    """Base class: validates `t` and reshapes; subclasses implement `_evaluate`.
 
-    ``_evaluate(t)`` takes a finite 1-D float64 array of ``n`` times and returns a new array of
-    shape ``(B, n, P)`` (never a view of the signal's own data: ``Schedule.sample`` hands it out
+    `_evaluate(t)` takes a finite 1-D float64 array of `n` times and returns a new array of
+    shape `(B, n, P)` (never a view of the signal's own data: `Schedule.sample` hands it out
     without copying).
     """
 
@@ -60,7 +57,7 @@ class Signal:
 
 
 class SumOfSines(Signal):
-    """Random sums of sines ``u_{b,p}(t) = sum_i a_i sin(2 pi f_i t + phi_i)``.
+    """Random sums of sines `u_{b,p}(t) = sum_i a_i sin(2 pi f_i t + phi_i)`.
 
     Parameters
     ----------
@@ -69,17 +66,17 @@ class SumOfSines(Signal):
     P : int
         Channels.
     n_terms : int
-        Sines per (signal, channel), ``>= 1``.
+        Sines per (signal, channel), `>= 1`.
     freq : (float, float)
-        ``(lo, hi)`` with ``0 < lo <= hi``: frequencies ``f_i ~ U(lo, hi)`` in cycles per unit
+        `(lo, hi)` with `0 < lo <= hi`: frequencies `f_i ~ U(lo, hi)` in cycles per unit
         time.
     seed : int or numpy.random.Generator, optional
 
     Attributes
     ----------
     amplitude, frequency, phase : ndarray, shape (B, P, n_terms)
-        ``a_i ~ U(0.5, 1.5) / n_terms`` (so ``|u| < 1.5``), ``f_i ~ U(lo, hi)``,
-        ``phi_i ~ U(0, 2 pi)``, independent per ``(b, p, i)``; read-only.
+        `a_i ~ U(0.5, 1.5) / n_terms` (so `|u| < 1.5`), `f_i ~ U(lo, hi)`,
+        `phi_i ~ U(0, 2 pi)`, independent per `(b, p, i)`; read-only.
 
     Examples
     --------
@@ -119,9 +116,9 @@ class SumOfSines(Signal):
 
 
 def _lerp(grid, values, t):
-    """Linear interpolation of ``values`` (B, n, C) on ``grid`` (n,) at ``t`` inside the grid.
+    """Linear interpolation of `values` (B, n, C) on `grid` (n,) at `t` inside the grid.
 
-    Returns exactly ``values[:, k]`` at ``t = grid[k]`` (weights 1 and 0).
+    Returns exactly `values[:, k]` at `t = grid[k]` (weights 1 and 0).
     """
     if grid.size == 1:
         return np.repeat(values, t.size, axis=1)
@@ -133,13 +130,13 @@ def _lerp(grid, values, t):
 class Pendulum(Signal):
     """The damped, noisy pendulum of the RKN/CRU benchmark, as a continuous-time signal.
 
-    The angle ``theta`` (0 hanging down) and angular velocity ``omega`` obey
-    ``dtheta = omega dt``, ``domega = (-(g/length) sin theta - friction omega) dt + sigma dW``,
+    The angle `theta` (0 hanging down) and angular velocity `omega` obey
+    `dtheta = omega dt`, `domega = (-(g/length) sin theta - friction omega) dt + sigma dW`,
     integrated by semi-implicit (symplectic) Euler on the fine grid
-    ``t_n = -1 + n sim_dt`` up to at least ``duration``:
+    `t_n = -1 + n sim_dt` up to at least `duration`:
 
-    ``omega_{n+1} = omega_n + sim_dt (-(g/length) sin theta_n - friction omega_n) + sigma sqrt(sim_dt) xi_n``,
-    ``theta_{n+1} = theta_n + sim_dt omega_{n+1}``, ``xi_n ~ N(0, 1)``, ``sigma = transition_noise_std``.
+    `omega_{n+1} = omega_n + sim_dt (-(g/length) sin theta_n - friction omega_n) + sigma sqrt(sim_dt) xi_n`,
+    `theta_{n+1} = theta_n + sim_dt omega_{n+1}`, `xi_n ~ N(0, 1)`, `sigma = transition_noise_std`.
 
     Between grid nodes the state is interpolated linearly, then observed.
 
@@ -148,24 +145,24 @@ class Pendulum(Signal):
     B : int
         Number of independent pendulums.
     duration : float
-        End of the simulated window ``[-1, duration]``; the window starts at -1 so that
+        End of the simulated window `[-1, duration]`; the window starts at -1 so that
         slightly negative (jittered) times can be evaluated.
     seed : int or numpy.random.Generator, optional
     sim_dt : float
         Fine integration step.
     friction : float
-        Linear damping coefficient (per unit time), ``>= 0``.
+        Linear damping coefficient (per unit time), `>= 0`.
     transition_noise_std : float
-        ``sigma >= 0``: the velocity receives Brownian increments of std ``sigma sqrt(sim_dt)``
-        per fine step, so its noise variance per unit time is ``sigma**2`` whatever ``sim_dt``.
+        `sigma >= 0`: the velocity receives Brownian increments of std `sigma sqrt(sim_dt)`
+        per fine step, so its noise variance per unit time is `sigma**2` whatever `sim_dt`.
     g, length : float
-        Gravity and pendulum length, ``> 0`` (a point mass: ``omega' = -(g/length) sin theta``).
+        Gravity and pendulum length, `> 0` (a point mass: `omega' = -(g/length) sin theta`).
     observe : {"angle", "sincos", "velocity", "all"}
-        ``angle``: ``theta`` (P=1, continuous, not wrapped); ``sincos``: ``(sin theta,
-        cos theta)`` (P=2); ``velocity``: ``omega`` (P=1); ``all``: ``(theta, sin theta,
-        cos theta, omega)`` (P=4).
+        `angle`: `theta` (P=1, continuous, not wrapped); `sincos`: `(sin theta,
+        cos theta)` (P=2); `velocity`: `omega` (P=1); `all`: `(theta, sin theta,
+        cos theta, omega)` (P=4).
     max_init_velocity : float
-        ``omega(-1) ~ U(-v, v)``; ``theta(-1) ~ U(-pi, pi)``.
+        `omega(-1) ~ U(-v, v)`; `theta(-1) ~ U(-pi, pi)`.
 
     Attributes
     ----------
@@ -182,18 +179,18 @@ class Pendulum(Signal):
     Notes
     -----
     Becker et al. (RKN, ICML 2019) and Schirmer et al. (CRU, ICML 2022) simulate a uniform
-    rod (``omega' = -(3 g / length) sin theta``: pass ``length=1/3`` here for their
-    ``length=1``) with ``g = 9.81``, friction 0.1, ``sim_dt = 1e-4``, initial angle uniform and
-    initial velocity 0 (``max_init_velocity=0``), and add ``N(0, 0.1^2)`` to the velocity once
+    rod (`omega' = -(3 g / length) sin theta`: pass `length=1/3` here for their
+    `length=1`) with `g = 9.81`, friction 0.1, `sim_dt = 1e-4`, initial angle uniform and
+    initial velocity 0 (`max_init_velocity=0`), and add `N(0, 0.1^2)` to the velocity once
     per observation step (RKN's default step is 0.05; CRU's regression task observes every
-    0.01, released at ``t = 0``: that task is :mod:`smr_stability.nn.pendulum`). Once per step
-    ``dt`` corresponds to ``transition_noise_std = 0.1 / sqrt(dt)`` here. The noise here enters
+    0.01, released at `t = 0`: that task is [`smr_stability.nn.pendulum`][smr_stability.nn.pendulum]). Once per step
+    `dt` corresponds to `transition_noise_std = 0.1 / sqrt(dt)` here. The noise here enters
     at every fine step instead, so the trajectory does not depend on an observation step, which
-    a signal sampled at arbitrary times must not. The angle is not wrapped to ``[-pi, pi)``, so
+    a signal sampled at arbitrary times must not. The angle is not wrapped to `[-pi, pi)`, so
     it stays continuous.
 
-    With ``friction = sigma = 0`` the energy ``omega^2/2 - (g/length) cos theta`` is not
-    conserved exactly but its error stays ``O(sim_dt)`` for all times (symplectic Euler).
+    With `friction = sigma = 0` the energy `omega^2/2 - (g/length) cos theta` is not
+    conserved exactly but its error stays `O(sim_dt)` for all times (symplectic Euler).
 
     References
     ----------
@@ -302,18 +299,18 @@ class Pendulum(Signal):
 
 
 class ArraySignal(Signal):
-    """A signal from samples ``values`` at strictly increasing ``times``.
+    """A signal from samples `values` at strictly increasing `times`.
 
     Parameters
     ----------
     values : array, shape (B, L0, P), (L0, P) or (L0,)
-        Samples; the 2-D and 1-D forms are one signal (``B = 1``), the 1-D form one channel.
+        Samples; the 2-D and 1-D forms are one signal (`B = 1`), the 1-D form one channel.
     times : array, shape (L0,)
         Strictly increasing sample times.
     interp : {"zoh", "linear"}
-        ``"zoh"``: the value of the last sample at or before ``t``, the first value before
-        ``times[0]``. ``"linear"``: linear between samples, as ``np.interp``, constant (first
-        or last value) outside ``[times[0], times[-1]]``.
+        `"zoh"`: the value of the last sample at or before `t`, the first value before
+        `times[0]`. `"linear"`: linear between samples, as `np.interp`, constant (first
+        or last value) outside `[times[0], times[-1]]`.
 
     Examples
     --------

@@ -2,9 +2,11 @@
 
 Every function uses the deep-SSM convention (docs/theory.md §0):
 
-    x_k = Ab x_{k-1} + Bb u_k,   y_k = Re(C x_k) + D u_k,   x_{-1} = x0 (default 0).
+```text
+x_k = Ab x_{k-1} + Bb u_k,   y_k = Re(C x_k) + D u_k,   x_{-1} = x0 (default 0).
+```
 
-(The control convention ``x_{k+1} = Ab x_k + Bb u_k`` is the same system shifted by one step.)
+(The control convention `x_{k+1} = Ab x_k + Bb u_k` is the same system shifted by one step.)
 Shape legend: S system batch, T trajectory batch, L length, N state, P inputs, Q outputs.
 """
 
@@ -39,7 +41,8 @@ def _as_input(u, P):
 
 
 def _finite(y, *arrays):
-    """Raise :class:`NonFiniteError` instead of returning a diverged (inf/nan) simulation."""
+    """Raise [`NonFiniteError`][smr_stability.errors.NonFiniteError] instead of returning a diverged
+    (inf/nan) simulation."""
     for a in (y,) + arrays:
         if a.size and not np.isfinite(np.sum(a)) and not np.all(np.isfinite(a)):  # sum: one cheap pass
             bad = np.argwhere(~np.isfinite(a))[0]
@@ -62,13 +65,13 @@ def simulate_reference(Ab, Bb, C, D, u, x0=None):
     D : array, shape (Q, P), scalar or None
     u : array, shape (L, P)
     x0 : array, shape (N,), optional
-        The state ``x_{-1}`` before the first input.
+        The state `x_{-1}` before the first input.
 
     Returns
     -------
     y : ndarray, shape (L, Q)
     x : ndarray, shape (L, N)
-        ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k``.
+        `x_k = Ab_k x_{k-1} + Bb_k u_k`, `y_k = Re(C x_k) + D u_k`.
     """
     Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     N, P, Q = Bb.shape[-2], Bb.shape[-1], C.shape[-2]
@@ -104,21 +107,23 @@ def simulate(Ab, Bb, C, D, u, *, x0=None, return_states=False, mode="auto"):
     Bb : array, shape S + (N, P) (or (N,) with 1-D Ab)
     C : array, shape (Q, N), (N,) or S + (Q, N)
     D : array, shape (Q, P), scalar or None
-    u : array, shape T + (L, P), real; S and T broadcast to the batch shape M
+    u : array, shape T + (L, P), real
+        S and T broadcast to the batch shape M.
     x0 : array, shape M + (N,), optional
-        Initial state ``x_{-1}``; forces ``mode='scan'``.
+        Initial state `x_{-1}`; forces `mode='scan'`.
     return_states : bool
-        Also return the states ``x``, shape M + (L, N).
+        Also return the states `x`, shape M + (L, N).
     mode : {'auto', 'fft', 'scan'}
-        'fft': kernel (:func:`ssm_kernel`) and causal FFT convolution (states by the state
-        kernel ``Ab^k Bb``, ``x0`` by the free response ``Ab^{k+1} x0``); 'scan': compiled
+        'fft': kernel ([`ssm_kernel`][smr_stability.kernels.ssm_kernel]) and causal FFT convolution (states by the state
+        kernel `Ab^k Bb`, `x0` by the free response `Ab^{k+1} x0`); 'scan': compiled
         sequential scan, parallel over the batch; 'auto': fft for outputs from a zero state,
         scan otherwise.
 
     Returns
     -------
     y : ndarray, shape M + (L, Q)
-    x : ndarray, shape M + (L, N), only if ``return_states``
+    x : ndarray, shape M + (L, N)
+        Returned only if `return_states`.
 
     Examples
     --------
@@ -177,7 +182,7 @@ def _simulate_fft(Ab, Bb, C, D, u, x0, return_states, diagonal):
 
 
 def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
-    """Run a time-varying discrete SSM ``x_k = Ab_k x_{k-1} + Bb_k u_k`` (compiled scan).
+    """Run a time-varying discrete SSM `x_k = Ab_k x_{k-1} + Bb_k u_k` (compiled scan).
 
     Parameters
     ----------
@@ -185,14 +190,16 @@ def simulate_tv(Ab, Bb, C, D, u, *, x0=None, return_states=False):
     Bb : array, shape T + (L, N, P)
     C : array, shape (Q, N), (N,) or T + (Q, N)
     D : array, shape (Q, P), scalar or None
-    u : array, shape T' + (L, P); T and T' broadcast to the batch shape M
+    u : array, shape T' + (L, P)
+        T and T' broadcast to the batch shape M.
     x0, return_states
-        As in :func:`simulate`.
+        As in [`simulate`][smr_stability.simulation.simulate].
 
     Returns
     -------
     y : ndarray, shape M + (L, Q)
-    x : ndarray, shape M + (L, N), only if ``return_states``
+    x : ndarray, shape M + (L, N)
+        Returned only if `return_states`.
     """
     Ab, Bb, C, diagonal = system_arrays(Ab, Bb, C)
     if Bb.ndim < 3:
@@ -245,9 +252,9 @@ def _initial_state(x0, batch, N, dtype):
 
 
 def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, return_states=False):
-    """Exact variable-step simulation: discretize with the actual gap ``dt_k`` at every step.
+    """Exact variable-step simulation: discretize with the actual gap `dt_k` at every step.
 
-    ``x_k = Ab(dt_k) x_{k-1} + Bb(dt_k) u_k``, ``y_k = Re(C x_k) + D u_k``. With zoh and an
+    `x_k = Ab(dt_k) x_{k-1} + Bb(dt_k) u_k`, `y_k = Re(C x_k) + D u_k`. With zoh and an
     input held constant over each gap this is the continuous solution at the sample times (the
     S5-style integration over irregular gaps).
 
@@ -259,20 +266,21 @@ def simulate_variable_step(system, u, dt, method="zoh", alpha=None, *, x0=None, 
     dt : array, shape T' + (L,)
         Per-step gaps, positive; T and T' broadcast to the batch shape M.
     method, alpha
-        As in :func:`smr_stability.discretize`.
+        As in [`smr_stability.discretize`][smr_stability.discretization.discretize].
     x0, return_states
-        As in :func:`simulate`.
+        As in [`simulate`][smr_stability.simulation.simulate].
 
     Returns
     -------
     y : ndarray, shape M + (L, Q)
-    x : ndarray, shape M + (L, N), only if ``return_states``
+    x : ndarray, shape M + (L, N)
+        Returned only if `return_states`.
 
     Notes
     -----
-    Diagonal systems are discretized on the fly inside the compiled scan (no ``M x L x N``
-    arrays of ``Ab_k``); dense systems call :func:`discretize` for every step, then
-    :func:`simulate_tv`.
+    Diagonal systems are discretized on the fly inside the compiled scan (no `M x L x N`
+    arrays of `Ab_k`); dense systems call [`discretize`][smr_stability.discretization.discretize] for every step, then
+    [`simulate_tv`][smr_stability.simulation.simulate_tv].
     """
     sys = as_ssm(system)
     kind, a = resolve_method(method, alpha)

@@ -1,12 +1,14 @@
 """State Memory Replay (SMR): the reference numpy gate (docs/theory.md §5).
 
-Per channel h, with kernel ``m_h`` in R^tau and bias ``b_h``:
+Per channel h, with kernel `m_h` in R^tau and bias `b_h`:
 
-    g_{k,h} = sigmoid( sum_{j=0..tau-1} m_{h,j} u_{k-j,h} + b_h ),   u_{k-j} = 0 for k - j < 0,
-    u~_{k,h} = g_{k,h} u_{k,h},
+```text
+g_{k,h} = sigmoid( sum_{j=0..tau-1} m_{h,j} u_{k-j,h} + b_h ),   u_{k-j} = 0 for k - j < 0,
+u~_{k,h} = g_{k,h} u_{k,h},
+```
 
-and the SSM runs on ``u~``. The gate is causal: ``g_k`` depends on ``u_0..u_k`` only. Under
-perturbed sampling the error entering the error system (E) is ``g~_k u(t~_k) - g_k u(t_k)``.
+and the SSM runs on `u~`. The gate is causal: `g_k` depends on `u_0..u_k` only. Under
+perturbed sampling the error entering the error system (E) is `g~_k u(t~_k) - g_k u(t_k)`.
 """
 
 import numpy as np
@@ -19,28 +21,29 @@ __all__ = ["smr_gate"]
 
 
 def smr_gate(u, m, b=0.0, *, return_gate=False):
-    """Gate ``u`` by a sigmoid of a short causal convolution of itself.
+    """Gate `u` by a sigmoid of a short causal convolution of itself.
 
     Parameters
     ----------
     u : array, shape (..., L, H), real
         Input sequences, H channels.
     m : array, shape (H, tau), tau >= 1
-        ``m[h, j]`` weights ``u_{k-j, h}`` (``j = 0`` is the current sample).
+        `m[h, j]` weights `u_{k-j, h}` (`j = 0` is the current sample).
     b : float or array of shape (H,)
         Bias inside the sigmoid.
     return_gate : bool
-        Also return the gate ``g`` (same shape as ``u``).
+        Also return the gate `g` (same shape as `u`).
 
     Returns
     -------
-    u_tilde : ndarray, same shape as ``u``
-        ``g * u`` with ``g_{k,h} = sigmoid(sum_j m[h, j] u_{k-j,h} + b_h)``, zero padding.
-    g : ndarray, only if ``return_gate``
+    u_tilde : ndarray, same shape as `u`
+        `g * u` with `g_{k,h} = sigmoid(sum_j m[h, j] u_{k-j,h} + b_h)`, zero padding.
+    g : ndarray, same shape as `u`
+        The gate; returned only if `return_gate`.
 
     Notes
     -----
-    Cost O(tau L H). ``m = 0`` and ``b -> +inf`` give ``g = 1``, the identity.
+    Cost O(tau L H). `m = 0` and `b -> +inf` give `g = 1`, the identity.
 
     Examples
     --------

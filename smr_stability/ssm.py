@@ -1,8 +1,8 @@
-"""The continuous-time state space model container :class:`SSM` and its interop.
+"""The continuous-time state space model container [`SSM`][smr_stability.ssm.SSM] and its interop.
 
-Convention (docs/theory.md §0): ``dx/dt = A x + B u``, ``y = Re(C x) + D u`` with ``x`` in C^N or
-R^N, ``u`` in R^P and ``y`` in R^Q. A diagonal ``A = diag(lam)`` is stored as the vector
-``lam`` of shape ``(N,)``; every routine of the package takes the O(N) fast path for it.
+Convention (docs/theory.md §0): `dx/dt = A x + B u`, `y = Re(C x) + D u` with `x` in C^N or
+R^N, `u` in R^P and `y` in R^Q. A diagonal `A = diag(lam)` is stored as the vector
+`lam` of shape `(N,)`; every routine of the package takes the O(N) fast path for it.
 """
 
 from dataclasses import dataclass
@@ -17,11 +17,11 @@ __all__ = ["SSM", "as_ssm"]
 
 @dataclass(frozen=True, eq=False)
 class SSM:
-    """An immutable continuous state space model ``(A, B, C, D)``.
+    """An immutable continuous state space model `(A, B, C, D)`.
 
     Parameters
     ----------
-    A : array, shape (N, N), or (N,) for a diagonal state matrix ``diag(A)``
+    A : array, shape (N, N), or (N,) for a diagonal state matrix `diag(A)`
     B : array, shape (N, P), or (N,) for a single input
     C : array, shape (Q, N), or (N,) for a single output
     D : array, shape (Q, P), scalar, or None (zeros)
@@ -30,7 +30,7 @@ class SSM:
 
     Notes
     -----
-    The model is ``dx/dt = A x + B u``, ``y = Re(C x) + D u``. Real and complex entries are
+    The model is `dx/dt = A x + B u`, `y = Re(C x) + D u`. Real and complex entries are
     both allowed; arrays are stored as read-only float64 or complex128 copies. Shapes are
     validated on construction and every array must be finite.
 
@@ -80,7 +80,7 @@ class SSM:
     # -- shapes and flags -------------------------------------------------------------
     @property
     def diagonal(self):
-        """True when ``A`` is stored as the vector of its diagonal."""
+        """True when `A` is stored as the vector of its diagonal."""
         return self.A.ndim == 1
 
     @property
@@ -100,39 +100,39 @@ class SSM:
 
     @property
     def is_complex(self):
-        """True if any of ``A, B, C`` is complex."""
+        """True if any of `A, B, C` is complex."""
         return any(np.iscomplexobj(m) for m in (self.A, self.B, self.C))
 
     @property
     def A_dense(self):
-        """``A`` as an ``(N, N)`` matrix (a new array)."""
+        """`A` as an `(N, N)` matrix (a new array)."""
         return np.diag(self.A) if self.diagonal else np.array(self.A)
 
     @property
     def eigenvalues(self):
-        """Eigenvalues of ``A``, shape (N,)."""
+        """Eigenvalues of `A`, shape (N,)."""
         return np.array(self.A) if self.diagonal else np.linalg.eigvals(self.A)
 
     def is_stable(self):
-        """True if ``A`` is Hurwitz: every eigenvalue has ``Re(lambda) < 0``."""
+        """True if `A` is Hurwitz: every eigenvalue has `Re(lambda) < 0`."""
         return bool(np.max(self.eigenvalues.real) < 0)
 
     # -- conversions ------------------------------------------------------------------
     def discretize(self, dt, method="zoh", alpha=None):
-        """Return ``(Ab, Bb)``; see :func:`smr_stability.discretize`."""
+        """Return `(Ab, Bb)`; see [`smr_stability.discretize`][smr_stability.discretization.discretize]."""
         from .discretization import discretize
 
         return discretize(self.A, self.B, dt, method=method, alpha=alpha)
 
     def to_dense(self):
-        """The same model with ``A`` stored as an ``(N, N)`` matrix."""
+        """The same model with `A` stored as an `(N, N)` matrix."""
         return SSM(self.A_dense, self.B, self.C, self.D, name=self.name)
 
     def realify(self):
-        """An equivalent real model of size 2N for a complex one (returns ``self`` if real).
+        """An equivalent real model of size 2N for a complex one (returns `self` if real).
 
-        With ``x = xr + i xi`` and real inputs, ``d[xr; xi]/dt = [[Ar, -Ai], [Ai, Ar]] [xr; xi]
-        + [Br; Bi] u`` and ``y = Re(C x) + D u = [Cr, -Ci] [xr; xi] + D u``, so the outputs are
+        With `x = xr + i xi` and real inputs, `d[xr; xi]/dt = [[Ar, -Ai], [Ai, Ar]] [xr; xi]
+        + [Br; Bi] u` and `y = Re(C x) + D u = [Cr, -Ci] [xr; xi] + D u`, so the outputs are
         identical for every real input.
         """
         if not self.is_complex:
@@ -144,7 +144,8 @@ class SSM:
         return SSM(Ar, Br, Cr, self.D, name=self.name)
 
     def to_control(self):
-        """Return a real ``control.StateSpace`` (complex models are realified, see :meth:`realify`)."""
+        """Return a real `control.StateSpace` (complex models are realified, see
+        [`realify`][smr_stability.ssm.SSM.realify])."""
         import control
 
         r = self.realify()
@@ -152,7 +153,7 @@ class SSM:
 
     @classmethod
     def from_control(cls, sys, name=""):
-        """Build an :class:`SSM` from a continuous-time ``control.StateSpace``."""
+        """Build an [`SSM`][smr_stability.ssm.SSM] from a continuous-time `control.StateSpace`."""
         import control
 
         if not isinstance(sys, control.StateSpace):
@@ -172,7 +173,7 @@ class SSM:
 
 
 def as_ssm(system):
-    """Coerce an :class:`SSM`, a ``control.StateSpace`` or a tuple ``(A, B, C[, D])`` to an SSM."""
+    """Coerce an [`SSM`][smr_stability.ssm.SSM], a `control.StateSpace` or a tuple `(A, B, C[, D])` to an SSM."""
     if isinstance(system, SSM):
         return system
     if isinstance(system, (tuple, list)) and len(system) in (3, 4):

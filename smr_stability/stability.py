@@ -1,9 +1,11 @@
-"""Stability reports of discretized models (the ``smr-stability analyze`` command).
+"""Stability reports of discretized models (the `smr-stability analyze` command).
 
-:func:`stability_report` reports one model; :func:`analyze` every channel of a system, of a
-sequence of them or of exported channels (a trained layer's, an imported model's), with the
-worst channel per quantity (:func:`worst_channels`). The torch layer adds run directories
-(:func:`smr_stability.nn.analyze`). The quantities are those of ``docs/theory.md`` §3, §4 and §6.
+[`stability_report`][smr_stability.stability.stability_report] reports one model;
+[`analyze`][smr_stability.stability.analyze] every channel of a system, of a sequence of them or of
+exported channels (a trained layer's, an imported model's), with the worst channel per quantity
+([`worst_channels`][smr_stability.stability.worst_channels]). The torch layer adds run directories
+([`smr_stability.nn.analyze`][smr_stability.nn.run_analysis.analyze]). The quantities are those of
+`docs/theory.md` §3, §4 and §6.
 """
 
 import numbers
@@ -20,7 +22,7 @@ from .systems import hippo_legs, mega_ema, random_stable, s4d_inv, s4d_lin, s4d_
 
 __all__ = ["MODELS", "REPORT_KEYS", "WORST", "analyze", "load_system", "stability_report", "worst_channels"]
 
-#: Model names of the command line and their constructors ``f(N, dt, seed)``.
+#: Model names of the command line and their constructors `f(N, dt, seed)`.
 MODELS = {
     "hippo-legs": lambda N, dt, seed: hippo_legs(N, seed=seed),
     "s4d-lin": lambda N, dt, seed: s4d_lin(N, seed=seed),
@@ -33,12 +35,12 @@ MODELS = {
 
 
 def stability_report(model, N=64, dt=0.01, method="bilinear", sigma=0.5, seed=0):
-    """Spectral and Lyapunov quantities of one model discretized with ``dt`` and ``method``.
+    """Spectral and Lyapunov quantities of one model discretized with `dt` and `method`.
 
     Parameters
     ----------
     model : str or SSM
-        A name of :data:`MODELS` (built with ``N`` and ``seed``; Mega's EMA is inverted at ``dt``)
+        A name of `MODELS` (built with `N` and `seed`; Mega's EMA is inverted at `dt`)
         or a continuous system.
     N, dt, method, sigma, seed
         State size, step, discretization, Theorem 1's sigma in (0, 1), seed.
@@ -46,12 +48,12 @@ def stability_report(model, N=64, dt=0.01, method="bilinear", sigma=0.5, seed=0)
     Returns
     -------
     dict
-        ``model, N, dt, method, sigma``; ``spectral_radius`` of Ab; ``error_gain`` G_inf
-        (Proposition 1); ``gamma_star`` (Theorem 1, Q = I); ``kappa_P`` the condition number of
-        P solving ``Ab^H P Ab - P = -I``; ``transient_bound`` ``sqrt(kappa_P)``, an upper bound on
-        ``sup_k ||Ab^k||``; ``kreiss_lower_bound``, a lower bound on it; ``euler_dt_limit``
-        ``min_i -2 Re(lambda_i)/|lambda_i|^2`` of the continuous A. Quantities that exist only
-        for a stable ``Ab`` are None when ``rho(Ab) >= 1``.
+        `model, N, dt, method, sigma`; `spectral_radius` of Ab; `error_gain` G_inf
+        (Proposition 1); `gamma_star` (Theorem 1, Q = I); `kappa_P` the condition number of
+        P solving `Ab^H P Ab - P = -I`; `transient_bound` `sqrt(kappa_P)`, an upper bound on
+        `sup_k ||Ab^k||`; `kreiss_lower_bound`, a lower bound on it; `euler_dt_limit`
+        `min_i -2 Re(lambda_i)/|lambda_i|^2` of the continuous A. Quantities that exist only
+        for a stable `Ab` are None when `rho(Ab) >= 1`.
     """
     sigma = _check_sigma(sigma)
     if isinstance(model, str):
@@ -73,7 +75,8 @@ def _check_sigma(sigma):
 
 
 def _report(name, sys, dt, method, sigma, Ab, Bb):
-    """The quantities of :func:`stability_report` for a system discretized as ``(Ab, Bb)``."""
+    """The quantities of [`stability_report`][smr_stability.stability.stability_report] for a system
+    discretized as `(Ab, Bb)`."""
     from .bounds import euler_dt_limit, gamma_star, kreiss_constant, spectral_radius
     from .lyapunov import lyapunov_matrix
     from .proposition1 import error_gain
@@ -113,8 +116,8 @@ WORST = {key: ("min" if key in ("gamma_star", "euler_dt_limit") else "max") for 
 
 
 def _is_exported(x):
-    """A discretized channel: an ``ExportedChannel`` of the torch layer, or anything with its
-    fields ``system, dt, method, Ab, Bb``."""
+    """A discretized channel: an `ExportedChannel` of the torch layer, or anything with its
+    fields `system, dt, method, Ab, Bb`."""
     return all(hasattr(x, a) for a in ("system", "dt", "method", "Ab", "Bb"))
 
 
@@ -123,20 +126,20 @@ def _is_system(x):
 
 
 def analyze(target, dt=None, method="bilinear", sigma=0.5, *, layer=0):
-    """Stability report of every channel of ``target``, and the worst channel per quantity.
+    """Stability report of every channel of `target`, and the worst channel per quantity.
 
     Parameters
     ----------
     target : SSM, exported channel, or a sequence of them
-        An :class:`~smr_stability.SSM` (or what :func:`~smr_stability.as_ssm` takes), an
-        exported channel (``smr_stability.nn.ExportedChannel``: a trained layer's channel,
-        already discretized with its own ``dt`` and method), or a list of either. A run
-        directory is read by :func:`smr_stability.nn.analyze`.
+        An [`SSM`][smr_stability.ssm.SSM] (or what [`as_ssm`][smr_stability.ssm.as_ssm] takes), an
+        exported channel (`smr_stability.nn.ExportedChannel`: a trained layer's channel,
+        already discretized with its own `dt` and method), or a list of either. A run
+        directory is read by [`smr_stability.nn.analyze`][smr_stability.nn.run_analysis.analyze].
     dt : float or sequence of float
         The step of the continuous systems, one for all or one per channel. An exported channel
-        has its own; ``dt`` must then be None.
+        has its own; `dt` must then be None.
     method : str
-        The discretization of the continuous systems (``smr_stability.METHODS``); an exported
+        The discretization of the continuous systems (`smr_stability.METHODS`); an exported
         channel keeps its own.
     sigma : float
         Theorem 1's sigma in (0, 1).
@@ -146,9 +149,10 @@ def analyze(target, dt=None, method="bilinear", sigma=0.5, *, layer=0):
     Returns
     -------
     dict
-        ``{"channels": [row, ...], "worst": {...}}``: per channel the keys of
-        :func:`stability_report` plus ``layer`` and ``channel`` (its position in ``target``),
-        and :func:`worst_channels` of the rows.
+        `{"channels": [row, ...], "worst": {...}}`: per channel the keys of
+        [`stability_report`][smr_stability.stability.stability_report] plus `layer` and `channel`
+        (its position in `target`),
+        and [`worst_channels`][smr_stability.stability.worst_channels] of the rows.
     """
     sigma = _check_sigma(sigma)
     if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or layer < 0:
@@ -189,9 +193,9 @@ def _channel(x, dt, method, sigma):
 
 
 def worst_channels(rows):
-    """Per quantity of :data:`REPORT_KEYS`, the worst channel of ``rows`` (:data:`WORST`).
+    """Per quantity of `REPORT_KEYS`, the worst channel of `rows` (`WORST`).
 
-    Returns ``{key: {"layer", "channel", "value"}}``. A quantity that does not exist for a
+    Returns `{key: {"layer", "channel", "value"}}`. A quantity that does not exist for a
     channel (None: the channel is unstable, so it is unbounded or has no margin) counts as the
     worst; its value is then None.
     """
@@ -209,11 +213,11 @@ def worst_channels(rows):
 
 
 def load_system(path):
-    """The continuous system stored in an ``.npz`` file: arrays ``A`` and ``B``, optionally
-    ``C`` and ``D``; ``A`` dense (N, N) or a diagonal given as a vector (N,).
+    """The continuous system stored in an `.npz` file: arrays `A` and `B`, optionally
+    `C` and `D`; `A` dense (N, N) or a diagonal given as a vector (N,).
 
-    Missing ``C`` is the identity read-out of the state (every state is an output), missing
-    ``D`` zero. The file is read without pickle.
+    Missing `C` is the identity read-out of the state (every state is an output), missing
+    `D` zero. The file is read without pickle.
     """
     path = Path(path)
     if not path.is_file():

@@ -1,32 +1,32 @@
 """Symbolic derivations (sympy) of the discretizations and of Theorem 1 (docs/theory.md §1, §4).
 
-Every function returns a :class:`Derivation`: the sympy result ``expr``, the ``symbols`` it
-depends on (in the argument order of :meth:`Derivation.lambdify`), the intermediate steps in
-``details`` and a LaTeX rendering for notebooks (:meth:`Derivation.latex`, or just display the
-object). The numeric code of :mod:`smr_stability.discretization` is what these must agree with;
-``tests/test_symbolic.py`` lambdifies each result and compares it at random points.
+Every function returns a [`Derivation`][smr_stability.symbolic.Derivation]: the sympy result `expr`, the `symbols` it
+depends on (in the argument order of
+[`Derivation.lambdify`][smr_stability.symbolic.Derivation.lambdify]), the intermediate steps in
+`details` and a LaTeX rendering for notebooks
+([`Derivation.latex`][smr_stability.symbolic.Derivation.latex], or just display the object). The
+numeric code of [`smr_stability.discretization`][smr_stability.discretization] is what these must
+agree with; `tests/test_symbolic.py` lambdifies each result and compares it at random points.
 
-==================================  ===========================================================
-function                            result
-==================================  ===========================================================
-:func:`eigenvalue_map_expr`         ``mu = phi(z)``, ``z = dt lambda`` (zoh, bilinear, gbt, ...)
-:func:`input_matrix_expr`           scalar ``Bb(lambda, dt) b`` (and ``Ab`` in ``details``)
-:func:`discretize_2x2`              ``(Ab, Bb)`` of a 2 x 2 system, symbolic entries
-:func:`bilinear_stability_identity` ``|1 + z/2|^2 - |1 - z/2|^2 = 2 Re z``
-:func:`euler_step_limit_expr`       ``|1 + dt lambda| < 1  <=>  dt < -2 Re(lambda)/|lambda|^2``
-:func:`lyapunov_difference_expr`    ``Delta L_e`` of Theorem 1, discrete form
-:func:`gamma_star_expr`             the positive root ``gamma*`` of Theorem 1
-:func:`continuous_derivative_expr`  ``dL_e/dt`` and the threshold of Theorem 1, continuous form
-:func:`derivation_latex`            LaTeX strings of the derivations, by name
-==================================  ===========================================================
+| function | result |
+|---|---|
+| [`eigenvalue_map_expr`][smr_stability.symbolic.eigenvalue_map_expr] | `mu = phi(z)`, `z = dt lambda` (zoh, bilinear, gbt, ...) |
+| [`input_matrix_expr`][smr_stability.symbolic.input_matrix_expr] | scalar `Bb(lambda, dt) b` (and `Ab` in `details`) |
+| [`discretize_2x2`][smr_stability.symbolic.discretize_2x2] | `(Ab, Bb)` of a 2 x 2 system, symbolic entries |
+| [`bilinear_stability_identity`][smr_stability.symbolic.bilinear_stability_identity] | `|1 + z/2|^2 - |1 - z/2|^2 = 2 Re z` |
+| [`euler_step_limit_expr`][smr_stability.symbolic.euler_step_limit_expr] | `|1 + dt lambda| < 1  <=>  dt < -2 Re(lambda)/|lambda|^2` |
+| [`lyapunov_difference_expr`][smr_stability.symbolic.lyapunov_difference_expr] | `Delta L_e` of Theorem 1, discrete form |
+| [`gamma_star_expr`][smr_stability.symbolic.gamma_star_expr] | the positive root `gamma*` of Theorem 1 |
+| [`continuous_derivative_expr`][smr_stability.symbolic.continuous_derivative_expr] | `dL_e/dt` and the threshold of Theorem 1, continuous form |
+| [`derivation_latex`][smr_stability.symbolic.derivation_latex] | LaTeX strings of the derivations, by name |
 
-Symbols: ``z`` (complex, ``dt * lambda``), ``lambda`` (complex mode), ``Delta`` (the step
-``dt > 0``), ``alpha`` (gbt, when left symbolic), ``Abar``/``Bbar`` (``Ab``/``Bb``, printed
-``\\bar{A}``/``\\bar{B}``), ``P``, ``Q``, ``e``, ``w``. Complex symbols carry no assumption,
-so ``conjugate(e)`` stays an independent atom and identities are checked by plain expansion.
+Symbols: `z` (complex, `dt * lambda`), `lambda` (complex mode), `Delta` (the step
+`dt > 0`), `alpha` (gbt, when left symbolic), `Abar`/`Bbar` (`Ab`/`Bb`, printed
+`\\bar{A}`/`\\bar{B}`), `P`, `Q`, `e`, `w`. Complex symbols carry no assumption,
+so `conjugate(e)` stays an independent atom and identities are checked by plain expansion.
 
-Shapes in ``lambdify``: a sympy ``Matrix`` of symbols in ``symbols`` is one argument; pass an
-array of the same shape, or ``(n,)`` for a one-column matrix (``e``, ``w``, ``B``).
+Shapes in `lambdify`: a sympy `Matrix` of symbols in `symbols` is one argument; pass an
+array of the same shape, or `(n,)` for a one-column matrix (`e`, `w`, `B`).
 """
 
 import numbers
@@ -73,18 +73,19 @@ class Derivation:
     Attributes
     ----------
     name : str
-        Short name (the keys of :func:`derivation_latex`).
+        Short name (the keys of [`derivation_latex`][smr_stability.symbolic.derivation_latex]).
     lhs : sympy object or tuple
-        What ``expr`` is, for display (e.g. ``mu``, or ``(Abar, Bbar)``).
+        What `expr` is, for display (e.g. `mu`, or `(Abar, Bbar)`).
     expr : sympy Expr, ImmutableMatrix, or tuple of them
         The result.
     symbols : tuple
-        The free symbols, in the argument order of :meth:`lambdify`. A Matrix of symbols is
-        one argument (an array of that shape; ``(n,)`` for a one-column Matrix).
+        The free symbols, in the argument order of
+        [`lambdify`][smr_stability.symbolic.Derivation.lambdify]. A Matrix of symbols is one
+        argument (an array of that shape; `(n,)` for a one-column Matrix).
     details : Mapping[str, object]
-        Intermediate steps and checks (sympy objects), e.g. ``details['residual'] == 0``.
+        Intermediate steps and checks (sympy objects), e.g. `details['residual'] == 0`.
     display : sympy object, optional
-        The equation :meth:`latex` renders, when it differs from ``Eq(lhs, expr)``
+        The equation [`latex`][smr_stability.symbolic.Derivation.latex] renders, when it differs from `Eq(lhs, expr)`
         (e.g. the abstract matrix form of Theorem 1).
     """
 
@@ -96,16 +97,16 @@ class Derivation:
     display: Any = None
 
     def lambdify(self, key=None, modules="numpy", **kwargs):
-        """Return a numeric function of :attr:`symbols` evaluating ``expr`` (or ``details[key]``).
+        """Return a numeric function of `symbols` evaluating `expr` (or `details[key]`).
 
         Parameters
         ----------
         key : str, optional
-            A key of :attr:`details`; default: :attr:`expr`.
+            A key of `details`; default: `expr`.
         modules : str or list
-            Passed to :func:`sympy.lambdify` (default ``'numpy'``).
+            Passed to `sympy.lambdify` (default `'numpy'`).
         **kwargs
-            Passed to :func:`sympy.lambdify` (e.g. ``cse=True``).
+            Passed to `sympy.lambdify` (e.g. `cse=True`).
         """
         if key is not None and key not in self.details:
             raise ParameterError(f"key: expected None or one of {sorted(self.details)}; found {key!r}.")
@@ -117,7 +118,7 @@ class Derivation:
         return sp.lambdify(_as_args(self.symbols), target, modules=modules, **kwargs)
 
     def equation(self):
-        """The displayed equation: :attr:`display`, or ``Eq(lhs, expr)`` (a tuple for tuples)."""
+        """The displayed equation: `display`, or `Eq(lhs, expr)` (a tuple for tuples)."""
         if self.display is not None:
             return self.display
         if isinstance(self.lhs, tuple):
@@ -125,7 +126,8 @@ class Derivation:
         return sp.Eq(self.lhs, self.expr, evaluate=False)
 
     def latex(self):
-        """LaTeX string of :meth:`equation` (:func:`sympy.latex`); tuples joined by ``,\\quad``."""
+        """LaTeX string of [`equation`][smr_stability.symbolic.Derivation.equation] (`sympy.latex`);
+        tuples joined by `,\\quad`."""
         return latex(self.equation())
 
     def _repr_latex_(self):
@@ -133,7 +135,7 @@ class Derivation:
 
 
 def latex(obj):
-    """LaTeX string of a :class:`Derivation`, a sympy object, or a tuple of them.
+    """LaTeX string of a [`Derivation`][smr_stability.symbolic.Derivation], a sympy object, or a tuple of them.
 
     Examples
     --------
@@ -171,10 +173,10 @@ def _derivation(name, lhs, expr, symbols, details=None, display=None):
 
 
 def _resolve(method, alpha_value):
-    """``(kind, a)``: kind in {'zoh', 'selective', 'gbt'}; ``a`` an exact sympy number or expression.
+    """`(kind, a)`: kind in {'zoh', 'selective', 'gbt'}; `a` an exact sympy number or expression.
 
-    Validates as :func:`smr_stability.discretize` (MethodError, AlphaError), and also accepts a
-    sympy ``alpha`` (None: the symbol ``alpha``) for ``method='gbt'``.
+    Validates as [`smr_stability.discretize`][smr_stability.discretization.discretize] (MethodError,
+    AlphaError), and also accepts a sympy `alpha` (None: the symbol `alpha`) for `method='gbt'`.
     """
     if isinstance(method, str) and method == "gbt" and (alpha_value is None or isinstance(alpha_value, sp.Basic)):
         a = alpha if alpha_value is None else alpha_value
@@ -199,33 +201,34 @@ def _mu_of(kind, a, arg):
 
 
 def eigenvalue_map_expr(method="zoh", alpha=None):
-    """Symbolic eigenvalue map ``mu = phi(z)``, ``z = dt * lambda`` (docs/theory.md §1).
+    """Symbolic eigenvalue map `mu = phi(z)`, `z = dt * lambda` (docs/theory.md §1).
 
-    .. math::
+    $$
+    \\mu_{\\mathrm{zoh}} = \\mu_{\\mathrm{selective}} = e^{z}, \\qquad
+    \\mu_{\\mathrm{gbt}(\\alpha)} = \\frac{1 + (1-\\alpha) z}{1 - \\alpha z}
+    $$
 
-        \\mu_{\\mathrm{zoh}} = \\mu_{\\mathrm{selective}} = e^{z}, \\qquad
-        \\mu_{\\mathrm{gbt}(\\alpha)} = \\frac{1 + (1-\\alpha) z}{1 - \\alpha z}
-
-    (bilinear ``alpha = 1/2``: ``(1 + z/2)/(1 - z/2)``; euler ``alpha = 0``: ``1 + z``;
-    backward_diff ``alpha = 1``: ``1/(1 - z)``), as :func:`smr_stability.eigenvalue_map`.
+    (bilinear `alpha = 1/2`: `(1 + z/2)/(1 - z/2)`; euler `alpha = 0`: `1 + z`;
+    backward_diff `alpha = 1`: `1/(1 - z)`), as
+    [`smr_stability.eigenvalue_map`][smr_stability.discretization.eigenvalue_map].
 
     Parameters
     ----------
     method : str
-        One of :data:`smr_stability.METHODS`.
+        One of `smr_stability.METHODS`.
     alpha : float, sympy expression, or None
-        Only for ``method='gbt'``: a number in [0, 1] (made an exact rational), or None to keep
-        the symbol ``alpha``.
+        Only for `method='gbt'`: a number in [0, 1] (made an exact rational), or None to keep
+        the symbol `alpha`.
 
     Returns
     -------
     Derivation
-        ``expr`` = mu; ``symbols`` = ``(z,)``, or ``(z, alpha)`` for a symbolic alpha.
+        `expr` = mu; `symbols` = `(z,)`, or `(z, alpha)` for a symbolic alpha.
 
     Raises
     ------
     MethodError, AlphaError
-        As :func:`smr_stability.discretize`.
+        As [`smr_stability.discretize`][smr_stability.discretization.discretize].
 
     Examples
     --------
@@ -249,27 +252,27 @@ def _eigenvalue_map_expr(method, kind, a):
 
 
 def input_matrix_expr(method="zoh", alpha=None):
-    """Symbolic ``Bb`` of a scalar mode ``dx/dt = lambda x + b u`` (docs/theory.md §1).
+    """Symbolic `Bb` of a scalar mode `dx/dt = lambda x + b u` (docs/theory.md §1).
 
-    .. math::
-
-        \\bar B_{\\mathrm{zoh}} = \\frac{e^{\\Delta\\lambda} - 1}{\\lambda} b, \\qquad
-        \\bar B_{\\mathrm{gbt}(\\alpha)} = \\frac{\\Delta b}{1 - \\alpha\\Delta\\lambda}, \\qquad
-        \\bar B_{\\mathrm{selective}} = \\Delta b.
+    $$
+    \\bar B_{\\mathrm{zoh}} = \\frac{e^{\\Delta\\lambda} - 1}{\\lambda} b, \\qquad
+    \\bar B_{\\mathrm{gbt}(\\alpha)} = \\frac{\\Delta b}{1 - \\alpha\\Delta\\lambda}, \\qquad
+    \\bar B_{\\mathrm{selective}} = \\Delta b.
+    $$
 
     Parameters
     ----------
     method : str
-        One of :data:`smr_stability.METHODS`.
+        One of `smr_stability.METHODS`.
     alpha : float, sympy expression, or None
-        Only for ``method='gbt'`` (None keeps the symbol ``alpha``).
+        Only for `method='gbt'` (None keeps the symbol `alpha`).
 
     Returns
     -------
     Derivation
-        ``expr`` = Bb; ``symbols`` = ``(lambda, Delta, b)`` (+ ``alpha``);
-        ``details['Ab']`` = ``mu(Delta lambda)``; for zoh ``details['at_lambda_0']`` = the limit
-        ``lambda -> 0``, ``Delta b`` (why zoh works for singular ``A``).
+        `expr` = Bb; `symbols` = `(lambda, Delta, b)` (+ `alpha`);
+        `details['Ab']` = `mu(Delta lambda)`; for zoh `details['at_lambda_0']` = the limit
+        `lambda -> 0`, `Delta b` (why zoh works for singular `A`).
 
     Examples
     --------
@@ -311,7 +314,7 @@ def _generic(name, rows, cols):
 
 
 def _exp_2x2(M):
-    """``exp(M)`` for a 2 x 2 M by Cayley-Hamilton: ``e^m (cosh(s) I + sinh(s)/s (M - m I))``."""
+    """`exp(M)` for a 2 x 2 M by Cayley-Hamilton: `e^m (cosh(s) I + sinh(s)/s (M - m I))`."""
     m = M.trace() / 2
     s = sp.sqrt(m**2 - M.det())
     I = sp.eye(2)
@@ -319,7 +322,7 @@ def _exp_2x2(M):
 
 
 def _phi1_2x2(M):
-    """``phi1(M) = M^{-1}(exp(M) - I)`` by Sylvester's formula, eigenvalues ``m +- s``."""
+    """`phi1(M) = M^{-1}(exp(M) - I)` by Sylvester's formula, eigenvalues `m +- s`."""
     m = M.trace() / 2
     s = sp.sqrt(m**2 - M.det())
     lp, lm = m + s, m - s
@@ -332,56 +335,56 @@ def _phi1_2x2(M):
 
 
 def discretize_2x2(method="zoh", alpha=None, A=None, B=None, simplify=True):
-    """Symbolic ``(Ab, Bb)`` of a 2 x 2 system ``dx/dt = A x + B u`` (docs/theory.md §1).
+    """Symbolic `(Ab, Bb)` of a 2 x 2 system `dx/dt = A x + B u` (docs/theory.md §1).
 
-    .. math::
+    $$
+    \\bar A_{\\mathrm{gbt}} = (I - \\alpha\\Delta A)^{-1}(I + (1-\\alpha)\\Delta A), \\quad
+    \\bar B_{\\mathrm{gbt}} = (I - \\alpha\\Delta A)^{-1}\\Delta B, \\quad
+    (I - \\alpha\\Delta A)^{-1} = \\frac{\\operatorname{adj}(I - \\alpha\\Delta A)}{\\det(I - \\alpha\\Delta A)};
+    $$
 
-        \\bar A_{\\mathrm{gbt}} = (I - \\alpha\\Delta A)^{-1}(I + (1-\\alpha)\\Delta A), \\quad
-        \\bar B_{\\mathrm{gbt}} = (I - \\alpha\\Delta A)^{-1}\\Delta B, \\quad
-        (I - \\alpha\\Delta A)^{-1} = \\frac{\\operatorname{adj}(I - \\alpha\\Delta A)}{\\det(I - \\alpha\\Delta A)};
-
-    zoh: ``Ab = exp(Delta A)``, ``Bb = Delta phi1(Delta A) B`` with ``phi1(M) = M^{-1}(e^M - I)``.
+    zoh: `Ab = exp(Delta A)`, `Bb = Delta phi1(Delta A) B` with `phi1(M) = M^{-1}(e^M - I)`.
 
     Parameters
     ----------
     method : str
-        One of :data:`smr_stability.METHODS`.
+        One of `smr_stability.METHODS`.
     alpha : float, sympy expression, or None
-        Only for ``method='gbt'`` (None keeps the symbol ``alpha``).
+        Only for `method='gbt'` (None keeps the symbol `alpha`).
     A : sympy Matrix (2, 2), optional
-        A structured example (e.g. ``[[lambda, 1], [0, lambda]]``, ``[[0, 1], [0, 0]]``).
-        Default: generic symbols ``a_11 .. a_22``.
+        A structured example (e.g. `[[lambda, 1], [0, lambda]]`, `[[0, 1], [0, 0]]`).
+        Default: generic symbols `a_11 .. a_22`.
     B : sympy Matrix (2, 1), optional
-        Default: symbols ``b_1, b_2``.
+        Default: symbols `b_1, b_2`.
     simplify : bool
-        Simplify the entries when ``A`` is given (``sympy.simplify``; can be slow for a
-        large expression, keep ``A`` small).
+        Simplify the entries when `A` is given (`sympy.simplify`; can be slow for a
+        large expression, keep `A` small).
 
     Returns
     -------
     Derivation
-        ``expr = (Ab, Bb)`` (2 x 2 and 2 x 1 ImmutableMatrix). ``symbols``: the generic
-        ``A`` and ``B`` are one Matrix argument each, ``(A, B, Delta)``; a given ``A`` (or
-        ``B``) contributes its free symbols sorted by name instead (those of ``B`` not already
-        in ``A``); ``alpha`` last when symbolic. ``details``: gbt ``'M'`` (= ``I - alpha Delta A``) and
-        ``'det'``; generic zoh/selective ``'m'``, ``'s'`` (eigenvalues of ``Delta A`` are
-        ``m +- s``).
+        `expr = (Ab, Bb)` (2 x 2 and 2 x 1 ImmutableMatrix). `symbols`: the generic
+        `A` and `B` are one Matrix argument each, `(A, B, Delta)`; a given `A` (or
+        `B`) contributes its free symbols sorted by name instead (those of `B` not already
+        in `A`); `alpha` last when symbolic. `details`: gbt `'M'` (= `I - alpha Delta A`) and
+        `'det'`; generic zoh/selective `'m'`, `'s'` (eigenvalues of `Delta A` are
+        `m +- s`).
 
     Raises
     ------
     ShapeError
-        If ``A`` is not 2 x 2 or ``B`` not 2 x 1.
+        If `A` is not 2 x 2 or `B` not 2 x 1.
 
     Notes
     -----
-    Generic zoh: by Cayley-Hamilton, with ``Delta A`` having eigenvalues ``m +- s``,
-    ``exp(Delta A) = e^m (cosh s I + sinh(s)/s (Delta A - m I))`` and ``phi1`` by Sylvester's
-    formula. Both divide by ``s`` (and ``phi1`` by the eigenvalues): they hold for distinct,
-    nonzero eigenvalues of ``Delta A``; repeated or zero eigenvalues are removable
-    singularities, handled exactly by passing a structured ``A``, for which zoh takes the top
-    blocks of ``exp(Delta [[A, B], [0, 0]])`` (sympy's matrix exponential), as the numeric
-    code does. Evaluate the generic zoh form with complex arrays: ``s`` is the square root of
-    a discriminant that is negative for a real ``A`` with complex eigenvalues.
+    Generic zoh: by Cayley-Hamilton, with `Delta A` having eigenvalues `m +- s`,
+    `exp(Delta A) = e^m (cosh s I + sinh(s)/s (Delta A - m I))` and `phi1` by Sylvester's
+    formula. Both divide by `s` (and `phi1` by the eigenvalues): they hold for distinct,
+    nonzero eigenvalues of `Delta A`; repeated or zero eigenvalues are removable
+    singularities, handled exactly by passing a structured `A`, for which zoh takes the top
+    blocks of `exp(Delta [[A, B], [0, 0]])` (sympy's matrix exponential), as the numeric
+    code does. Evaluate the generic zoh form with complex arrays: `s` is the square root of
+    a discriminant that is negative for a real `A` with complex eigenvalues.
 
     Examples
     --------
@@ -461,25 +464,25 @@ def _discretize_2x2(method, kind, a, A, B, simplify):
 
 @cache
 def bilinear_stability_identity():
-    """The bilinear map's stability region: ``|mu| < 1  <=>  Re z < 0`` (docs/theory.md §1).
+    """The bilinear map's stability region: `|mu| < 1  <=>  Re z < 0` (docs/theory.md §1).
 
-    With ``mu = (1 + z/2)/(1 - z/2)`` and ``z = x + i y`` (``x, y`` real):
+    With `mu = (1 + z/2)/(1 - z/2)` and `z = x + i y` (`x, y` real):
 
-    .. math::
+    $$
+    |1 + z/2|^2 - |1 - z/2|^2 = 2\\,\\mathrm{Re}\\, z, \\qquad
+    |\\mu|^2 - 1 = \\frac{2\\,\\mathrm{Re}\\, z}{|1 - z/2|^2},
+    $$
 
-        |1 + z/2|^2 - |1 - z/2|^2 = 2\\,\\mathrm{Re}\\, z, \\qquad
-        |\\mu|^2 - 1 = \\frac{2\\,\\mathrm{Re}\\, z}{|1 - z/2|^2},
-
-    and ``|1 - z/2|^2 > 0`` for ``z != 2``, so ``|mu|^2 < 1`` exactly when ``Re z < 0``
-    (``|mu| = 1`` on the imaginary axis).
+    and `|1 - z/2|^2 > 0` for `z != 2`, so `|mu|^2 < 1` exactly when `Re z < 0`
+    (`|mu| = 1` on the imaginary axis).
 
     Returns
     -------
     Derivation
-        ``expr`` = ``2 x`` (the simplified difference); ``symbols`` = ``(x, y)``. ``details``:
-        ``'z'`` (``x + i y``), ``'mu'``, ``'difference'`` (``|1+z/2|^2 - |1-z/2|^2`` before
-        simplification), ``'abs_mu2_minus_1'``, ``'condition'`` (``x < 0``, from
-        :func:`sympy.reduce_inequalities`).
+        `expr` = `2 x` (the simplified difference); `symbols` = `(x, y)`. `details`:
+        `'z'` (`x + i y`), `'mu'`, `'difference'` (`|1+z/2|^2 - |1-z/2|^2` before
+        simplification), `'abs_mu2_minus_1'`, `'condition'` (`x < 0`, from
+        `sympy.reduce_inequalities`).
 
     Examples
     --------
@@ -510,25 +513,25 @@ def bilinear_stability_identity():
 
 @cache
 def euler_step_limit_expr():
-    """Forward Euler's step limit: ``|1 + dt lambda| < 1  <=>  dt < -2 Re(lambda)/|lambda|^2``.
+    """Forward Euler's step limit: `|1 + dt lambda| < 1  <=>  dt < -2 Re(lambda)/|lambda|^2`.
 
-    With ``lambda = lambda_r + i lambda_i``,
+    With `lambda = lambda_r + i lambda_i`,
 
-    .. math::
+    $$
+    |1 + \\Delta\\lambda|^2 - 1 = \\Delta\\,(2\\lambda_r + \\Delta|\\lambda|^2),
+    $$
 
-        |1 + \\Delta\\lambda|^2 - 1 = \\Delta\\,(2\\lambda_r + \\Delta|\\lambda|^2),
-
-    whose roots in ``Delta`` are 0 and ``Delta_max = -2 lambda_r / |lambda|^2`` (from
-    :func:`sympy.solve`). For ``Delta > 0`` the factor ``2 lambda_r + Delta |lambda|^2`` is
-    increasing, so ``|mu| < 1`` exactly when ``Delta < Delta_max``; no ``Delta > 0`` works when
-    ``lambda_r >= 0`` (``Delta_max <= 0``).
+    whose roots in `Delta` are 0 and `Delta_max = -2 lambda_r / |lambda|^2` (from
+    `sympy.solve`). For `Delta > 0` the factor `2 lambda_r + Delta |lambda|^2` is
+    increasing, so `|mu| < 1` exactly when `Delta < Delta_max`; no `Delta > 0` works when
+    `lambda_r >= 0` (`Delta_max <= 0`).
 
     Returns
     -------
     Derivation
-        ``expr`` = ``Delta_max``; ``symbols`` = ``(lambda_r, lambda_i)`` (real).
-        ``details``: ``'abs_mu2_minus_1'`` (factored, a function of ``lambda_r, lambda_i`` and
-        ``Delta``), ``'roots'``. ``display`` uses a complex ``lambda``.
+        `expr` = `Delta_max`; `symbols` = `(lambda_r, lambda_i)` (real).
+        `details`: `'abs_mu2_minus_1'` (factored, a function of `lambda_r, lambda_i` and
+        `Delta`), `'roots'`. `display` uses a complex `lambda`.
 
     Examples
     --------
@@ -555,7 +558,7 @@ def euler_step_limit_expr():
 def _hermitian(name, n):
     """An n x n Hermitian matrix of symbols (real diagonal) and the argument matrix for lambdify.
 
-    The argument matrix names the lower triangle ``name_ij`` (i > j) too, but the expression
+    The argument matrix names the lower triangle `name_ij` (i > j) too, but the expression
     reads only the diagonal and the upper triangle.
     """
     diag = [sp.Symbol(f"{name}_{i + 1}{i + 1}", real=True) for i in range(n)]
@@ -573,7 +576,7 @@ def _hermitian(name, n):
 
 
 def _re_to_conj(expr):
-    """Replace ``Re(X)`` by ``(X + conj(X))/2`` so identities reduce to polynomial expansion."""
+    """Replace `Re(X)` by `(X + conj(X))/2` so identities reduce to polynomial expansion."""
     return expr.replace(sp.re, lambda X: (X + sp.conjugate(X)) / 2)
 
 
@@ -583,43 +586,43 @@ def _abstract(names):
 
 @cache
 def lyapunov_difference_expr(n=1, m=1):
-    """Theorem 1, discrete form: the one-step change of ``L_e = e^H P e`` (docs/theory.md §4).
+    """Theorem 1, discrete form: the one-step change of `L_e = e^H P e` (docs/theory.md §4).
 
-    Along ``e_{k+1} = Ab e_k + Bb w_k`` (control convention), with ``P = P^H`` and
-    ``Q = P - Ab^H P Ab`` (i.e. ``Ab^H P Ab - P = -Q``):
+    Along `e_{k+1} = Ab e_k + Bb w_k` (control convention), with `P = P^H` and
+    `Q = P - Ab^H P Ab` (i.e. `Ab^H P Ab - P = -Q`):
 
-    .. math::
-
-        \\Delta L_e = L_e(k+1) - L_e(k)
-        = -e^H Q e + 2\\,\\mathrm{Re}(e^H \\bar A^H P \\bar B w) + w^H \\bar B^H P \\bar B w.
+    $$
+    \\Delta L_e = L_e(k+1) - L_e(k)
+    = -e^H Q e + 2\\,\\mathrm{Re}(e^H \\bar A^H P \\bar B w) + w^H \\bar B^H P \\bar B w.
+    $$
 
     Parameters
     ----------
     n : int
-        State dimension (1: scalar symbols ``Abar, Bbar, P, Q, e, w``; else Matrices).
+        State dimension (1: scalar symbols `Abar, Bbar, P, Q, e, w`; else Matrices).
     m : int
-        Input dimension (``w`` in C^m, ``Bb`` n x m).
+        Input dimension (`w` in C^m, `Bb` n x m).
 
     Returns
     -------
     Derivation
-        ``expr`` = the right-hand side (as a function of ``Ab, Bb, P, Q, e, w``);
-        ``symbols`` = ``(Abar, Bbar, P, Q, e, w)``. For n > 1, ``P`` and ``Q`` are Hermitian
-        and only their diagonal and upper triangle are read. ``details``: ``'e_next'``,
-        ``'direct'`` (``e_{k+1}^H P e_{k+1} - e^H P e``), ``'Q'`` (``P - Ab^H P Ab``),
-        ``'residual'`` (``direct - expr`` with that Q, expanded: 0).
+        `expr` = the right-hand side (as a function of `Ab, Bb, P, Q, e, w`);
+        `symbols` = `(Abar, Bbar, P, Q, e, w)`. For n > 1, `P` and `Q` are Hermitian
+        and only their diagonal and upper triangle are read. `details`: `'e_next'`,
+        `'direct'` (`e_{k+1}^H P e_{k+1} - e^H P e`), `'Q'` (`P - Ab^H P Ab`),
+        `'residual'` (`direct - expr` with that Q, expanded: 0).
 
     Raises
     ------
     ParameterError
-        If ``n`` or ``m`` is not a positive integer.
+        If `n` or `m` is not a positive integer.
 
     Notes
     -----
-    Complex symbols have no assumptions, so ``conj(e)`` is an independent atom (Wirtinger
-    calculus) and, after writing ``2 Re X = X + conj(X)``, the identity is a polynomial identity
-    checked by :func:`sympy.expand` alone. The cross terms ``e^H Ab^H P Bb w`` and
-    ``w^H Bb^H P Ab e`` are conjugate only because ``P = P^H``.
+    Complex symbols have no assumptions, so `conj(e)` is an independent atom (Wirtinger
+    calculus) and, after writing `2 Re X = X + conj(X)`, the identity is a polynomial identity
+    checked by `sympy.expand` alone. The cross terms `e^H Ab^H P Bb w` and
+    `w^H Bb^H P Ab e` are conjugate only because `P = P^H`.
 
     Examples
     --------
@@ -662,28 +665,28 @@ def lyapunov_difference_expr(n=1, m=1):
 
 @cache
 def gamma_star_expr():
-    """Theorem 1's gain ``gamma*(sigma)``: the positive root of ``b g^2 + 2 a g = sigma lambda_min(Q)``.
+    """Theorem 1's gain `gamma*(sigma)`: the positive root of `b g^2 + 2 a g = sigma lambda_min(Q)`.
 
-    With ``a = ||Ab^H P Bb||_2 >= 0``, ``b = ||Bb^H P Bb||_2 > 0`` and ``||w|| <= g ||e||``,
-    ``Delta L_e <= (-lambda_min(Q) + 2 a g + b g^2) ||e||^2``; the largest ``g`` that keeps the
-    bracket at ``-(1 - sigma) lambda_min(Q)`` solves the quadratic:
+    With `a = ||Ab^H P Bb||_2 >= 0`, `b = ||Bb^H P Bb||_2 > 0` and `||w|| <= g ||e||`,
+    `Delta L_e <= (-lambda_min(Q) + 2 a g + b g^2) ||e||^2`; the largest `g` that keeps the
+    bracket at `-(1 - sigma) lambda_min(Q)` solves the quadratic:
 
-    .. math::
+    $$
+    \\gamma^* = \\frac{-a + \\sqrt{a^2 + b\\,\\sigma\\,\\lambda_{\\min}(Q)}}{b}
+    = \\frac{\\sigma\\,\\lambda_{\\min}(Q)}{a + \\sqrt{a^2 + b\\,\\sigma\\,\\lambda_{\\min}(Q)}}.
+    $$
 
-        \\gamma^* = \\frac{-a + \\sqrt{a^2 + b\\,\\sigma\\,\\lambda_{\\min}(Q)}}{b}
-        = \\frac{\\sigma\\,\\lambda_{\\min}(Q)}{a + \\sqrt{a^2 + b\\,\\sigma\\,\\lambda_{\\min}(Q)}}.
-
-    The root is chosen from :func:`sympy.solve`'s two by discarding the one sympy proves
+    The root is chosen from `sympy.solve`'s two by discarding the one sympy proves
     negative; the second (rationalized) form is manifestly positive and is the one to
-    evaluate when ``b sigma lambda_min << a^2`` (no cancellation).
+    evaluate when `b sigma lambda_min << a^2` (no cancellation).
 
     Returns
     -------
     Derivation
-        ``expr`` = ``gamma*``; ``symbols`` = ``(a, b, sigma, lambda_min)``. ``details``:
-        ``'quadratic'`` (the equation), ``'roots'`` (both), ``'rationalized'``,
-        ``'decrease_rate'`` (``-lambda_min + 2 a gamma* + b gamma*^2``, simplified:
-        ``-(1 - sigma) lambda_min``).
+        `expr` = `gamma*`; `symbols` = `(a, b, sigma, lambda_min)`. `details`:
+        `'quadratic'` (the equation), `'roots'` (both), `'rationalized'`,
+        `'decrease_rate'` (`-lambda_min + 2 a gamma* + b gamma*^2`, simplified:
+        `-(1 - sigma) lambda_min`).
 
     Examples
     --------
@@ -715,38 +718,38 @@ def gamma_star_expr():
 
 @cache
 def continuous_derivative_expr(n=1, m=1):
-    """Theorem 1, continuous form: ``dL_e/dt`` along ``de/dt = A e + B w`` (docs/theory.md §4).
+    """Theorem 1, continuous form: `dL_e/dt` along `de/dt = A e + B w` (docs/theory.md §4).
 
-    With ``P = P^H`` and ``Q = -(A^H P + P A)``:
+    With `P = P^H` and `Q = -(A^H P + P A)`:
 
-    .. math::
+    $$
+    \\frac{dL_e}{dt} = -e^H Q e + 2\\,\\mathrm{Re}(e^H P B w)
+    \\le -\\lambda_{\\min}(Q)\\|e\\|^2 + 2\\|PB\\|\\,\\|e\\|\\,\\|w\\|,
+    $$
 
-        \\frac{dL_e}{dt} = -e^H Q e + 2\\,\\mathrm{Re}(e^H P B w)
-        \\le -\\lambda_{\\min}(Q)\\|e\\|^2 + 2\\|PB\\|\\,\\|e\\|\\,\\|w\\|,
-
-    so ``||w|| <= sigma lambda_min(Q) / (2 ||PB||) ||e||`` gives
-    ``dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2``.
+    so `||w|| <= sigma lambda_min(Q) / (2 ||PB||) ||e||` gives
+    `dL_e/dt <= -(1 - sigma) lambda_min(Q) ||e||^2`.
 
     Parameters
     ----------
     n, m : int
-        State and input dimensions (1, 1: scalar symbols ``A, B, P, Q, e, w``).
+        State and input dimensions (1, 1: scalar symbols `A, B, P, Q, e, w`).
 
     Returns
     -------
     Derivation
-        ``expr`` = ``-e^H Q e + 2 Re(e^H P B w)``; ``symbols`` = ``(A, B, P, Q, e, w)``, and
-        ``sigma`` last in the scalar case. For n > 1, ``P`` and ``Q`` are Hermitian and only
-        their diagonal and upper triangle are read. ``details``: ``'de_dt'``, ``'direct'``
-        (the product rule ``(de/dt)^H P e + e^H P de/dt``), ``'Q'`` (``-(A^H P + P A)``),
-        ``'residual'`` (0). Scalar case also: ``'bound'`` (``-Q|e|^2 + 2 P|B||e||w|``),
-        ``'w_threshold'`` (``sigma Q / (2 P |B|) |e|``), ``'bound_at_threshold'``
-        (``-(1 - sigma) Q |e|^2``; for scalars ``lambda_min(Q) = Q``, ``||PB|| = P|B|``).
+        `expr` = `-e^H Q e + 2 Re(e^H P B w)`; `symbols` = `(A, B, P, Q, e, w)`, and
+        `sigma` last in the scalar case. For n > 1, `P` and `Q` are Hermitian and only
+        their diagonal and upper triangle are read. `details`: `'de_dt'`, `'direct'`
+        (the product rule `(de/dt)^H P e + e^H P de/dt`), `'Q'` (`-(A^H P + P A)`),
+        `'residual'` (0). Scalar case also: `'bound'` (`-Q|e|^2 + 2 P|B||e||w|`),
+        `'w_threshold'` (`sigma Q / (2 P |B|) |e|`), `'bound_at_threshold'`
+        (`-(1 - sigma) Q |e|^2`; for scalars `lambda_min(Q) = Q`, `||PB|| = P|B|`).
 
     Raises
     ------
     ParameterError
-        If ``n`` or ``m`` is not a positive integer.
+        If `n` or `m` is not a positive integer.
 
     Examples
     --------
@@ -820,22 +823,22 @@ _REGISTRY = _registry()
 
 
 def derivation_latex(name=None):
-    """LaTeX strings of the derivations, for notebooks (``IPython.display.Math(...)``).
+    """LaTeX strings of the derivations, for notebooks (`IPython.display.Math(...)`).
 
     Parameters
     ----------
     name : str, optional
-        One of ``mu_<method>``, ``Bb_<method>`` (method in zoh, bilinear, euler,
-        backward_diff, gbt (symbolic alpha), selective), ``bilinear_stability``,
-        ``euler_step_limit``, ``lyapunov_difference``, ``gamma_star``,
-        ``continuous_derivative``. None: all of them.
+        One of `mu_<method>`, `Bb_<method>` (method in zoh, bilinear, euler,
+        backward_diff, gbt (symbolic alpha), selective), `bilinear_stability`,
+        `euler_step_limit`, `lyapunov_difference`, `gamma_star`,
+        `continuous_derivative`. None: all of them.
 
     Returns
     -------
     str, or dict of str
-        ``Derivation.latex()`` of the named derivation, or ``{name: latex}`` for all.
+        `Derivation.latex()` of the named derivation, or `{name: latex}` for all.
         The 2 x 2 discretizations are long; render them with
-        ``discretize_2x2(method).latex()``.
+        `discretize_2x2(method).latex()`.
 
     Raises
     ------

@@ -1,8 +1,8 @@
 """Constructors of the continuous SSMs used by deep state space models.
 
-Every constructor returns an :class:`~smr_stability.SSM` for one channel (S4, S4D, S6 and
-Mega run H independent copies; S5 is one MIMO system). Output matrices ``C`` are drawn from a
-seeded generator, as the models initialise them; ``D = 0``.
+Every constructor returns an [`SSM`][smr_stability.ssm.SSM] for one channel (S4, S4D, S6 and
+Mega run H independent copies; S5 is one MIMO system). Output matrices `C` are drawn from a
+seeded generator, as the models initialise them; `D = 0`.
 """
 
 import numpy as np
@@ -33,8 +33,8 @@ def _hippo_legs_AB(N):
 def hippo_legs(N, *, seed=0):
     """HiPPO-LegS, the state matrix of S4.
 
-    ``A_nk = -sqrt(2n+1) sqrt(2k+1)`` for ``n > k``, ``-(n+1)`` for ``n = k``, 0 above the
-    diagonal; ``B_n = sqrt(2n+1)``; ``C`` standard normal (seeded). Real, dense, strongly
+    `A_nk = -sqrt(2n+1) sqrt(2k+1)` for `n > k`, `-(n+1)` for `n = k`, 0 above the
+    diagonal; `B_n = sqrt(2n+1)`; `C` standard normal (seeded). Real, dense, strongly
     non-normal, eigenvalues with negative real part.
 
     Parameters
@@ -42,7 +42,7 @@ def hippo_legs(N, *, seed=0):
     N : int
         State size.
     seed : int or numpy.random.Generator, optional
-        Seed of the random ``C``.
+        Seed of the random `C`.
 
     References
     ----------
@@ -70,10 +70,10 @@ def _complex_C(N, seed):
 
 
 def s4d_lin(N, *, seed=0):
-    """S4D-Lin: ``lambda_n = -1/2 + i pi n``, ``B = 1``, ``C`` complex normal (seeded).
+    """S4D-Lin: `lambda_n = -1/2 + i pi n`, `B = 1`, `C` complex normal (seeded).
 
-    Diagonal, complex; ``y = Re(C x)``. (S4D keeps N/2 modes of a conjugate pair and doubles
-    the real part; here all N modes are kept and the output takes ``Re``.)
+    Diagonal, complex; `y = Re(C x)`. (S4D keeps N/2 modes of a conjugate pair and doubles
+    the real part; here all N modes are kept and the output takes `Re`.)
 
     References
     ----------
@@ -87,7 +87,7 @@ def s4d_lin(N, *, seed=0):
 
 
 def s4d_inv(N, *, seed=0):
-    """S4D-Inv: ``lambda_n = -1/2 + i (N/pi) (N/(2n+1) - 1)``, ``B = 1``, ``C`` complex normal.
+    """S4D-Inv: `lambda_n = -1/2 + i (N/pi) (N/(2n+1) - 1)`, `B = 1`, `C` complex normal.
 
     References
     ----------
@@ -102,7 +102,7 @@ def s4d_inv(N, *, seed=0):
 
 
 def s4d_real(N, *, seed=0):
-    """S4D-Real: ``lambda_n = -(n+1)``, ``B = 1``, ``C`` standard normal (seeded). Real diagonal.
+    """S4D-Real: `lambda_n = -(n+1)`, `B = 1`, `C` standard normal (seeded). Real diagonal.
 
     References
     ----------
@@ -118,27 +118,27 @@ def s4d_real(N, *, seed=0):
 def s5_hippo(N, P=1, Q=1, *, seed=0, blocks=None):
     """S5's diagonalised HiPPO: the eigendecomposition of the normal part of HiPPO-LegS.
 
-    HiPPO-LegS is ``A = S - p p^T`` with ``p_n = sqrt(n + 1/2)`` and ``S = -I/2 + (skew)``
-    normal. With ``S = V diag(lambda) V^H`` (V unitary, from the Hermitian ``-i S``), the model
-    in the coordinates ``V^H x`` is ``A = diag(lambda)``, ``B = V^H B0``, ``C = C0 V``.
-    ``Re(lambda) = -1/2``. The low-rank term is dropped, as in S5, so this is not equivalent
-    to :func:`hippo_legs`.
+    HiPPO-LegS is `A = S - p p^T` with `p_n = sqrt(n + 1/2)` and `S = -I/2 + (skew)`
+    normal. With `S = V diag(lambda) V^H` (V unitary, from the Hermitian `-i S`), the model
+    in the coordinates `V^H x` is `A = diag(lambda)`, `B = V^H B0`, `C = C0 V`.
+    `Re(lambda) = -1/2`. The low-rank term is dropped, as in S5, so this is not equivalent
+    to [`hippo_legs`][smr_stability.systems.hippo_legs].
 
     Parameters
     ----------
     N : int
         State size (complex modes).
     P, Q : int
-        Inputs and outputs (S5 is MIMO). ``B0`` is HiPPO-LegS's ``B`` for ``P = 1`` and
-        standard normal over ``sqrt(P)`` otherwise; ``C0`` is complex normal over ``sqrt(N)``.
+        Inputs and outputs (S5 is MIMO). `B0` is HiPPO-LegS's `B` for `P = 1` and
+        standard normal over `sqrt(P)` otherwise; `C0` is complex normal over `sqrt(N)`.
     seed : int or numpy.random.Generator
     blocks : int, optional
-        S5's block initialisation with conjugate symmetry (its ``blocks`` and ``conj_sym``):
-        ``blocks`` copies of the normal part of HiPPO-LegS of size ``2 N / blocks``, of which
-        each keeps the ``N / blocks`` eigenvalues with positive imaginary part (the others are
-        their conjugates, which ``Re(C x)`` accounts for). ``V`` is block diagonal, and the
-        model is ``N`` complex modes standing for ``2 N`` real states. ``N`` must be a multiple
-        of ``blocks``. By default one block of size ``N`` with every eigenvalue.
+        S5's block initialisation with conjugate symmetry (its `blocks` and `conj_sym`):
+        `blocks` copies of the normal part of HiPPO-LegS of size `2 N / blocks`, of which
+        each keeps the `N / blocks` eigenvalues with positive imaginary part (the others are
+        their conjugates, which `Re(C x)` accounts for). `V` is block diagonal, and the
+        model is `N` complex modes standing for `2 N` real states. `N` must be a multiple
+        of `blocks`. By default one block of size `N` with every eigenvalue.
 
     References
     ----------
@@ -165,7 +165,7 @@ def s5_hippo(N, P=1, Q=1, *, seed=0, blocks=None):
 
 
 def _hippo_normal(N):
-    """Eigenvalues, unitary eigenvectors and ``B`` of the normal part ``S`` of HiPPO-LegS."""
+    """Eigenvalues, unitary eigenvectors and `B` of the normal part `S` of HiPPO-LegS."""
     A, b = _hippo_legs_AB(N)
     p = np.sqrt(np.arange(N) + 0.5)
     S = A + np.outer(p, p)
@@ -180,11 +180,11 @@ def _sigmoid(x):
 def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     """Mega's multi-dimensional damped EMA, as a continuous real diagonal SSM.
 
-    Discrete model (one channel, ``h`` in R^N): ``h_t = q * h_{t-1} + p * beta x_t``,
-    ``y_t = (eta / sqrt(N)) . h_t`` with ``p = sigmoid(alpha)`` and
-    ``q = 1 - p * sigmoid(delta)``. The continuous form inverts zoh at step ``dt``:
-    ``lambda = log(q)/dt`` (so ``q = exp(lambda dt)``) and ``B = lambda p beta / (q - 1)``
-    (so ``Bb = p beta``). ``discretize(sys.A, sys.B, dt, 'zoh')`` returns ``(q, p beta)``.
+    Discrete model (one channel, `h` in R^N): `h_t = q * h_{t-1} + p * beta x_t`,
+    `y_t = (eta / sqrt(N)) . h_t` with `p = sigmoid(alpha)` and
+    `q = 1 - p * sigmoid(delta)`. The continuous form inverts zoh at step `dt`:
+    `lambda = log(q)/dt` (so `q = exp(lambda dt)`) and `B = lambda p beta / (q - 1)`
+    (so `Bb = p beta`). `discretize(sys.A, sys.B, dt, 'zoh')` returns `(q, p beta)`.
 
     Parameters
     ----------
@@ -193,8 +193,8 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
     dt : float
         The step at which the continuous form reproduces the EMA.
     seed : int or numpy.random.Generator
-        Seeds the raw parameters not given, drawn as Mega initialises them: ``alpha, delta ~
-        N(0, 0.2^2)``, ``beta ~ N(+-1, 0.02^2)`` with alternating signs, ``eta ~ N(0, 1)``.
+        Seeds the raw parameters not given, drawn as Mega initialises them: `alpha, delta ~
+        N(0, 0.2^2)`, `beta ~ N(+-1, 0.02^2)` with alternating signs, `eta ~ N(0, 1)`.
     alpha, delta, beta, eta : array, shape (N,), optional
         Raw parameters (before the sigmoids).
 
@@ -234,7 +234,7 @@ def mega_ema(N, *, dt=1.0, seed=0, alpha=None, delta=None, beta=None, eta=None):
 
 
 def _pair(x, name):
-    """``(lo, hi)`` as two finite floats, or an error naming what was expected."""
+    """`(lo, hi)` as two finite floats, or an error naming what was expected."""
     try:
         lo, hi = x
     except (TypeError, ValueError):
@@ -250,16 +250,16 @@ def random_stable(N, P=1, Q=1, *, diagonal=False, complex=False, seed=None, deca
     N, P, Q : int
         State, input and output sizes.
     diagonal : bool
-        Diagonal ``A`` (stored as a vector) or dense.
+        Diagonal `A` (stored as a vector) or dense.
     complex : bool
         Complex or real matrices.
     seed : int or numpy.random.Generator, optional
     decay : (float, float)
-        Range of the decay rates ``-Re(lambda)``. Diagonal: drawn uniformly. Dense: a Gaussian
-        matrix ``G/sqrt(N)`` is shifted so its spectral abscissa is ``-decay[0]``; the result is
+        Range of the decay rates `-Re(lambda)`. Diagonal: drawn uniformly. Dense: a Gaussian
+        matrix `G/sqrt(N)` is shifted so its spectral abscissa is `-decay[0]`; the result is
         non-normal in general.
     freq : float
-        Diagonal complex: imaginary parts uniform on ``[-freq, freq]``.
+        Diagonal complex: imaginary parts uniform on `[-freq, freq]`.
 
     Examples
     --------

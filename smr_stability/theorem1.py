@@ -1,15 +1,17 @@
 """Numerical verification of Theorem 1 (docs/theory.md §4): protocol V1 (implication), V2
 (non-vacuity) and V3 (continuous form).
 
-Discrete form, control convention ``e_{k+1} = Ab e_k + Bb w_k``: with ``Ab^H P Ab - P = -Q``,
-``a = ||Ab^H P Bb||``, ``b = ||Bb^H P Bb||`` and ``gamma* = (-a + sqrt(a^2 + b sigma lmin(Q)))/b``,
-every ``||w_k|| <= gamma ||e_k||`` with ``gamma <= gamma*`` gives
+Discrete form, control convention `e_{k+1} = Ab e_k + Bb w_k`: with `Ab^H P Ab - P = -Q`,
+`a = ||Ab^H P Bb||`, `b = ||Bb^H P Bb||` and `gamma* = (-a + sqrt(a^2 + b sigma lmin(Q)))/b`,
+every `||w_k|| <= gamma ||e_k||` with `gamma <= gamma*` gives
 
-    L(k+1) - L(k) <= -(1 - sigma) lmin(Q) ||e_k||^2,   L(k) <= (1 - (1-sigma) lmin(Q)/lmax(P))^k L(0),
+```text
+L(k+1) - L(k) <= -(1 - sigma) lmin(Q) ||e_k||^2,   L(k) <= (1 - (1-sigma) lmin(Q)/lmax(P))^k L(0),
+```
 
-with ``L = e^H P e``. Continuous form: ``A^H P + P A = -Q`` and
-``||w|| <= sigma lmin(Q)/(2 ||P B||) ||e||`` give ``dL/dt <= -(1-sigma) lmin(Q) ||e||^2`` and
-``L(t) <= L(0) exp(-(1-sigma) lmin(Q)/lmax(P) t)``.
+with `L = e^H P e`. Continuous form: `A^H P + P A = -Q` and
+`||w|| <= sigma lmin(Q)/(2 ||P B||) ||e||` give `dL/dt <= -(1-sigma) lmin(Q) ||e||^2` and
+`L(t) <= L(0) exp(-(1-sigma) lmin(Q)/lmax(P) t)`.
 """
 
 import json
@@ -38,14 +40,14 @@ _METHODS = ("zoh", "bilinear", "euler", "backward_diff", "gbt", "selective")
 
 @dataclass
 class Theorem1Report:
-    """What :func:`verify_theorem1` checked and found.
+    """What [`verify_theorem1`][smr_stability.theorem1.verify_theorem1] checked and found.
 
-    ``v1_*``: discrete implication on ``v1_systems`` random stable systems (``v1_steps`` steps
-    checked, each step two inequalities); ``v1_worst_margin`` is the smallest
-    ``(rhs - lhs) / scale`` seen (>= -RTOL means no violation). ``v2_*``: systems driven at
-    ``gamma = v2_factor * gamma*`` along the worst direction, and how many had ``L`` increase.
-    ``v3_*``: continuous form along solve_ivp trajectories. ``examples``: ``L_e(k)`` and the
-    envelope of a few V1 and V2 systems, for :meth:`plot`.
+    `v1_*`: discrete implication on `v1_systems` random stable systems (`v1_steps` steps
+    checked, each step two inequalities); `v1_worst_margin` is the smallest
+    `(rhs - lhs) / scale` seen (>= -RTOL means no violation). `v2_*`: systems driven at
+    `gamma = v2_factor * gamma*` along the worst direction, and how many had `L` increase.
+    `v3_*`: continuous form along solve_ivp trajectories. `examples`: `L_e(k)` and the
+    envelope of a few V1 and V2 systems, for [`plot`][smr_stability.theorem1.Theorem1Report.plot].
     """
 
     v1_systems: int = 0
@@ -108,10 +110,10 @@ class Theorem1Report:
             json.dump(doc, f, indent=1)
 
     def plot(self, ax=None):
-        """``L_e(k)`` of the example systems against their Theorem 1 envelopes (log scale).
+        """`L_e(k)` of the example systems against their Theorem 1 envelopes (log scale).
 
-        Draws on ``ax``, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
-        show it with ``report.plot().figure`` as a cell's last expression. Returns the Axes.
+        Draws on `ax`, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
+        show it with `report.plot().figure` as a cell's last expression. Returns the Axes.
         """
         from .plotting import new_figure
 
@@ -151,7 +153,8 @@ def _random_Q(rng, N, cplx):
 
 
 def _constants(Ab, Bb, Q, sigma):
-    """A (dense), P, lmin(Q), lmax(P) and gamma* of the discrete form (:func:`~smr_stability.gamma_star`)."""
+    """A (dense), P, lmin(Q), lmax(P) and gamma* of the discrete form
+    ([`gamma_star`][smr_stability.bounds.gamma_star])."""
     g = gamma_star(Ab, Bb, sigma, Q, return_info=True)
     A = np.diag(Ab) if Ab.ndim == 1 else Ab
     return A, g.P, g.lambda_min_Q, g.lambda_max_P, g.gamma
@@ -160,9 +163,9 @@ def _constants(Ab, Bb, Q, sigma):
 def _run_discrete(A, Bb, P, lmin_Q, lmax_P, gamma, sigma, e0, steps, rng, worst):
     """Iterate the error system; return L(k), the decrease and envelope margins, and the rate.
 
-    ``worst``: ``w = gamma ||e|| v/||v||`` with ``v = Bb^H P A e``, the direction maximising
-    ``Re(e^H A^H P Bb w)`` (a random direction where ``v = 0``); otherwise a random direction
-    and a random size below ``gamma ||e||``.
+    `worst`: `w = gamma ||e|| v/||v||` with `v = Bb^H P A e`, the direction maximising
+    `Re(e^H A^H P Bb w)` (a random direction where `v = 0`); otherwise a random direction
+    and a random size below `gamma ||e||`.
     """
     rate = 1.0 - (1.0 - sigma) * lmin_Q / lmax_P
     M = Bb.conj().T @ P @ A  # (P, N): v = M e
@@ -273,14 +276,14 @@ def _v3(report, n_systems, rng, progress):
         report.v3_systems += 1
 
 
-#: V1 runs in chunks of at most this many systems, and at least 8 chunks: fixed by ``n_systems``
+#: V1 runs in chunks of at most this many systems, and at least 8 chunks: fixed by `n_systems`
 #: alone, so that the report does not depend on the workers.
 CHUNK_SYSTEMS = 2500
 _MIN_CHUNKS = 8
 
 
 def _chunk(args):
-    """V1/V2 on one chunk of systems (V3 when ``kind == 'v3'``); returns a partial report."""
+    """V1/V2 on one chunk of systems (V3 when `kind == 'v3'`); returns a partial report."""
     kind, n, steps, seed_seq, progress = args
     rng = np.random.default_rng(seed_seq)
     part = Theorem1Report()
@@ -319,7 +322,8 @@ def _merge(report, part):
 def verify_theorem1(
     n_systems=10_000, *, seed=0, steps=30, n_continuous=100, quick=False, progress=False, workers=1, client=None
 ):
-    """Run the verification protocol V1-V3 of docs/theory.md §4 and return a :class:`Theorem1Report`.
+    """Run the verification protocol V1-V3 of docs/theory.md §4 and return a
+    [`Theorem1Report`][smr_stability.theorem1.Theorem1Report].
 
     Parameters
     ----------
@@ -329,29 +333,29 @@ def verify_theorem1(
         random step; a draw whose discretization is unstable is counted and redrawn. Every
         fifth system also runs V2.
     seed : int
-        The systems are drawn in fixed chunks (:func:`chunk_sizes`), each seeded from
-        ``SeedSequence(seed)``, so the report does not depend on the workers.
+        The systems are drawn in fixed chunks (`chunk_sizes`), each seeded from
+        `SeedSequence(seed)`, so the report does not depend on the workers.
     steps : int
         Steps of the error system per run; each V1 system runs once with the worst-case
-        disturbance at ``gamma = gamma*`` and once with random disturbances below it.
+        disturbance at `gamma = gamma*` and once with random disturbances below it.
     n_continuous : int
         Systems for V3 (N <= 8), integrated with solve_ivp (rtol 1e-11) over five time
-        constants with the worst-case ``w``.
+        constants with the worst-case `w`.
     quick : bool
         Small settings (500 systems, 20 continuous) for a smoke run.
     progress : bool
         One progress bar over the systems as their chunks complete.
     workers : int
-        Workers of a local Dask cluster (:mod:`smr_stability.parallel`; the command line uses 2);
+        Workers of a local Dask cluster (`smr_stability.parallel`; the command line uses 2);
         1 runs in this process unless a cluster is named. More than 1 needs the usual
-        ``if __name__ == "__main__":`` guard in scripts. The report does not depend on it.
+        `if __name__ == "__main__":` guard in scripts. The report does not depend on it.
     client : distributed.Client or str, optional
-        An existing Dask cluster to run the chunks on (default: ``$SMR_STABILITY_SCHEDULER``).
+        An existing Dask cluster to run the chunks on (default: `$SMR_STABILITY_SCHEDULER`).
 
     Notes
     -----
-    A check fails when ``rhs - lhs < -1e-9 * scale``, with ``scale`` the sum of the magnitudes
-    compared (rounding in ``L(k+1) - L(k)`` is relative to ``L``). The chunks' partial reports
+    A check fails when `rhs - lhs < -1e-9 * scale`, with `scale` the sum of the magnitudes
+    compared (rounding in `L(k+1) - L(k)` is relative to `L`). The chunks' partial reports
     are merged in chunk order as they arrive, so the systems are never all held at once.
     """
     from tqdm import tqdm
@@ -387,15 +391,15 @@ def verify_theorem1(
 
 
 def chunk_sizes(n_systems):
-    """The sizes of V1's chunks for ``n_systems``: ``max(8, ceil(n / CHUNK_SYSTEMS))`` chunks, as
-    equal as integers allow. Depends on ``n_systems`` only."""
+    """The sizes of V1's chunks for `n_systems`: `max(8, ceil(n / CHUNK_SYSTEMS))` chunks, as
+    equal as integers allow. Depends on `n_systems` only."""
     n = max(_MIN_CHUNKS, -(-n_systems // CHUNK_SYSTEMS))
     return np.diff(np.arange(n + 1) * n_systems // n)
 
 
 def _sq_norms(z, weights=None):
-    """``sum_n weights_n |z_n|^2`` over the last axis (weights 1 by default), through a real view
-    of a complex ``z`` (no complex temporaries)."""
+    """`sum_n weights_n |z_n|^2` over the last axis (weights 1 by default), through a real view
+    of a complex `z` (no complex temporaries)."""
     if np.iscomplexobj(z):
         v = np.ascontiguousarray(z).view(np.float64)  # (..., 2N): real and imaginary parts interleaved
         weights = None if weights is None else np.repeat(weights, 2)
@@ -405,8 +409,8 @@ def _sq_norms(z, weights=None):
 
 
 def _final_state(Ab, Bb, C, u):
-    """``x_L`` of ``x_k = Ab x_{k-1} + Bb u_k`` from zero, shape (n, N): for a diagonal ``Ab``
-    ``sum_k Ab^(L-1-k) Bb u_k`` as one product with the powers; otherwise the last state of a scan."""
+    """`x_L` of `x_k = Ab x_{k-1} + Bb u_k` from zero, shape (n, N): for a diagonal `Ab`
+    `sum_k Ab^(L-1-k) Bb u_k` as one product with the powers; otherwise the last state of a scan."""
     if Ab.ndim != 1:
         return simulate(Ab, Bb, C, None, u, return_states=True)[1][:, -1]
     L = u.shape[1]
@@ -418,9 +422,9 @@ def _final_state(Ab, Bb, C, u):
 def channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=True):
     """V4's measures of one discretized SISO channel fed nominal and perturbed inputs.
 
-    The channel runs ``x_k = Ab x_{k-1} + Bb u_k`` (deep-SSM convention) on the nominal inputs
+    The channel runs `x_k = Ab x_{k-1} + Bb u_k` (deep-SSM convention) on the nominal inputs
     and on the perturbed ones, through the SMR gate when one is given (docs/theory.md §5); the
-    sampling error ``w_k = u~_k - u_k`` drives the error ``e_k = Ab e_{k-1} + Bb w_k``.
+    sampling error `w_k = u~_k - u_k` drives the error `e_k = Ab e_{k-1} + Bb w_k`.
 
     Parameters
     ----------
@@ -429,21 +433,21 @@ def channel_measures(Ab, Bb, u_nom, u_per, gate, sigma, iss=True):
     u_nom, u_per : array, shape (n, L, 1)
         Inputs on the training grid and on the perturbed schedule.
     gate : None or (m, b)
-        The SMR kernel ``m`` (1, tau) and bias ``b`` (1,) applied to both inputs.
+        The SMR kernel `m` (1, tau) and bias `b` (1,) applied to both inputs.
     sigma : float in (0, 1)
-        Theorem 1's sigma (``Q = I``).
+        Theorem 1's sigma (`Q = I`).
     iss : bool
-        Also give Proposition 1's radius; ``False`` skips the series for ``G_inf``, the slow
-        part when ``rho(Ab)`` is close to 1.
+        Also give Proposition 1's radius; `False` skips the series for `G_inf`, the slow
+        part when `rho(Ab)` is close to 1.
 
     Returns
     -------
     dict
-        ``holds`` (n, L-1) bool: the hypothesis ``|w_k| <= gamma* ||e_{k-1}||`` (docs/theory.md
-        §4, control-convention indexing) at steps ``k >= 1``; ``gamma``: gamma*(sigma);
-        ``max_L_e``: ``max_k e_k^H P e_k`` with ``Ab^H P Ab - P = -I``; ``final_abs_error`` and
-        ``final_rel_error`` (n,): ``||e_L||`` and ``||e_L|| / ||x_L||``; ``observed_sup``:
-        ``max_k ||e_k||``; with ``iss``, ``iss_bound``: ``G_inf max_k |w_k|`` (docs/theory.md §3).
+        `holds` (n, L-1) bool: the hypothesis `|w_k| <= gamma* ||e_{k-1}||` (docs/theory.md
+        §4, control-convention indexing) at steps `k >= 1`; `gamma`: gamma*(sigma);
+        `max_L_e`: `max_k e_k^H P e_k` with `Ab^H P Ab - P = -I`; `final_abs_error` and
+        `final_rel_error` (n,): `||e_L||` and `||e_L|| / ||x_L||`; `observed_sup`:
+        `max_k ||e_k||`; with `iss`, `iss_bound`: `G_inf max_k |w_k|` (docs/theory.md §3).
 
     Examples
     --------

@@ -1,10 +1,11 @@
 """Training cost: wall time of one training step of each layer, with and without SMR.
 
 The paper claims that SMR does not sacrifice training speed: the gate is a depthwise causal
-convolution of length ``tau``, cost O(B L H tau), next to the SSM's O(B L H N log L). This module
-measures it. :func:`step_time` times one full training step (forward, MSE loss, backward,
-gradient clipping, AdamW step) of a depth-1 :class:`~smr_stability.nn.model.SequenceModel`;
-:func:`training_cost` draws figure 10 from those measurements.
+convolution of length `tau`, cost O(B L H tau), next to the SSM's O(B L H N log L). This module
+measures it. [`step_time`][smr_stability.experiments.cost.step_time] times one full training step
+(forward, MSE loss, backward, gradient clipping, AdamW step) of a depth-1
+[`SequenceModel`][smr_stability.nn.model.SequenceModel];
+[`training_cost`][smr_stability.experiments.cost.training_cost] draws figure 10 from those measurements.
 
 Timings are measurements, not tests: on a shared machine they move by tens of percent from
 run to run, so compare only ratios taken in the same run.
@@ -30,7 +31,7 @@ class StepTime:
     Attributes
     ----------
     median, min, max : float
-        Over the ``repeats`` timed steps (the warm-up steps are not counted).
+        Over the `repeats` timed steps (the warm-up steps are not counted).
     times : list of float
         Every timed step, in order.
     """
@@ -56,13 +57,13 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
     Parameters
     ----------
     layer : str
-        A key of ``smr_stability.nn.model.LAYERS``.
+        A key of `smr_stability.nn.model.LAYERS`.
     smr : bool
-        Gate the layer's input with SMR of length ``tau``.
+        Gate the layer's input with SMR of length `tau`.
     B, L, H, N : int
-        Batch, length, channels (``width``), state (``state``).
+        Batch, length, channels (`width`), state (`state`).
     use_timestamps : bool
-        Pass the true gaps (exponential, mean 1) to the layer as ``dt`` (S5: variable-step scan).
+        Pass the true gaps (exponential, mean 1) to the layer as `dt` (S5: variable-step scan).
     seed : int
         Seeds torch's generator before the model and the batch are drawn.
 
@@ -71,8 +72,10 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
     model : SequenceModel
         Depth 1, P = Q = 1, float32.
     step : callable
-        ``step()`` runs forward, MSE loss, backward, ``clip_grad_norm_(1.0)`` and an AdamW step
-        (the parameter groups of :meth:`SequenceModel.param_groups`); returns the loss (float).
+        `step()` runs forward, MSE loss, backward, `clip_grad_norm_(1.0)` and an AdamW step
+        (the parameter groups of
+        [`SequenceModel.param_groups`][smr_stability.nn.model.SequenceModel.param_groups]); returns
+        the loss (float).
     """
     import torch
     from torch import nn
@@ -116,36 +119,36 @@ def build_step(layer, smr, *, B, L, H, N, tau=4, use_timestamps=False, seed=0):
 
 
 def step_time(layer, smr=False, *, B=16, L=1024, H=32, N=32, tau=4, repeats=5, warmup=1, use_timestamps=False, seed=0):
-    """Wall time of one training step of a depth-1 ``SequenceModel`` with ``layer``.
+    """Wall time of one training step of a depth-1 `SequenceModel` with `layer`.
 
     Parameters
     ----------
     layer : str
-        A key of ``smr_stability.nn.model.LAYERS`` ('s4d', 's4', 's5', 's6', 'mega', 'spade').
+        A key of `smr_stability.nn.model.LAYERS` ('s4d', 's4', 's5', 's6', 'mega', 'spade').
     smr : bool
-        With the SMR gate (length ``tau``) in front of the SSM.
+        With the SMR gate (length `tau`) in front of the SSM.
     B, L, H, N, tau : int
         Batch, length, channels, state, SMR kernel length.
     repeats : int
-        Timed steps; ``warmup`` untimed steps run first.
+        Timed steps; `warmup` untimed steps run first.
     use_timestamps : bool
-        Pass the true gaps as ``dt`` (S5 runs its variable-step scan instead of the convolution).
+        Pass the true gaps as `dt` (S5 runs its variable-step scan instead of the convolution).
     seed : int
 
     Returns
     -------
     StepTime
-        Median, min, max and every timed step, in seconds (``time.perf_counter``).
+        Median, min, max and every timed step, in seconds (`time.perf_counter`).
 
     Raises
     ------
     ParameterError
-        Unknown ``layer``, or a size or ``repeats`` below 1.
+        Unknown `layer`, or a size or `repeats` below 1.
 
     Notes
     -----
     float32 on CPU with torch's current thread count. Each step is forward, MSE loss, backward,
-    gradient clipping and AdamW, as in :func:`smr_stability.nn.train.train` (without its
+    gradient clipping and AdamW, as in [`smr_stability.nn.train.train`][smr_stability.nn.train.train] (without its
     per-step finiteness checks and scheduler).
 
     Examples
@@ -173,13 +176,13 @@ def time_interleaved(steps, *, repeats=5, warmup=1, budget=None, min_repeats=3):
     Parameters
     ----------
     steps : list of callable
-        Each runs one training step (see :func:`build_step`).
+        Each runs one training step (see `build_step`).
     repeats : int
         Rounds; each round times every step once, in order.
     warmup : int
         Untimed calls of each step first.
     budget : float or None
-        Seconds; once ``min_repeats`` rounds are done and the timed rounds have used more than
+        Seconds; once `min_repeats` rounds are done and the timed rounds have used more than
         this, stop early (keeps slow layers affordable).
 
     Returns
@@ -230,17 +233,18 @@ def _sizes(quick):
 
 
 def measure(quick=False, layers=None, progress=None, threads=1):
-    """The measurements behind :func:`training_cost` (and ``benchmarks/bench_training.py``).
+    """The measurements behind [`training_cost`][smr_stability.experiments.cost.training_cost] (and
+    `benchmarks/bench_training.py`).
 
     Each compared pair (without/with SMR; S5 conv/scan) is built once and timed in alternation
-    by :func:`time_interleaved`, so a change in background load affects both sides alike.
+    by `time_interleaved`, so a change in background load affects both sides alike.
 
     Parameters
     ----------
     quick : bool
         Tiny sizes (seconds in all) instead of B=8, L=1024, H=32, N=32.
     layers : list of str or None
-        Keys of ``LAYERS`` for panel A (default all).
+        Keys of `LAYERS` for panel A (default all).
     progress : callable or None
         Called with one line of text after each measurement.
     threads : int or None
@@ -252,10 +256,10 @@ def measure(quick=False, layers=None, progress=None, threads=1):
     Returns
     -------
     dict
-        ``sizes``; ``layers``: per layer ``{"without": StepTime, "with": StepTime, "ratio"}``
-        (ratio = median with / median without); ``s5_modes``: a list of
-        ``{"L", "smr", "conv", "scan", "ratio"}`` (ratio = median scan / median conv); the
-        ``torch`` version and ``threads``.
+        `sizes`; `layers`: per layer `{"without": StepTime, "with": StepTime, "ratio"}`
+        (ratio = median with / median without); `s5_modes`: a list of
+        `{"L", "smr", "conv", "scan", "ratio"}` (ratio = median scan / median conv); the
+        `torch` version and `threads`.
     """
     import torch
 
@@ -312,13 +316,13 @@ def training_cost(out_dir, quick=False, threads=1):
     Panel A: per layer the median wall time of one training step (forward, loss, backward,
     AdamW) without and with SMR (tau = 4), the ratio with/without on the bars. Panel B: S5 in
     convolution mode (equal steps) against its variable-step scan (true gaps as
-    ``dt``), for several L, with and without SMR, ratio scan/conv. Sizes B=8, L=1024, H=32,
-    N=32 (``quick``: tiny), float32, one torch thread (``threads``, see :func:`measure`). This
+    `dt`), for several L, with and without SMR, ratio scan/conv. Sizes B=8, L=1024, H=32,
+    N=32 (`quick`: tiny), float32, one torch thread (`threads`, see `measure`). This
     is a measurement on whatever machine runs it, not a test: timings are noisy on shared
     machines, so read the ratios, whose two sides are timed in alternation in one run.
 
-    Data: ``training_cost.json`` (sizes, torch version and threads, every time in seconds and
-    the ratios) and ``training_cost.csv`` (one row per measured configuration).
+    Data: `training_cost.json` (sizes, torch version and threads, every time in seconds and
+    the ratios) and `training_cost.csv` (one row per measured configuration).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

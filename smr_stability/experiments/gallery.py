@@ -1,9 +1,9 @@
 """The figures of the toolkit, each a function that computes its data, saves it, and draws it.
 
-Every figure writes ``NAME.png``, ``NAME.pdf`` and its data (``NAME.csv`` or ``NAME.json``) into
-the output folder, so nothing has to be read off a picture. ``FIGURES`` maps names to
-functions ``f(out_dir, quick=False) -> list of written paths``; the command
-``smr-stability figures`` runs them.
+Every figure writes `NAME.png`, `NAME.pdf` and its data (`NAME.csv` or `NAME.json`) into
+the output folder, so nothing has to be read off a picture. `FIGURES` maps names to
+functions `f(out_dir, quick=False) -> list of written paths`; the command
+`smr-stability figures` runs them.
 """
 
 import contextlib
@@ -37,10 +37,10 @@ _VIEW = 1.6  # half-width of the plotted window around the unit circle
 
 
 def eigenvalues(out_dir, quick=False):
-    """Eigenvalues of ``Ab`` for each model, discretization and step, against the unit circle.
+    """Eigenvalues of `Ab` for each model, discretization and step, against the unit circle.
 
-    Data: ``eigenvalues.csv`` with one row per eigenvalue (model, method, dt, Re, Im, |mu|) and
-    ``eigenvalues.json`` with the spectral radius of every (model, method, dt).
+    Data: `eigenvalues.csv` with one row per eigenvalue (model, method, dt, Re, Im, |mu|) and
+    `eigenvalues.json` with the spectral radius of every (model, method, dt).
     """
     out = Path(out_dir)
     N = 16 if quick else 64
@@ -93,9 +93,9 @@ def _draw_eigenvalues(rows, dts, N, out):
 
 
 def stability_regions(out_dir, quick=False):
-    """Stability regions ``{z = dt*lambda : |phi(z)| < 1}`` of each discretization's eigenvalue map.
+    """Stability regions `{z = dt*lambda : |phi(z)| < 1}` of each discretization's eigenvalue map.
 
-    Data: ``stability_regions.json`` with the grid and, per method, the fraction of the left
+    Data: `stability_regions.json` with the grid and, per method, the fraction of the left
     half-plane window that is stable and of the right half-plane window that is stable.
     """
     out = Path(out_dir)
@@ -130,11 +130,11 @@ def stability_regions(out_dir, quick=False):
 def nss(out_dir, quick=False):
     """Non-Stable State: an S4 layer's hidden state under sampling steps other than its training step.
 
-    The model is HiPPO-LegS discretized (bilinear) at the training step ``dt``; the input is a
-    sum of sines sampled at ``t_k = k s dt`` for rates ``s``. With ``s = 1`` the runs coincide; with
-    ``s != 1`` the state drifts from the nominal one although the input is the same signal.
-    Data: ``nss.csv`` with, per rate and step, ``||x_k||`` of the nominal and perturbed runs and
-    the relative state error; ``nss.json`` with the final relative error per rate.
+    The model is HiPPO-LegS discretized (bilinear) at the training step `dt`; the input is a
+    sum of sines sampled at `t_k = k s dt` for rates `s`. With `s = 1` the runs coincide; with
+    `s != 1` the state drifts from the nominal one although the input is the same signal.
+    Data: `nss.csv` with, per rate and step, `||x_k||` of the nominal and perturbed runs and
+    the relative state error; `nss.json` with the final relative error per rate.
     """
     from ..divergence import divergence_experiment
     from ..sampling import rate_change
@@ -195,11 +195,11 @@ def smr_divergence(out_dir, quick=False):
     """Divergence of trained S4D channels with and without their learned SMR kernel.
 
     The first 16 channels (quick: 4) of the first block of the sines model trained with SMR
-    (``tau = 4``; :func:`~smr_stability.experiments.studies.reference_run`) are run on
+    (`tau = 4`; [`reference_run`][smr_stability.experiments.studies.reference_run]) are run on
     a sum of sines sampled under jitter (0.2 and 0.4 dt) and irregular sampling, once through
     their learned gate and once without it. The figure shows the mean over draws and channels
     (bands: the channel-averaged std over draws) of the absolute and the relative state error.
-    Data: ``smr_divergence.json`` with, per schedule, the final and mean absolute and relative
+    Data: `smr_divergence.json` with, per schedule, the final and mean absolute and relative
     errors with and without SMR and their ratios (a ratio below 1 means SMR reduced it).
     """
     from ..divergence import divergence_experiment
@@ -270,15 +270,15 @@ def smr_divergence(out_dir, quick=False):
 
 
 def lyapunov_error(out_dir, quick=False):
-    """The error Lyapunov function ``L_e(k) = e_k^H P e_k`` with and without the learned SMR kernel.
+    """The error Lyapunov function `L_e(k) = e_k^H P e_k` with and without the learned SMR kernel.
 
-    The longest-memory channel (largest ``G_inf``) of the trained S4D model of
-    :func:`smr_divergence` runs under jitter 0.4 dt; ``P`` solves ``Ab^H P Ab - P = -I``. Next to
-    ``L_e`` (mean over draws): the Proposition 1 ball in the same units,
-    ``lmax(P) (G_inf max_k ||w_k||)^2`` (``||e|| <= G_inf sup ||w||``), and the Theorem 1 envelope
-    ``L_e(k0) r^(k - k0)`` from ``k0 = L/4`` with ``r = 1 - (1-sigma)/lmax(P)`` (sigma = 0.5):
-    where ``L_e`` would go if the hypothesis ``||w|| <= gamma* ||e||`` held from ``k0`` on.
-    Data: ``lyapunov_error.csv`` (the curves) and ``lyapunov_error.json`` (constants, maxima).
+    The longest-memory channel (largest `G_inf`) of the trained S4D model of
+    [`smr_divergence`][smr_stability.experiments.gallery.smr_divergence] runs under jitter 0.4 dt;
+    `P` solves `Ab^H P Ab - P = -I`. Next to `L_e` (mean over draws): the Proposition 1 ball in the
+    same units, `lmax(P) (G_inf max_k ||w_k||)^2` (`||e|| <= G_inf sup ||w||`), and the Theorem 1
+    envelope `L_e(k0) r^(k - k0)` from `k0 = L/4` with `r = 1 - (1-sigma)/lmax(P)` (sigma = 0.5):
+    where `L_e` would go if the hypothesis `||w|| <= gamma* ||e||` held from `k0` on.
+    Data: `lyapunov_error.csv` (the curves) and `lyapunov_error.json` (constants, maxima).
     """
     from ..divergence import divergence_experiment
     from ..lyapunov import lyapunov_matrix
@@ -345,12 +345,12 @@ def lyapunov_error(out_dir, quick=False):
 def v4(out_dir, quick=False):
     """V4 (docs/theory.md §4) on the reference model: Theorem 1 on every block, gate on and off.
 
-    :func:`~smr_stability.nn.v4.verify_checkpoint` on the sines model trained with SMR
-    (``tau = 4``; :func:`~smr_stability.experiments.studies.reference_run`) at its best
-    validation epoch, on every perturbed test schedule, ``sigma = 0.5``. One row of panels per
-    block: the fraction of steps where the hypothesis ``||w_k|| <= gamma* ||e_{k-1}||`` holds,
+    [`verify_checkpoint`][smr_stability.nn.v4.verify_checkpoint] on the sines model trained with SMR
+    (`tau = 4`; [`reference_run`][smr_stability.experiments.studies.reference_run]) at its best
+    validation epoch, on every perturbed test schedule, `sigma = 0.5`. One row of panels per
+    block: the fraction of steps where the hypothesis `||w_k|| <= gamma* ||e_{k-1}||` holds,
     and the final relative error of the layer state, with and without the learned gate.
-    Data: ``v4.json`` (every row of the report).
+    Data: `v4.json` (every row of the report).
     """
     from ..nn.v4 import verify_checkpoint
 
@@ -389,19 +389,19 @@ FIGURES = {
 
 
 def make_figures(out_dir="figures", only=None, quick=False, progress=True, retrain=False, client=None):
-    """Build the figures named in ``only`` (all by default) into ``out_dir``; return written paths.
+    """Build the figures named in `only` (all by default) into `out_dir`; return written paths.
 
-    The sweep results come from ``out_dir/cells`` when they are there (and go there when they are
-    computed; see :mod:`~smr_stability.experiments.sweeps`). The trained models come from
-    ``out_dir/runs`` (committed with the figures) when they are
+    The sweep results come from `out_dir/cells` when they are there (and go there when they are
+    computed; see [`sweeps`][smr_stability.experiments.sweeps]). The trained models come from
+    `out_dir/runs` (committed with the figures) when they are
     there and finished; the others are trained and stored there (see
-    :func:`~smr_stability.experiments.sweeps.cached_run`). ``retrain`` trains every model
+    [`cached_run`][smr_stability.experiments.sweeps.cached_run]). `retrain` trains every model
     again, in a fresh cache (so no sweep cell is reused either), and replaces the stored runs.
 
-    Every sweep of the build runs on one Dask cluster (:func:`smr_stability.parallel.session`):
-    ``client`` (a ``distributed.Client`` or a scheduler address), else
-    ``$SMR_STABILITY_SCHEDULER``, else a local cluster started when the first sweep needs it.
-    The ``--quick`` sweeps run in this process.
+    Every sweep of the build runs on one Dask cluster (`smr_stability.parallel.session`):
+    `client` (a `distributed.Client` or a scheduler address), else
+    `$SMR_STABILITY_SCHEDULER`, else a local cluster started when the first sweep needs it.
+    The `--quick` sweeps run in this process.
     """
     import tempfile
 

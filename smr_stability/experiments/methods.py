@@ -1,30 +1,30 @@
 """Does SMR help, and against what? SMR beside the alternatives, on the sines task.
 
-Every method is the deep S4D network of :func:`~smr_stability.experiments.studies.reference_config`
+Every method is the deep S4D network of [`reference_config`][smr_stability.experiments.studies.reference_config]
 (N = 16) trained with the same recipe, epochs and seeds, except where the method is another
-model (S5 with the true gaps). The methods (:data:`METHODS`):
+model (S5 with the true gaps). The methods (`METHODS`):
 
-``plain``         trained on the grid, nothing else;
-``smr_tau*``      with the SMR gate of length tau (2, 4, 8, 16);
-``augment``       trained on drawn grid, jittered, rate-changed and irregular schedules
-                  (:mod:`smr_stability.nn.augment`);
-``smr_augment``   both (tau = 4);
-``rescale``       the plain model with its steps times ``s`` on a known rate change ``s`` (S4's
+`plain`         trained on the grid, nothing else;
+`smr_tau*`      with the SMR gate of length tau (2, 4, 8, 16);
+`augment`       trained on drawn grid, jittered, rate-changed and irregular schedules
+                  (`smr_stability.nn.augment`);
+`smr_augment`   both (tau = 4);
+`rescale`       the plain model with its steps times `s` on a known rate change `s` (S4's
                   zero-shot resampling); elsewhere it is the plain model;
-``true_gaps``     S5 stepping by the true gaps (trained on the grid, S5's recipe);
-``gap_channel``   the gap as an extra input channel (S5's "append" baseline), trained with the
+`true_gaps`     S5 stepping by the true gaps (trained on the grid, S5's recipe);
+`gap_channel`   the gap as an extra input channel (S5's "append" baseline), trained with the
                   augmentation, the only training in which the gap varies;
-``best_smr``      the plain model, frozen, with an SMR gate per block (tau = 4) trained for each
+`best_smr`      the plain model, frozen, with an SMR gate per block (tau = 4) trained for each
                   perturbation to minimise the final relative state error directly
-                  (:func:`fit_best_gates`): the least divergence an SMR gate of that length can
+                  (`fit_best_gates`): the least divergence an SMR gate of that length can
                   give that model. It is not trained for the task, so it has no NMSE.
 
-Measures per method, seed and perturbation: the test NMSE (:func:`~smr_stability.experiments.studies.sines_measures`),
-the final relative state error of every block and the fraction of steps where Theorem 1's
-hypothesis holds (fixed-step models), and the training time per step. For the SMR models the
-mechanism (:func:`mechanism_measures`): how much the learned gate varies in time, its
-correlation with the size of the sampling error, and the share of the divergence it removes,
-beside the share the best gate removes from the plain model.
+Measures per method, seed and perturbation: the test NMSE
+([`sines_measures`][smr_stability.experiments.studies.sines_measures]), the final relative state
+error of every block and the fraction of steps where Theorem 1's hypothesis holds (fixed-step
+models), and the training time per step. For the SMR models the mechanism (`mechanism_measures`):
+how much the learned gate varies in time, its correlation with the size of the sampling error, and
+the share of the divergence it removes, beside the share the best gate removes from the plain model.
 """
 
 from pathlib import Path
@@ -85,7 +85,7 @@ _N_FIT = 64  # training sequences the best gates are fitted on
 
 #: The methods that apply to the pendulum, whose frames come at irregular times (there is no grid
 #: version to resample, to rescale to, or to measure a divergence from): method -> (layer,
-#: use_timestamps, smr, other fields) of ``TrainConfig.recipe("pendulum", ...)``.
+#: use_timestamps, smr, other fields) of `TrainConfig.recipe("pendulum", ...)`.
 PENDULUM_METHODS = {
     "plain": ("s4d", False, False, {}),
     "smr_tau4": ("s4d", False, True, {}),
@@ -95,7 +95,7 @@ PENDULUM_METHODS = {
 
 
 def pendulum_method_config(method, seed, quick=False):
-    """The TrainConfig fields (a dict) of a pendulum model of :data:`PENDULUM_METHODS`."""
+    """The TrainConfig fields (a dict) of a pendulum model of `PENDULUM_METHODS`."""
     if method not in PENDULUM_METHODS:
         raise ParameterError(f"method: expected one of {', '.join(PENDULUM_METHODS)}; found {method!r}.")
     layer, timestamps, smr, extra = PENDULUM_METHODS[method]
@@ -125,7 +125,7 @@ def perturbations(quick=False):
 
 
 def method_config(method, seed, quick=False):
-    """The TrainConfig fields (a dict) of the model behind ``method`` for ``seed``."""
+    """The TrainConfig fields (a dict) of the model behind `method` for `seed`."""
     if method not in METHODS:
         raise ParameterError(f"method: expected one of {', '.join(METHODS)}; found {method!r}.")
     fields = METHODS[method][1]
@@ -135,12 +135,12 @@ def method_config(method, seed, quick=False):
 
 
 def method_measures(config, schedules, how):
-    """The measures of one trained model on every schedule, as ``how`` evaluates it.
+    """The measures of one trained model on every schedule, as `how` evaluates it.
 
-    ``how``: ``'model'`` (NMSE and the state measures), ``'rescale'`` (NMSE with the steps scaled
-    on rate changes), ``'nmse'`` (NMSE only: a variable-step model has no fixed-step states) or
-    ``'best_smr'`` (:func:`best_smr_measures`). The SMR models also get
-    :func:`mechanism_measures` under ``"mechanism"``.
+    `how`: `'model'` (NMSE and the state measures), `'rescale'` (NMSE with the steps scaled
+    on rate changes), `'nmse'` (NMSE only: a variable-step model has no fixed-step states) or
+    `'best_smr'` (`best_smr_measures`). The SMR models also get
+    `mechanism_measures` under `"mechanism"`.
     """
     if how == "best_smr":
         return best_smr_measures(config, schedules)
@@ -174,14 +174,14 @@ def _test_rows(tc):
 def mechanism_measures(config, schedules, with_gate=None):
     """How the trained SMR gates act on each schedule (test split), mean over blocks.
 
-    Per schedule: ``gate_variation`` the std over time of the gate ``g_k`` on the perturbed
+    Per schedule: `gate_variation` the std over time of the gate `g_k` on the perturbed
     inputs over its mean (0: a constant gate, a rescaling), mean over channels and sequences;
-    ``gate_w_correlation`` the correlation over steps and sequences between ``g_k`` and the size
-    ``|w_k|`` of the sampling error of the block's input, mean over channels (negative: the
-    gate closes where the error is large); ``rel_state_error`` with the gates and
-    ``rel_state_error_without_gate`` with them removed (the same model and inputs), and
-    ``share_removed`` ``1 - with / without``. ``with_gate``: the first of these per schedule,
-    when the caller has measured it already (``sines_measures``), to save measuring it again.
+    `gate_w_correlation` the correlation over steps and sequences between `g_k` and the size
+    `|w_k|` of the sampling error of the block's input, mean over channels (negative: the
+    gate closes where the error is large); `rel_state_error` with the gates and
+    `rel_state_error_without_gate` with them removed (the same model and inputs), and
+    `share_removed` `1 - with / without`. `with_gate`: the first of these per schedule,
+    when the caller has measured it already (`sines_measures`), to save measuring it again.
     """
     from ..smr import smr_gate
 
@@ -226,20 +226,20 @@ def _correlation(a, b):
 def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=20):
     """SMR kernels, one per channel, that minimise the mean final relative state error.
 
-    The channels ``h`` run ``x_k = Ab x_{k-1} + Bb g_k u_k`` on the nominal inputs ``x_nom`` and
-    on the perturbed ``x_per`` (each (n, L, H)), both through the gate
-    ``g_k = sigmoid(b + sum_j m_j u_{k-j})`` (docs/theory.md §5); the objective is the mean over
-    channels and sequences of ``||x~_L - x_L|| / ||x_L||``, the measure of
-    :func:`~smr_stability.theorem1.channel_measures`. The final state is
-    ``sum_k Ab^(L-1-k) Bb g_k u_k`` in closed form (float64, torch autograd; the real and
-    imaginary parts of ``Ab^(L-1-k) Bb`` stacked, since the gated input is real). L-BFGS with a
-    strong-Wolfe line search from the gate-free start ``m = 0, b = 0`` (a constant gate 1/2,
+    The channels `h` run `x_k = Ab x_{k-1} + Bb g_k u_k` on the nominal inputs `x_nom` and
+    on the perturbed `x_per` (each (n, L, H)), both through the gate
+    `g_k = sigmoid(b + sum_j m_j u_{k-j})` (docs/theory.md §5); the objective is the mean over
+    channels and sequences of `||x~_L - x_L|| / ||x_L||`, the measure of
+    [`channel_measures`][smr_stability.theorem1.channel_measures]. The final state is
+    `sum_k Ab^(L-1-k) Bb g_k u_k` in closed form (float64, torch autograd; the real and
+    imaginary parts of `Ab^(L-1-k) Bb` stacked, since the gated input is real). L-BFGS with a
+    strong-Wolfe line search from the gate-free start `m = 0, b = 0` (a constant gate 1/2,
     which leaves every ratio unchanged), so the result is never worse than no gate.
 
     Parameters
     ----------
     channels : list of ExportedChannel
-        Diagonal single-input channels (``Ab`` of shape (N,)).
+        Diagonal single-input channels (`Ab` of shape (N,)).
     x_nom, x_per : array, shape (n, L, H)
     tau : int
     steps : int
@@ -248,7 +248,7 @@ def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=20):
     Returns
     -------
     gates : list of (m, b)
-        Per channel, ``m`` (1, tau) and ``b`` (1,), for :func:`smr_stability.smr_gate`.
+        Per channel, `m` (1, tau) and `b` (1,), for [`smr_stability.smr_gate`][smr_stability.smr.smr_gate].
     objective : (float, float)
         The objective at the start and at the end.
     """
@@ -306,14 +306,14 @@ def fit_best_gates(channels, x_nom, x_per, tau=BEST_TAU, steps=20):
 
 
 def best_smr_measures(config, schedules, tau=BEST_TAU):
-    """The best-SMR bound of the plain model of ``config`` on each schedule.
+    """The best-SMR bound of the plain model of `config` on each schedule.
 
-    Per schedule and block, :func:`fit_best_gates` fits the gates on the perturbed training
+    Per schedule and block, `fit_best_gates` fits the gates on the perturbed training
     sequences (a draw of the schedule seeded apart from the test's), then the state measures are
-    taken on the test split with those gates. Returns per schedule ``kind, value``, ``nmse``
-    None (the gate is not trained for the task), ``rel_state_error`` and
-    ``hypothesis_fraction`` (and per block), ``rel_state_error_plain`` (the same model without
-    a gate) and ``share_removed`` ``1 - best / plain``; ``fit_objective`` the training
+    taken on the test split with those gates. Returns per schedule `kind, value`, `nmse`
+    None (the gate is not trained for the task), `rel_state_error` and
+    `hypothesis_fraction` (and per block), `rel_state_error_plain` (the same model without
+    a gate) and `share_removed` `1 - best / plain`; `fit_objective` the training
     objective before and after, per block.
     """
     if config["smr"]:
@@ -364,11 +364,10 @@ def _seconds_per_step(config):
 
 # --------------------------------------------------------------------------- the study
 
-#: Seeds per method: five for the core methods (plain, SMR tau = 4, augmentation, SMR +
-#: augmentation, gap channel, S5 with the true gaps, and rescaling, which reads the plain runs),
-#: so that close pairs are compared on five; three for the other SMR windows and the best gate.
-_CORE = ("plain", "smr_tau4", "augment", "smr_augment", "gap_channel", "true_gaps", "rescale")
-_SEEDS = {m: (0, 1, 2, 3, 4) if m in _CORE else (0, 1, 2) for m in METHODS}
+#: Seeds per method: five for every trained method (the SMR windows are within one seed spread
+#: of the plain model, so the paired comparisons need them), three for the best gate (a bound
+#: fitted to seeds 0-2 of the plain model, minutes per cell).
+_SEEDS = {m: (0, 1, 2) if m == "best_smr" else (0, 1, 2, 3, 4) for m in METHODS}
 #: The perturbations of the heatmap: one or two magnitudes per kind.
 TABLE_COLUMNS = [
     ("jitter", 0.0),
@@ -401,8 +400,8 @@ def _cells(quick):
 
 def _paired(a, b):
     """Paired comparison of two methods over the seeds both have: the mean and std over seeds of
-    ``log(a / b)``, the ratio ``exp(mean)`` and the verdict ``'lower'``/``'higher'`` when the mean
-    exceeds one std (the seed spread), else ``'within spread'``."""
+    `log(a / b)`, the ratio `exp(mean)` and the verdict `'lower'`/`'higher'` when the mean
+    exceeds one std (the seed spread), else `'within spread'`."""
     pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None and x > 0 and y > 0]
     if len(pairs) < 2:
         return None
@@ -447,8 +446,8 @@ def _study(quick, progress):
 def robustness_frontier(out_dir, quick=False, progress=True):
     """Figure 11: test NMSE against the perturbation's magnitude, one line per method, per kind.
 
-    Sines task, the methods of :data:`METHODS` (median over seeds). Data:
-    ``robustness_frontier.json`` with every seed's NMSE, relative state error and hypothesis
+    Sines task, the methods of `METHODS` (median over seeds). Data:
+    `robustness_frontier.json` with every seed's NMSE, relative state error and hypothesis
     fraction per method, kind and magnitude (and the mechanism measures of the SMR models).
     """
     per = _study(quick, progress)
@@ -466,9 +465,9 @@ def robustness_frontier(out_dir, quick=False, progress=True):
 def methods_table(out_dir, quick=False, progress=True):
     """Figure 12: the methods-by-perturbations table of median test NMSE, as a heatmap with its numbers.
 
-    Data: ``methods_table.json`` with the medians of the NMSE and of the relative state error,
+    Data: `methods_table.json` with the medians of the NMSE and of the relative state error,
     the paired comparisons across seeds against the plain model and against SMR (tau = 4)
-    (:func:`_paired`), the breaking points (Q1) and the training seconds per step.
+    (`_paired`), the breaking points (Q1) and the training seconds per step.
     """
     per = _study(quick, progress)
     columns = [c for c in TABLE_COLUMNS if c[1] in perturbations(quick)[c[0]]]
@@ -518,16 +517,16 @@ def _pendulum_study(quick, progress):
 def smr_mechanism(out_dir, quick=False, progress=True):
     """Figure 13: how the learned SMR gates act, beside the best an SMR gate can do.
 
-    Data: ``smr_mechanism.json``, per SMR method, kind and magnitude, the medians over seeds of
+    Data: `smr_mechanism.json`, per SMR method, kind and magnitude, the medians over seeds of
     the gate's variation in time, its correlation with the size of the sampling error and the
-    share of the divergence it removes, and the best-SMR share (:func:`best_smr_measures`).
+    share of the divergence it removes, and the best-SMR share (`best_smr_measures`).
     """
     mechanism = _mechanism_data(_study(quick, progress), quick)
     return write_figure(Path(out_dir), "smr_mechanism", mechanism, _mechanism_figure(mechanism))
 
 
 def _paired_all(per, method, ref, columns):
-    """:func:`_paired` of the NMSE (and of the relative state error) at every table column."""
+    """`_paired` of the NMSE (and of the relative state error) at every table column."""
     out = {}
     for kind, value in columns:
         a, b = per[method][kind][str(value)], per[ref][kind][str(value)]
@@ -537,7 +536,7 @@ def _paired_all(per, method, ref, columns):
 
 def _breaking_points(per, quick):
     """Q1: per method and kind, the magnitude at which the median NMSE over seeds reaches
-    :data:`NMSE_BREAK` (None: never in the range), on each side of 1 for the rate."""
+    `NMSE_BREAK` (None: never in the range), on each side of 1 for the rate."""
     out = {}
     for m in METHODS:
         if METHODS[m][2] == "best_smr":
@@ -671,7 +670,7 @@ def _mechanism_figure(mech):
 
 
 def _largest(values, magnitudes):
-    """The entry of ``values`` at the magnitude farthest from no perturbation (the rate: from 1)."""
+    """The entry of `values` at the magnitude farthest from no perturbation (the rate: from 1)."""
     far = [abs(v - 1) if 1.0 in magnitudes and 0.0 not in magnitudes else abs(v) for v in magnitudes]
     v = values[int(np.argmax(far))]
     return np.nan if v is None else v

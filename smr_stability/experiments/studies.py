@@ -1,22 +1,23 @@
 """Studies of trained models, with and without SMR: figures 5-8 of the gallery.
 
-Every study trains its models through :func:`~smr_stability.experiments.sweeps.run_cells` (one cell per
-:class:`~smr_stability.nn.config.TrainConfig`, trained into a cached, resumable run directory),
+Every study trains its models through [`run_cells`][smr_stability.experiments.sweeps.run_cells] (one cell per
+[`TrainConfig`][smr_stability.nn.config.TrainConfig], trained into a cached, resumable run directory),
 then evaluates them in a second sweep of cached cells. Both sweeps run in parallel processes and
 resume after an interruption without recomputing finished cells.
 
-Measures of a trained sines model on a perturbed schedule (:func:`sines_measures`):
+Measures of a trained sines model on a perturbed schedule
+([`sines_measures`][smr_stability.experiments.studies.sines_measures]):
 
-- ``mse``: test MSE with inputs and targets at the schedule's true times, and ``nmse`` = mse
+- `mse`: test MSE with inputs and targets at the schedule's true times, and `nmse` = mse
   divided by the variance of those targets (scale-free; 1 is the error of predicting the mean);
-- ``rel_state_error``: the final relative state error ``||e_L|| / ||x_L||`` of the channels of
+- `rel_state_error`: the final relative state error `||e_L|| / ||x_L||` of the channels of
   every block (each block's own inputs, nominal grid against the schedule, so the error that
   earlier blocks pass on is included; through the learned gate when the model has one), mean
-  over channels and test sequences, then over blocks; ``rel_state_error_per_block`` keeps the
+  over channels and test sequences, then over blocks; `rel_state_error_per_block` keeps the
   blocks apart;
-- ``hypothesis_fraction``: the fraction of steps where Theorem 1's hypothesis
-  ``||w_k|| <= gamma* ||e_{k-1}||`` holds (``sigma = 0.5``), as in V4; mean over blocks, and
-  ``hypothesis_fraction_per_block``.
+- `hypothesis_fraction`: the fraction of steps where Theorem 1's hypothesis
+  `||w_k|| <= gamma* ||e_{k-1}||` holds (`sigma = 0.5`), as in V4; mean over blocks, and
+  `hypothesis_fraction_per_block`.
 
 Models are read at the epoch with the best validation MSE, as the pendulum table reads them.
 
@@ -64,17 +65,17 @@ NMSE_BREAK = 0.1  # a model "breaks" where its test NMSE exceeds this (R^2 below
 def reference_config(quick=False, seed=0, smr=True, tau=4, state=16):
     """The sines S4D model of the studies, as a dict of TrainConfig fields.
 
-    The deep network and recipe of ``TrainConfig.recipe("sines", layer="s4d")``: 4 blocks of
+    The deep network and recipe of `TrainConfig.recipe("sines", layer="s4d")`: 4 blocks of
     width 30, half-GLU, post-norm, a tanh-MLP decoder, 40 epochs. The default (seed 0, SMR with
-    tau 4, N = 16) is the reference model of figures 2, 3 and 9 (:func:`reference_run`);
-    figures 6-8 vary ``seed``, ``smr``, ``tau`` and ``state``. ``quick`` trains 2 epochs on the
-    task's small configuration.
+    tau 4, N = 16) is the reference model of figures 2, 3 and 9
+    ([`reference_run`][smr_stability.experiments.studies.reference_run]); figures 6-8 vary `seed`,
+    `smr`, `tau` and `state`. `quick` trains 2 epochs on the task's small configuration.
     """
     return recipe_config(quick, "sines", layer="s4d", smr=smr, tau=tau, state=state, seed=seed)
 
 
 def recipe_config(quick, task, **fields):
-    """``TrainConfig.recipe(task, **fields)`` as a dict; ``quick``: 2 epochs on the small task."""
+    """`TrainConfig.recipe(task, **fields)` as a dict; `quick`: 2 epochs on the small task."""
     from ..nn.config import TrainConfig
 
     quick_fields = {"small": True, "epochs": 2} if quick else {}
@@ -82,13 +83,15 @@ def recipe_config(quick, task, **fields):
 
 
 def reference_run(quick=False):
-    """The reference model (:func:`reference_config`), trained once and cached by its config's hash.
+    """The reference model
+    ([`reference_config`][smr_stability.experiments.studies.reference_config]), trained once and
+    cached by its config's hash.
 
     Returns
     -------
     config : TrainConfig
     run : Path
-        Its run directory (:func:`~smr_stability.experiments.sweeps.cached_run`); training resumes
+        Its run directory ([`cached_run`][smr_stability.experiments.sweeps.cached_run]); training resumes
         per epoch if it was interrupted.
     """
     from ..nn.config import TrainConfig
@@ -112,7 +115,7 @@ def train_cell(config):
 
 def train_all(configs, quick, progress):
     """Train every distinct config (dicts of TrainConfig fields) into its cached run, in worker
-    processes (one in ``quick`` mode); each task's data is generated once first."""
+    processes (one in `quick` mode); each task's data is generated once first."""
     from ..nn.config import TrainConfig
     from ..nn.tasks import load_task
 
@@ -159,10 +162,10 @@ def _schedule(kind, value, L, dt, draws, seed):
 
 
 def perturbed_sines(tc, signal, rows, kind, value, seed):
-    """Inputs, targets and times of the sines signals ``rows`` on a perturbed schedule.
+    """Inputs, targets and times of the sines signals `rows` on a perturbed schedule.
 
-    Returns ``u`` (n, L, 1) (zeros at dropped samples), ``y`` (n, L, 1) the integral at the true
-    times, and ``t`` (n, L); one draw per row, seeded by ``seed``, ``kind`` and ``value``.
+    Returns `u` (n, L, 1) (zeros at dropped samples), `y` (n, L, 1) the integral at the true
+    times, and `t` (n, L); one draw per row, seeded by `seed`, `kind` and `value`.
     """
     from ..nn.sines import sines_values
 
@@ -175,30 +178,30 @@ def perturbed_sines(tc, signal, rows, kind, value, seed):
 
 
 def sines_measures(config, schedules, rescale=False, states=True):
-    """Measures (module docstring) of the trained sines run of ``config`` on each schedule.
+    """Measures (module docstring) of the trained sines run of `config` on each schedule.
 
     Parameters
     ----------
     config : dict
-        TrainConfig fields of a finished sines run (see :func:`train_cell`).
+        TrainConfig fields of a finished sines run (see [`train_cell`][smr_stability.experiments.studies.train_cell]).
     schedules : list of [str, float]
-        ``[kind, value]`` with a kind of :data:`SCHEDULE_KINDS`: ``["jitter", j]`` (uniform
-        jitter of ``j dt``, sorted for ``j >= 1/2``), ``["rate", s]`` (``t_k = k s dt``),
-        ``["irregular", cv]`` or ``["drops", f]``; one draw per test sequence.
+        `[kind, value]` with a kind of `SCHEDULE_KINDS`: `["jitter", j]` (uniform
+        jitter of `j dt`, sorted for `j >= 1/2`), `["rate", s]` (`t_k = k s dt`),
+        `["irregular", cv]` or `["drops", f]`; one draw per test sequence.
     rescale : bool
-        Test-time step rescaling where the perturbation is a known rate change ``s``: the model
-        runs with its learned steps times ``s`` (S4's zero-shot resampling,
-        :meth:`~smr_stability.nn.model.SequenceModel.scaled_steps`); other kinds run unchanged.
+        Test-time step rescaling where the perturbation is a known rate change `s`: the model
+        runs with its learned steps times `s` (S4's zero-shot resampling,
+        [`scaled_steps`][smr_stability.nn.model.SequenceModel.scaled_steps]); other kinds run unchanged.
     states : bool
-        Also the state measures (``rel_state_error``, ``hypothesis_fraction``; fixed-step
-        single-input channels only). ``False`` gives ``mse`` and ``nmse`` only, as for S5 with
+        Also the state measures (`rel_state_error`, `hypothesis_fraction`; fixed-step
+        single-input channels only). `False` gives `mse` and `nmse` only, as for S5 with
         the true gaps or a rescaled model, whose steps are not the grid's.
 
     Returns
     -------
     list of dict
-        Per schedule: ``kind, value, mse, nmse`` and, with ``states``, ``rel_state_error,
-        hypothesis_fraction`` and their values per block.
+        Per schedule: `kind, value, mse, nmse` and, with `states`, `rel_state_error,
+        hypothesis_fraction` and their values per block.
     """
     from ..nn.checkpoint import load_run
     from ..nn.config import TrainConfig
@@ -235,7 +238,7 @@ def sines_measures(config, schedules, rescale=False, states=True):
 
 
 def predict(model, u, t):
-    """The model's prediction (float64 numpy) for inputs ``u`` (n, L, P) at times ``t`` (n, L)."""
+    """The model's prediction (float64 numpy) for inputs `u` (n, L, P) at times `t` (n, L)."""
     import torch
 
     with torch.no_grad():
@@ -253,8 +256,8 @@ class NominalStates:
 
     def measures(self, u, t, gates=None):
         """Per block, the mean over channels and sequences of the final relative state error and
-        of the fraction of steps where Theorem 1's hypothesis holds, for inputs ``u`` at ``t``.
-        ``gates`` (one per block, each a list of ``(m, b)`` per channel, or None) replaces the
+        of the fraction of steps where Theorem 1's hypothesis holds, for inputs `u` at `t`.
+        `gates` (one per block, each a list of `(m, b)` per channel, or None) replaces the
         model's own gates."""
         from ..theorem1 import channel_measures
 
@@ -280,7 +283,7 @@ class NominalStates:
 
 
 def pendulum_cell(config):
-    """Test MSE of the trained pendulum run of ``config`` (its test split, irregular by construction)."""
+    """Test MSE of the trained pendulum run of `config` (its test split, irregular by construction)."""
     from ..nn.checkpoint import load_run
     from ..nn.config import TrainConfig
     from ..nn.evaluate import split_mse
@@ -312,7 +315,7 @@ def _seeds(quick):
 
 
 def write_figure(out, name, data, fig):
-    """Write ``name.json`` (``data``) and ``name.png``/``name.pdf`` (``fig``) into ``out``; return the paths."""
+    """Write `name.json` (`data`) and `name.png`/`name.pdf` (`fig`) into `out`; return the paths."""
     (out / f"{name}.json").write_text(json.dumps(data, indent=1))
     return [str(out / f"{name}.json")] + save_figure(fig, out / name)
 
@@ -329,7 +332,7 @@ _PENDULUM_MODELS = {
 
 
 def pendulum_config(layer, timestamps, smr, seed, quick):
-    """``TrainConfig.recipe("pendulum", ...)`` as a dict: the runs of the pendulum table."""
+    """`TrainConfig.recipe("pendulum", ...)` as a dict: the runs of the pendulum table."""
     return recipe_config(quick, "pendulum", layer=layer, use_timestamps=timestamps, smr=smr, seed=seed)
 
 
@@ -337,9 +340,9 @@ def pendulum_mse(out_dir, quick=False, progress=True):
     """Pendulum test MSE with and without SMR for S4D, S5 (fixed step), S6 and S5 with the true gaps.
 
     Each model is trained on the irregularly sampled pendulum (frames kept at random times) with
-    three seeds (two with ``quick``); the fixed-step models see the kept frames as a regular
+    three seeds (two with `quick`); the fixed-step models see the kept frames as a regular
     sequence, S5 with the true gaps steps by them. Bars: mean test MSE, error bars: the standard
-    deviation over seeds. Data: ``pendulum_mse.json`` with every seed's MSE and, per model, the
+    deviation over seeds. Data: `pendulum_mse.json` with every seed's MSE and, per model, the
     ratio with/without SMR of the mean MSE (below 1: SMR helped).
     """
     out = Path(out_dir)
@@ -408,10 +411,10 @@ def pendulum_mse(out_dir, quick=False, progress=True):
 
 
 def breaking_point(values, nmse, threshold=NMSE_BREAK):
-    """The first perturbation at which ``nmse`` reaches ``threshold``, linearly interpolated.
+    """The first perturbation at which `nmse` reaches `threshold`, linearly interpolated.
 
-    ``values`` increasing, starting at the training setting. Returns ``None`` when the
-    threshold is not reached in the range (the model tolerates all of it), and ``values[0]``
+    `values` increasing, starting at the training setting. Returns `None` when the
+    threshold is not reached in the range (the model tolerates all of it), and `values[0]`
     when it is exceeded already there.
 
     Examples
@@ -449,9 +452,10 @@ def sensitivity(out_dir, quick=False, progress=True):
     """Test error and state divergence against jitter magnitude and rate change, with and without SMR.
 
     Sines S4D models (tau = 4 when with SMR) trained on the grid, three seeds, evaluated with
-    jitter ``j dt`` (sorted times for ``j >= 1/2``) and with rates ``t_k = k s dt``. The breaking
-    point is where the test NMSE reaches 0.1 (:func:`breaking_point`), per seed, for jitter and on
-    each side of ``s = 1`` for the rate. Data: ``sensitivity.json`` (every seed's measures).
+    jitter `j dt` (sorted times for `j >= 1/2`) and with rates `t_k = k s dt`. The breaking
+    point is where the test NMSE reaches 0.1
+    ([`breaking_point`][smr_stability.experiments.studies.breaking_point]), per seed, for jitter and
+    on each side of `s = 1` for the rate. Data: `sensitivity.json` (every seed's measures).
     """
     out = Path(out_dir)
     seeds, (jit, rates) = _seeds(quick), _sensitivity_grid(quick)
@@ -507,7 +511,7 @@ def sensitivity(out_dir, quick=False, progress=True):
 
 
 def _median_and_seeds(ax, xs, v, color, label):
-    """The median over seeds (line) and every seed (dots) of ``v`` (seeds, points).
+    """The median over seeds (line) and every seed (dots) of `v` (seeds, points).
 
     The median, because one seed that trains badly moves a mean of three by a factor; log axes
     take no error bars.
@@ -590,7 +594,7 @@ def tau_sweep(out_dir, quick=False, progress=True):
     """Test error and divergence against the SMR kernel length tau (S4D on sines).
 
     Models with SMR for each tau, three seeds, against the same models trained without SMR (the
-    band). Measured on the training grid and under jitter 0.4 dt. Data: ``tau_sweep.json``.
+    band). Measured on the training grid and under jitter 0.4 dt. Data: `tau_sweep.json`.
     """
     seeds = _seeds(quick)
     taus = [1, 4] if quick else [1, 2, 4, 8, 16]
@@ -613,9 +617,9 @@ def tau_sweep(out_dir, quick=False, progress=True):
 def state_size_sweep(out_dir, quick=False, progress=True):
     """SMR's effect against the state size N (S4D on sines, tau = 4, with and without SMR).
 
-    Data: ``state_size_sweep.json``, including per N the ratio with/without SMR of the medians
+    Data: `state_size_sweep.json`, including per N the ratio with/without SMR of the medians
     over seeds (and of the means) of the grid NMSE, the jitter NMSE, the excess NMSE the jitter
-    adds (``nmse_jitter0.4 - nmse_grid``) and the relative state error (below 1: SMR reduced it).
+    adds (`nmse_jitter0.4 - nmse_grid`) and the relative state error (below 1: SMR reduced it).
     """
     seeds = _seeds(quick)
     Ns = [4, 16] if quick else [4, 8, 16, 32, 64]

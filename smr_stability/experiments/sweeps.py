@@ -1,32 +1,34 @@
 """Sweeps: many independent cells run on Dask workers, each cached on disk when it finishes.
 
 A sweep is a name, a function and a list of cells (JSON-serialisable dicts of keyword
-arguments). :func:`run_cells` evaluates ``fn(**cell)`` for every cell whose result is not yet
-on disk, on the workers of :mod:`smr_stability.parallel` (a local cluster by default, an
-existing one with ``$SMR_STABILITY_SCHEDULER``), and this process (the client) stores each
-result as soon as it comes back::
+arguments). [`run_cells`][smr_stability.experiments.sweeps.run_cells] evaluates `fn(**cell)` for
+every cell whose result is not yet on disk, on the workers of `smr_stability.parallel` (a local
+cluster by default, an existing one with `$SMR_STABILITY_SCHEDULER`), and this process (the client)
+stores each result as soon as it comes back:
 
-    <cache>/sweeps/<name>/<sha256(cell)[:16]>.json   {"cell": ..., "result": ...}
+```text
+<cache>/sweeps/<name>/<sha256(cell)[:16]>.json   {"cell": ..., "result": ...}
+```
 
 written atomically (temporary file + rename). An interrupted sweep therefore resumes where it
 stopped: finished cells are read back, never recomputed. Trained models follow the same rule
-through :func:`cached_run`: a run directory keyed by the hash of its ``TrainConfig``, where
-training itself resumes from the last finished epoch.
+through [`cached_run`][smr_stability.experiments.sweeps.cached_run]: a run directory keyed by the
+hash of its `TrainConfig`, where training itself resumes from the last finished epoch.
 
-``<cache>`` is ``$SMR_STABILITY_CACHE`` or ``~/.cache/smr_stability/tasks`` (the task cache).
+`<cache>` is `$SMR_STABILITY_CACHE` or `~/.cache/smr_stability/tasks` (the task cache).
 
-No filesystem is shared with the workers. A cell that names a trained model (a ``"config"``
-key holding TrainConfig fields) carries the run's files (:data:`STORED_FILES`) to the worker
+No filesystem is shared with the workers. A cell that names a trained model (a `"config"`
+key holding TrainConfig fields) carries the run's files (`STORED_FILES`) to the worker
 when the client has the finished run, and the worker installs them in its own cache; when the
 worker trains the run itself, its files come back with the result and the client installs
 them, in its cache and in the store of runs. Task data is regenerated on the worker from the
 config, and cached there.
 
-With ``$SMR_STABILITY_CELLS`` set (``make figures`` sets it to ``figures/cells``), every result
-is also kept in that store, ``<store>/<name>/<sha256(cell)[:16]>.json``, and a cell found there
+With `$SMR_STABILITY_CELLS` set (`make figures` sets it to `figures/cells`), every result
+is also kept in that store, `<store>/<name>/<sha256(cell)[:16]>.json`, and a cell found there
 is not computed again: committed with the figures, the store carries a long study's finished
-cells from one session or machine to the next, as ``figures/runs`` carries the trained models.
-``$SMR_STABILITY_RUNS_MODE=write`` (``figures --retrain``) skips reading it.
+cells from one session or machine to the next, as `figures/runs` carries the trained models.
+`$SMR_STABILITY_RUNS_MODE=write` (`figures --retrain`) skips reading it.
 """
 
 import hashlib
@@ -50,13 +52,13 @@ __all__ = [
     "stored_run_dir",
 ]
 
-#: A folder of committed sweep results (``figures/cells``): see the module docstring.
+#: A folder of committed sweep results (`figures/cells`): see the module docstring.
 CELLS_ENV = "SMR_STABILITY_CELLS"
-#: A folder of committed runs (``figures/runs``): see :func:`cached_run`.
+#: A folder of committed runs (`figures/runs`): see [`cached_run`][smr_stability.experiments.sweeps.cached_run].
 RUNS_ENV = "SMR_STABILITY_RUNS"
-#: ``read`` (default): use the finished runs found there; ``write``: only store new ones.
+#: `read` (default): use the finished runs found there; `write`: only store new ones.
 RUNS_MODE_ENV = "SMR_STABILITY_RUNS_MODE"
-#: What a stored run keeps: enough to load it (``load_run``) and to read its training curve.
+#: What a stored run keeps: enough to load it (`load_run`) and to read its training curve.
 STORED_FILES = ("config.json", "model.safetensors", "best.safetensors", "metrics.csv")
 
 
@@ -71,12 +73,12 @@ def _digest(payload):
 
 
 def cell_path(name, cell, cache_dir=None):
-    """Where the result of ``cell`` of sweep ``name`` is stored."""
+    """Where the result of `cell` of sweep `name` is stored."""
     return _cache_root(cache_dir) / "sweeps" / name / f"{_digest(cell)}.json"
 
 
 def _write_atomic(path, data):
-    """Write ``data`` (str or bytes) to ``path`` through a temporary file and a rename."""
+    """Write `data` (str or bytes) to `path` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
@@ -92,7 +94,7 @@ def _read(path, cell):
 
 
 def _run_files(cell, cache_dir):
-    """The files of the finished run a cell names (its ``"config"``), or None."""
+    """The files of the finished run a cell names (its `"config"`), or None."""
     config = _cell_config(cell)
     if config is None:
         return None
@@ -111,7 +113,8 @@ def _cell_config(cell):
 
 
 def _install_run(config, files, cache_dir=None):
-    """Write a run's files into :func:`run_dir` of this machine's cache (unless it has the run)."""
+    """Write a run's files into [`run_dir`][smr_stability.experiments.sweeps.run_dir] of this
+    machine's cache (unless it has the run)."""
     target = run_dir(config, cache_dir)
     if _finished(find_run(config, cache_dir), config):
         return find_run(config, cache_dir)
@@ -121,8 +124,8 @@ def _install_run(config, files, cache_dir=None):
 
 
 def _cell_task(fn, cell, files):
-    """What a worker runs for one cell: install the run it names (``files``), compute, and send
-    back the run's files when it trained the run here (``files`` was None)."""
+    """What a worker runs for one cell: install the run it names (`files`), compute, and send
+    back the run's files when it trained the run here (`files` was None)."""
     config = _cell_config(cell)
     if files:
         _install_run(config, files)
@@ -152,12 +155,12 @@ def _check_cells(name, fn, cells):
 
 
 def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, client=None):
-    """Evaluate ``fn(**cell)`` for every cell, reusing results already on disk.
+    """Evaluate `fn(**cell)` for every cell, reusing results already on disk.
 
     Parameters
     ----------
     name : str
-        Folder of the sweep's results under ``<cache>/sweeps``.
+        Folder of the sweep's results under `<cache>/sweeps`.
     fn : callable
         A module-level function (workers import it by name) returning a JSON-serialisable value.
     cells : list of dict
@@ -165,18 +168,18 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, c
         it is a new cell.
     cache_dir : str or Path, optional
     workers : int, optional
-        Workers of the local cluster; default the cores. ``1`` runs in this process, unless a
-        cluster is named (``client``, a :func:`smr_stability.parallel.session`, or
-        ``$SMR_STABILITY_SCHEDULER``). Each worker uses one thread for torch, numba and BLAS.
+        Workers of the local cluster; default the cores. `1` runs in this process, unless a
+        cluster is named (`client`, a `smr_stability.parallel.session`, or
+        `$SMR_STABILITY_SCHEDULER`). Each worker uses one thread for torch, numba and BLAS.
     progress : bool
         One bar over the cells as they complete.
     client : distributed.Client or str, optional
-        The cluster to run on (:func:`smr_stability.parallel.run_tasks`).
+        The cluster to run on (`smr_stability.parallel.run_tasks`).
 
     Returns
     -------
     list
-        The results, in the order of ``cells``: the same whatever the workers or the cluster.
+        The results, in the order of `cells`: the same whatever the workers or the cluster.
 
     Examples
     --------
@@ -227,7 +230,7 @@ def _deliver_run(config, files, cache_dir):
 
 
 def _cell_store(name):
-    """The folder of sweep ``name`` in the store of committed cells, or None when there is none."""
+    """The folder of sweep `name` in the store of committed cells, or None when there is none."""
     store = os.environ.get(CELLS_ENV)
     return Path(store) / name if store else None
 
@@ -235,7 +238,7 @@ def _cell_store(name):
 def config_identity(config):
     """What names a run: the fields of its config that differ from their defaults.
 
-    A field added to :class:`~smr_stability.nn.config.TrainConfig` later, with a default that
+    A field added to [`TrainConfig`][smr_stability.nn.config.TrainConfig] later, with a default that
     keeps the old behaviour, leaves the identity (and so the run directory) of every existing
     run unchanged.
     """
@@ -246,17 +249,17 @@ def config_identity(config):
 
 
 def run_dir(config, cache_dir=None):
-    """The run directory of a :class:`~smr_stability.nn.config.TrainConfig`: keyed by its hash."""
+    """The run directory of a [`TrainConfig`][smr_stability.nn.config.TrainConfig]: keyed by its hash."""
     return _cache_root(cache_dir) / "runs" / _digest(config_identity(config))
 
 
 def stored_run_dir(config, store):
-    """Where the committed copy of a run lives in a store of runs: ``<store>/<hash of config>``."""
+    """Where the committed copy of a run lives in a store of runs: `<store>/<hash of config>`."""
     return Path(store) / _digest(config_identity(config))
 
 
 def _finished(run, config):
-    """True when ``run`` holds a run of ``config`` that trained all its epochs."""
+    """True when `run` holds a run of `config` that trained all its epochs."""
     from ..nn.checkpoint import read_metrics
 
     try:
@@ -267,14 +270,15 @@ def _finished(run, config):
 
 
 def _store():
-    """The store of committed runs and whether to read from it (``$SMR_STABILITY_RUNS``)."""
+    """The store of committed runs and whether to read from it (`$SMR_STABILITY_RUNS`)."""
     store = os.environ.get(RUNS_ENV)
     return (Path(store) if store else None), os.environ.get(RUNS_MODE_ENV, "read") != "write"
 
 
 def find_run(config, cache_dir=None):
-    """The run directory of a trained ``config``: its committed copy in the store of runs when
-    there is a finished one (and the store is read), else :func:`run_dir` in the cache."""
+    """The run directory of a trained `config`: its committed copy in the store of runs when
+    there is a finished one (and the store is read), else
+    [`run_dir`][smr_stability.experiments.sweeps.run_dir] in the cache."""
     store, readable = _store()
     if store is not None and readable and _finished(stored_run_dir(config, store), config):
         return stored_run_dir(config, store)
@@ -282,12 +286,13 @@ def find_run(config, cache_dir=None):
 
 
 def cached_run(config, cache_dir=None, progress=False):
-    """A finished run of ``config``: from the store of committed runs, or trained into :func:`run_dir`.
+    """A finished run of `config`: from the store of committed runs, or trained into
+    [`run_dir`][smr_stability.experiments.sweeps.run_dir].
 
-    With ``$SMR_STABILITY_RUNS`` set (``make figures`` sets it to ``figures/runs``), a finished
+    With `$SMR_STABILITY_RUNS` set (`make figures` sets it to `figures/runs`), a finished
     run found there is used as it is, and a run trained here is copied there (config, last and
     best weights, metrics; no optimiser state), so that the weights are committed with the
-    figures. ``$SMR_STABILITY_RUNS_MODE=write`` skips the reading (``figures --retrain``).
+    figures. `$SMR_STABILITY_RUNS_MODE=write` skips the reading (`figures --retrain`).
 
     Training resumes from the cache's last finished epoch, or does nothing when the run has
     finished. It runs on one torch thread, as in the sweep workers: the sums of a multi-threaded

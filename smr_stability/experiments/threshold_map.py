@@ -1,9 +1,11 @@
 """Figure 9: where the Theorem 1 hypothesis holds for a trained model, in the (dt, jitter) plane.
 
-The sweep has one cell per (step scale, jitter magnitude); :func:`threshold_cell` evaluates a
-cell for every channel, with and without the learned SMR gate, and :func:`threshold_map` runs
-the cells through :func:`smr_stability.experiments.sweeps.run_cells` (parallel, cached, resumable), then
-saves and draws the map.
+The sweep has one cell per (step scale, jitter magnitude);
+[`threshold_cell`][smr_stability.experiments.threshold_map.threshold_cell] evaluates a cell for
+every channel, with and without the learned SMR gate, and
+[`threshold_map`][smr_stability.experiments.threshold_map.threshold_map] runs the cells through
+[`smr_stability.experiments.sweeps.run_cells`][smr_stability.experiments.sweeps.run_cells]
+(parallel, cached, resumable), then saves and draws the map.
 """
 
 import csv
@@ -26,7 +28,7 @@ LEVEL = 0.5  # contour level of the drawn map: the hypothesis holds at half of t
 
 
 def _sines(seed, times):
-    """Draw ``d`` of ``SumOfSines(B=draws, seed=seed)`` at its own times ``times[d]``: (draws, L, 1)."""
+    """Draw `d` of `SumOfSines(B=draws, seed=seed)` at its own times `times[d]`: (draws, L, 1)."""
     from ..nn.sines import sines_values
 
     return sines_values(SumOfSines(B=times.shape[0], seed=seed), np.arange(times.shape[0]), times)[0]
@@ -45,28 +47,28 @@ def _measure(Ab, Bb, u_nom, u_per, gate, sigma):
 
 
 def threshold_cell(channels, scale, magnitude, L, draws, sigma=SIGMA, seed=0):
-    """One cell of the threshold map: every channel at step ``scale * dt_train`` and jitter ``magnitude``.
+    """One cell of the threshold map: every channel at step `scale * dt_train` and jitter `magnitude`.
 
     Parameters
     ----------
     channels : list of dict
-        Per channel: ``A`` = [Re, Im] of the diagonal continuous A (N,), ``B`` = [Re, Im] of B
-        (N,), ``dt`` (training step), ``method``, ``m`` (tau,) and ``b`` of the SMR gate (or None).
+        Per channel: `A` = [Re, Im] of the diagonal continuous A (N,), `B` = [Re, Im] of B
+        (N,), `dt` (training step), `method`, `m` (tau,) and `b` of the SMR gate (or None).
     scale : float
-        The step is ``dt = scale * dt_train``.
+        The step is `dt = scale * dt_train`.
     magnitude : float in [0, 1/2)
-        Uniform jitter ``|delta_k| <= magnitude * dt``.
+        Uniform jitter `|delta_k| <= magnitude * dt`.
     L, draws : int
     sigma : float in (0, 1)
     seed : int
-        Seeds the signals (``seed``) and the offsets (``seed + 1``): every cell sees the same
-        signals and the same offsets in units of ``dt``.
+        Seeds the signals (`seed`) and the offsets (`seed + 1`): every cell sees the same
+        signals and the same offsets in units of `dt`.
 
     Returns
     -------
     dict
-        ``{"off": [...], "on": [...]}``: per channel the dict of :func:`_measure` (``fraction``,
-        ``gamma``, ``final_abs_error``, ``final_rel_error``, ``max_L_e``); ``"on"`` only for
+        `{"off": [...], "on": [...]}`: per channel the dict of `_measure` (`fraction`,
+        `gamma`, `final_abs_error`, `final_rel_error`, `max_L_e`); `"on"` only for
         channels with a gate.
 
     Examples
@@ -114,26 +116,28 @@ def _payload(ch):
 def threshold_map(out_dir, quick=False, progress=True):
     """Threshold map of Theorem 1 for the trained S4D model with SMR, in the (dt, jitter) plane.
 
-    The first-layer channels of the sines model trained with SMR (``tau = 4``, the model of
-    figures 2 and 3; quick: the first 4 channels) are re-discretized at ``dt = s dt_train``
-    (``s`` on a log grid from 0.1 to 10: 9 values, quick 3) and fed a sum of sines sampled on
-    the nominal grid ``t_k = k dt`` and on a jittered grid ``t~_k = k dt + delta_k``,
-    ``delta_k ~ U[-j dt, j dt]`` (``j`` in 0, 0.05, 0.1, 0.2, 0.3, 0.45; quick 0, 0.1, 0.3),
-    ``L = 1000`` steps and 16 draws (quick: 200 and 8), one ``SumOfSines`` per draw
+    The first-layer channels of the sines model trained with SMR (`tau = 4`, the model of
+    figures 2 and 3; quick: the first 4 channels) are re-discretized at `dt = s dt_train`
+    (`s` on a log grid from 0.1 to 10: 9 values, quick 3) and fed a sum of sines sampled on
+    the nominal grid `t_k = k dt` and on a jittered grid `t~_k = k dt + delta_k`,
+    `delta_k ~ U[-j dt, j dt]` (`j` in 0, 0.05, 0.1, 0.2, 0.3, 0.45; quick 0, 0.1, 0.3),
+    `L = 1000` steps and 16 draws (quick: 200 and 8), one `SumOfSines` per draw
     (frequencies 0.2 to 2 per unit time, seed 0; the offsets, seed 1, are the same in units of
-    ``dt`` in every cell).
-    With docs/theory.md §4's indexing, ``w_k = u(t~_k) - u(k dt)`` (both gated first when the gate
+    `dt` in every cell).
+    With docs/theory.md §4's indexing, `w_k = u(t~_k) - u(k dt)` (both gated first when the gate
     is on) and
 
-        ``e_k = Ab e_{k-1} + Bb w_k``,  hypothesis  ``||w_k|| <= gamma* ||e_{k-1}||``,
+    ```text
+    e_k = Ab e_{k-1} + Bb w_k,  hypothesis  ||w_k|| <= gamma* ||e_{k-1}||,
+    ```
 
-    with ``gamma* = gamma_star(Ab, Bb, sigma=0.5)`` (Q = I, as V4). Per cell and gate:
+    with `gamma* = gamma_star(Ab, Bb, sigma=0.5)` (Q = I, as V4). Per cell and gate:
 
-    - ``fraction``: the fraction of steps ``k >= 1`` where the hypothesis holds, mean over
-      channels and draws (at ``j = 0``, ``w = 0`` and it holds everywhere);
-    - ``gamma*(dt)``: median and min over channels (and per channel);
-    - the final relative error ``||e_{L-1}|| / ||x_{L-1}||`` and absolute error ``||e_{L-1}||``
-      (mean over draws, median over channels) and ``max_k L_e(k)``, ``L_e = e^H P e`` (median
+    - `fraction`: the fraction of steps `k >= 1` where the hypothesis holds, mean over
+      channels and draws (at `j = 0`, `w = 0` and it holds everywhere);
+    - `gamma*(dt)`: median and min over channels (and per channel);
+    - the final relative error `||e_{L-1}|| / ||x_{L-1}||` and absolute error `||e_{L-1}||`
+      (mean over draws, median over channels) and `max_k L_e(k)`, `L_e = e^H P e` (median
       over channels).
 
     Parameters
@@ -142,27 +146,27 @@ def threshold_map(out_dir, quick=False, progress=True):
     quick : bool
         Small grid and model, for tests (a few seconds beyond the cached training).
     progress : bool
-        Show a progress bar over the cells (never with ``quick``).
+        Show a progress bar over the cells (never with `quick`).
 
     Returns
     -------
     list of str
-        ``threshold_map.json`` (grid, fractions, gamma*, errors, run config, sigma),
-        ``threshold_map.csv`` (one row per cell and gate), ``threshold_map.png`` and ``.pdf``.
+        `threshold_map.json` (grid, fractions, gamma*, errors, run config, sigma),
+        `threshold_map.csv` (one row per cell and gate), `threshold_map.png` and `.pdf`.
 
     Notes
     -----
-    The cells run through ``run_cells("threshold_map", threshold_cell, cells)``: in parallel,
+    The cells run through `run_cells("threshold_map", threshold_cell, cells)`: in parallel,
     each cached as it finishes, so an interrupted map resumes without recomputing finished
     cells. A cell's identity includes the trained parameters, so retraining gives new cells.
     The map's contour is drawn at fraction 0.5 (the hypothesis holds at half of the steps), over
-    the rows ``j > 0``; Theorem 1's guarantee itself needs fraction 1.
+    the rows `j > 0`; Theorem 1's guarantee itself needs fraction 1.
 
-    The hypothesis is homogeneous: ``e`` is linear in ``w``, so scaling every ``w_k`` by ``c``
-    scales both sides by ``|c|``. Since ``w_k ~ u'(k dt) delta_k`` for small jitter and every
-    cell uses the same offsets in units of ``dt``, the fraction hardly depends on ``j > 0``: it
-    changes with ``j`` only through the curvature of ``u`` and the nonlinearity of the gate, and
-    jumps to 1 at ``j = 0``. Likewise a gate that is nearly constant scales ``w`` and ``e``
+    The hypothesis is homogeneous: `e` is linear in `w`, so scaling every `w_k` by `c`
+    scales both sides by `|c|`. Since `w_k ~ u'(k dt) delta_k` for small jitter and every
+    cell uses the same offsets in units of `dt`, the fraction hardly depends on `j > 0`: it
+    changes with `j` only through the curvature of `u` and the nonlinearity of the gate, and
+    jumps to 1 at `j = 0`. Likewise a gate that is nearly constant scales `w` and `e`
     alike and leaves the fraction unchanged; compare the absolute and relative errors too.
     """
     from ..nn.checkpoint import load_run

@@ -1,15 +1,16 @@
 """Torch layers of the paper's SSM families, with optional State Memory Replay (SMR), and the
 training core that fits them.
 
-Shapes: B batch, L length, H channels, N state. Every layer maps ``u`` of shape (B, L, H) to
-``y`` of shape (B, L, H), optionally gating ``u`` with :class:`SMR` first, and exports what the
-analysis needs with :meth:`SSMLayer.export` (see :class:`ExportedChannel`).
+Shapes: B batch, L length, H channels, N state. Every layer maps `u` of shape (B, L, H) to
+`y` of shape (B, L, H), optionally gating `u` with [`SMR`][smr_stability.nn.SMR] first, and exports what the
+analysis needs with [`SSMLayer.export`][smr_stability.nn.SSMLayer.export] (see
+[`ExportedChannel`][smr_stability.nn.ExportedChannel]).
 
-Modules: the layers (``s4``, ``s4d``, ``s5``, ``s6``, ``mega``, ``spade`` on ``base``,
-``scan`` and ``smr``); the tasks (``data``, ``sines``, ``pendulum``, ``tasks``); the model
-(``model``), its config (``config``), the loop (``train``), the run directory
-(``checkpoint``), evaluation (``evaluate``), the stability report of a run's channels
-(``run_analysis``) and Theorem 1 on a trained run (``v4``).
+Modules: the layers (`s4`, `s4d`, `s5`, `s6`, `mega`, `spade` on `base`,
+`scan` and `smr`); the tasks (`data`, `sines`, `pendulum`, `tasks`); the model
+(`model`), its config (`config`), the loop (`train`), the run directory
+(`checkpoint`), evaluation (`evaluate`), the stability report of a run's channels
+(`run_analysis`) and Theorem 1 on a trained run (`v4`).
 """
 
 from .base import ExportedChannel as ExportedChannel

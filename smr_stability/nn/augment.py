@@ -2,14 +2,14 @@
 drawn from the sampling engine (docs/theory.md §2), the augmentation baseline of SMR.
 
 A sequence of the sines task is a continuous-time signal with a closed-form target, so it can be
-sampled at any times: the training loop (``TrainConfig(augment=True)``) replaces each batch by
-the same signals sampled on a fresh schedule per sequence, of one of :data:`AUGMENT_KINDS` drawn
+sampled at any times: the training loop (`TrainConfig(augment=True)`) replaces each batch by
+the same signals sampled on a fresh schedule per sequence, of one of `AUGMENT_KINDS` drawn
 uniformly:
 
-- ``grid``: ``t_k = k dt`` (the test setting without perturbation stays in the mix);
-- ``jitter``: uniform jitter of ``j dt``, ``j ~ U(0, JITTER_MAX)`` (order kept, not sorted);
-- ``rate``: ``t_k = k s dt`` with ``log s ~ U(log RATE_RANGE)``;
-- ``irregular``: exponential gaps of mean ``dt`` (:func:`smr_stability.sampling.irregular`).
+- `grid`: `t_k = k dt` (the test setting without perturbation stays in the mix);
+- `jitter`: uniform jitter of `j dt`, `j ~ U(0, JITTER_MAX)` (order kept, not sorted);
+- `rate`: `t_k = k s dt` with `log s ~ U(log RATE_RANGE)`;
+- `irregular`: exponential gaps of mean `dt` ([`smr_stability.sampling.irregular`][smr_stability.sampling.irregular]).
 """
 
 import numpy as np
@@ -27,7 +27,7 @@ RATE_RANGE = (0.5, 2.0)
 
 
 def augmented_times(L, dt, n, rng):
-    """Sample times (n, L) for ``n`` sequences, each on a schedule of a kind drawn uniformly.
+    """Sample times (n, L) for `n` sequences, each on a schedule of a kind drawn uniformly.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ def augmented_times(L, dt, n, rng):
     times : ndarray, shape (n, L)
         Strictly increasing per row.
     kinds : ndarray of int, shape (n,)
-        Indices into :data:`AUGMENT_KINDS`.
+        Indices into `AUGMENT_KINDS`.
     """
     kinds = rng.integers(0, len(AUGMENT_KINDS), n)
     times = np.empty((n, L))
@@ -63,17 +63,17 @@ def augmented_times(L, dt, n, rng):
 
 
 def augmented_batch(task_config, rows, rng, signal=None):
-    """The sines sequences ``rows`` sampled at the times of :func:`augmented_times`.
+    """The sines sequences `rows` sampled at the times of `augmented_times`.
 
     Parameters
     ----------
     task_config : SinesConfig
         The task of the run (its signals and training step).
     rows : array of int, shape (n,)
-        Rows of the task's signals (the training split is rows ``0 .. n_train - 1``).
+        Rows of the task's signals (the training split is rows `0 .. n_train - 1`).
     rng : numpy.random.Generator
     signal : SumOfSines, optional
-        ``sines_signal(task_config)``, passed to save drawing it again.
+        `sines_signal(task_config)`, passed to save drawing it again.
 
     Returns
     -------

@@ -30,13 +30,13 @@ class ExportedChannel:
     Attributes
     ----------
     system : SSM
-        The continuous ``(A, B, C, D)`` of the channel (S5: the one MIMO system).
+        The continuous `(A, B, C, D)` of the channel (S5: the one MIMO system).
     dt : float
         The channel's step.
     method : str
-        The discretization the layer uses (a name of ``smr_stability.METHODS``).
+        The discretization the layer uses (a name of `smr_stability.METHODS`).
     Ab, Bb : ndarray
-        ``smr_stability.discretize(system.A, system.B, dt, method)``, as the layer computes them.
+        `smr_stability.discretize(system.A, system.B, dt, method)`, as the layer computes them.
     smr : tuple (m, b) or None
         The channel's SMR kernel, shapes (P, tau) and (P,) with P the system's inputs.
     """
@@ -50,7 +50,7 @@ class ExportedChannel:
 
 
 def check_tensor(x, name):
-    """Raise :class:`~smr_stability.errors.InputTypeError` unless ``x`` is a torch tensor."""
+    """Raise [`InputTypeError`][smr_stability.errors.InputTypeError] unless `x` is a torch tensor."""
     if not isinstance(x, torch.Tensor):
         raise InputTypeError(
             f"{name}: expected a torch.Tensor; found {type(x).__name__}. Convert it with torch.as_tensor."
@@ -59,7 +59,7 @@ def check_tensor(x, name):
 
 
 def check_finite_tensor(x, name):
-    """Raise :class:`~smr_stability.errors.NonFiniteError` if ``x`` holds NaN or infinity (one
+    """Raise [`NonFiniteError`][smr_stability.errors.NonFiniteError] if `x` holds NaN or infinity (one
     reduction; the element-wise test only when the sum is not finite)."""
     with torch.no_grad():
         if bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all()):  # huge finite entries may overflow the sum
@@ -68,15 +68,15 @@ def check_finite_tensor(x, name):
 
 
 def check_dt_range(dt_min, dt_max):
-    """``(dt_min, dt_max)`` as floats with ``0 < dt_min <= dt_max``; else a named error."""
+    """`(dt_min, dt_max)` as floats with `0 < dt_min <= dt_max`; else a named error."""
     dt_min = check_real(dt_min, "dt_min", 0.0, open_lo=True)
     return dt_min, check_real(dt_max, "dt_max", dt_min)
 
 
 def check_train_config(config, what="config"):
-    """Raise :class:`~smr_stability.errors.InputTypeError` unless ``config`` is a run's config
-    (a :class:`~smr_stability.nn.config.TrainConfig`, recognised by its fields so that the
-    modules ``config`` itself imports need not import it back)."""
+    """Raise [`InputTypeError`][smr_stability.errors.InputTypeError] unless `config` is a run's config
+    (a [`TrainConfig`][smr_stability.nn.config.TrainConfig], recognised by its fields so that the
+    modules `config` itself imports need not import it back)."""
     fields = ("task", "layer", "width", "state", "depth", "seed", "to_dict")
     if not all(hasattr(config, f) for f in fields):
         raise InputTypeError(
@@ -86,9 +86,9 @@ def check_train_config(config, what="config"):
 
 
 def check_layer_input(u, H, dt=None):
-    """Raise :class:`~smr_stability.errors.ShapeError` unless ``u`` is (B, L, H) and ``dt`` is None
-    or (B, L), :class:`~smr_stability.errors.NonFiniteError` if ``u`` is not finite, and
-    :class:`~smr_stability.errors.StepSizeError` unless every gap is finite and >= 0 (a zero gap,
+    """Raise [`ShapeError`][smr_stability.errors.ShapeError] unless `u` is (B, L, H) and `dt` is None
+    or (B, L), [`NonFiniteError`][smr_stability.errors.NonFiniteError] if `u` is not finite, and
+    [`StepSizeError`][smr_stability.errors.StepSizeError] unless every gap is finite and >= 0 (a zero gap,
     two samples at one time, is a step of length 0)."""
     check_tensor(u, "u")
     if u.ndim != 3 or u.shape[-1] != H:
@@ -107,12 +107,13 @@ def check_layer_input(u, H, dt=None):
 
 
 class SSMLayer(nn.Module):
-    """Base class: optional SMR gate, then the SSM; ``(B, L, H) -> (B, L, H)``.
+    """Base class: optional SMR gate, then the SSM; `(B, L, H) -> (B, L, H)`.
 
-    Subclasses implement :meth:`ssm` and :meth:`export_channels`, and list the names of their
-    SSM parameters (dt, A) in ``ssm_parameter_names`` so that :meth:`param_groups` puts them in
-    their own optimiser group without weight decay, as S4 does. Positive parameters are stored
-    as logs.
+    Subclasses implement [`ssm`][smr_stability.nn.SSMLayer.ssm] and
+    [`export_channels`][smr_stability.nn.SSMLayer.export_channels], and list the names of their SSM
+    parameters (dt, A) in `ssm_parameter_names` so that
+    [`param_groups`][smr_stability.nn.SSMLayer.param_groups] puts them in their own optimiser group
+    without weight decay, as S4 does. Positive parameters are stored as logs.
     """
 
     ssm_parameter_names = ()
@@ -124,22 +125,23 @@ class SSMLayer(nn.Module):
         self.gate = SMR(H, tau) if check_bool(smr, "smr") else None
 
     def forward(self, u, dt=None):
-        """``u`` (B, L, H), optional per-step gaps ``dt`` (B, L) (used by S5's variable-step mode)."""
+        """`u` (B, L, H), optional per-step gaps `dt` (B, L) (used by S5's variable-step mode)."""
         check_layer_input(u, self.H, dt)
         if self.gate is not None:
             u = self.gate(u)  # (B, L, H)
         return self.ssm(u, dt)
 
     def ssm(self, u, dt=None):  # pragma: no cover - abstract
-        """The SSM alone (no gate): ``u`` (B, L, H) -> ``y`` (B, L, H); ``dt`` (B, L) optional gaps."""
+        """The SSM alone (no gate): `u` (B, L, H) -> `y` (B, L, H); `dt` (B, L) optional gaps."""
         raise NotImplementedError
 
     def export_channels(self):  # pragma: no cover - abstract
-        """List of ``(system, dt, method)`` per channel (continuous systems as the core's SSM)."""
+        """List of `(system, dt, method)` per channel (continuous systems as the core's SSM)."""
         raise NotImplementedError
 
     def export(self):
-        """Per channel an :class:`ExportedChannel`, so the sampling engine and the Lyapunov tools
+        """Per channel an [`ExportedChannel`][smr_stability.nn.ExportedChannel], so the sampling
+        engine and the Lyapunov tools
         run on the trained model directly."""
         from ..discretization import discretize
 
@@ -153,22 +155,22 @@ class SSMLayer(nn.Module):
         return out
 
     def param_groups(self, weight_decay=0.01, ssm_lr=None):
-        """Optimiser groups of this layer; see :func:`param_groups`."""
+        """Optimiser groups of this layer; see [`param_groups`][smr_stability.nn.param_groups]."""
         return param_groups(self, weight_decay, ssm_lr)
 
 
 def param_groups(module, weight_decay=0.01, ssm_lr=None):
-    """Optimiser groups of ``module``: its SSM parameters, then the rest.
+    """Optimiser groups of `module`: its SSM parameters, then the rest.
 
-    The SSM parameters are those of every :class:`SSMLayer` inside ``module`` (itself
-    included) named in the layer's ``ssm_parameter_names`` (the step and the state matrix):
-    they get no weight decay and, when given, their own learning rate ``ssm_lr``. Both
-    groups keep the order of ``module.parameters()``.
+    The SSM parameters are those of every [`SSMLayer`][smr_stability.nn.SSMLayer] inside `module` (itself
+    included) named in the layer's `ssm_parameter_names` (the step and the state matrix):
+    they get no weight decay and, when given, their own learning rate `ssm_lr`. Both
+    groups keep the order of `module.parameters()`.
 
     Returns
     -------
     list of dict
-        ``[{"params": ssm, "weight_decay": 0.0[, "lr": ssm_lr]}, {"params": rest, "weight_decay": weight_decay}]``.
+        `[{"params": ssm, "weight_decay": 0.0[, "lr": ssm_lr]}, {"params": rest, "weight_decay": weight_decay}]`.
     """
     if not isinstance(module, nn.Module):
         raise InputTypeError(f"module: expected a torch.nn.Module; found {type(module).__name__}.")
@@ -192,7 +194,7 @@ def param_groups(module, weight_decay=0.01, ssm_lr=None):
 
 
 def fft_conv(K, u):
-    """Causal convolution ``y_{k,h} = sum_{j=0..k} K_{h,j} u_{k-j,h}`` by FFT.
+    """Causal convolution `y_{k,h} = sum_{j=0..k} K_{h,j} u_{k-j,h}` by FFT.
 
     Parameters
     ----------
@@ -207,7 +209,7 @@ def fft_conv(K, u):
 
     Notes
     -----
-    Zero-padding to ``n = 2L`` makes the circular FFT convolution a linear (causal) one.
+    Zero-padding to `n = 2L` makes the circular FFT convolution a linear (causal) one.
     Cost O(B H L log L).
     """
     L = u.shape[1]
@@ -219,14 +221,14 @@ def fft_conv(K, u):
 
 
 class ConvolutionLayer(SSMLayer):
-    """A fixed-step layer that is a causal convolution: ``y = K * u + D u`` (S4, S4D, Mega).
+    """A fixed-step layer that is a causal convolution: `y = K * u + D u` (S4, S4D, Mega).
 
-    Subclasses provide ``kernel(L)`` of shape (H, L) and, if their direct term is not ``D``,
-    ``skip()``.
+    Subclasses provide `kernel(L)` of shape (H, L) and, if their direct term is not `D`,
+    `skip()`.
     """
 
     def kernel(self, L):  # pragma: no cover - abstract
-        """The convolution kernel ``K_{h,k} = C_h Ab_h^k Bb_h``, shape (H, L)."""
+        """The convolution kernel `K_{h,k} = C_h Ab_h^k Bb_h`, shape (H, L)."""
         raise NotImplementedError
 
     def skip(self):
@@ -234,5 +236,5 @@ class ConvolutionLayer(SSMLayer):
         return self.D
 
     def ssm(self, u, dt=None):
-        """``y = K * u + D u`` for ``u`` (B, L, H); ``dt`` is unused (fixed step)."""
+        """`y = K * u + D u` for `u` (B, L, H); `dt` is unused (fixed step)."""
         return fft_conv(self.kernel(u.shape[1]), u) + self.skip() * u  # (B L H)

@@ -1,23 +1,23 @@
 """The run directory: checkpoints in safetensors (never pickle), JSON state, and the metrics table.
 
-A run directory holds ``config.json`` (the typed config) and its checkpoints. A checkpoint is a
-folder ``ckpt-NNNN`` (N: the epoch) with ``model.safetensors`` and ``optimizer.safetensors``
-(tensors only), ``best.safetensors`` (the weights of the best validation epoch so far),
-``state.json`` (epoch, step, scheduler, RNG states, best validation loss, optimiser metadata)
-and ``metrics.csv`` (one row per finished epoch). It is committed as a whole:
+A run directory holds `config.json` (the typed config) and its checkpoints. A checkpoint is a
+folder `ckpt-NNNN` (N: the epoch) with `model.safetensors` and `optimizer.safetensors`
+(tensors only), `best.safetensors` (the weights of the best validation epoch so far),
+`state.json` (epoch, step, scheduler, RNG states, best validation loss, optimiser metadata)
+and `metrics.csv` (one row per finished epoch). It is committed as a whole:
 
-1. every file is written into a new folder ``ckpt-NNNN``;
-2. the pointer file ``CHECKPOINT`` (the folder's name) is replaced atomically: this is the
+1. every file is written into a new folder `ckpt-NNNN`;
+2. the pointer file `CHECKPOINT` (the folder's name) is replaced atomically: this is the
    commit;
 3. the checkpoint before the previous one is deleted (the previous one is kept, a way back if
    the current one is damaged later);
-4. the files are published at the top of the run directory (``model.safetensors``,
-   ``best.safetensors``, ``state.json``, then ``metrics.csv`` last) for readers of finished runs.
+4. the files are published at the top of the run directory (`model.safetensors`,
+   `best.safetensors`, `state.json`, then `metrics.csv` last) for readers of finished runs.
 
-A kill at any point leaves ``CHECKPOINT`` naming a complete checkpoint, whose weights, optimiser
+A kill at any point leaves `CHECKPOINT` naming a complete checkpoint, whose weights, optimiser
 state and metrics belong to the same epoch; a resumed run starts from it and publishes it again.
-Runs written before checkpoints had folders (no ``CHECKPOINT``) are read from the top-level files.
-A missing, truncated or corrupt file raises :class:`~smr_stability.errors.CheckpointError`.
+Runs written before checkpoints had folders (no `CHECKPOINT`) are read from the top-level files.
+A missing, truncated or corrupt file raises [`CheckpointError`][smr_stability.errors.CheckpointError].
 """
 
 import csv
@@ -54,7 +54,7 @@ def _step(name):
 
 
 def save_atomic(write, path):
-    """Call ``write(tmp)`` on a temporary path next to ``path``, then rename it to ``path``."""
+    """Call `write(tmp)` on a temporary path next to `path`, then rename it to `path`."""
     tmp = Path(f"{path}.tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -70,10 +70,10 @@ def save_weights(model, path):
 
 
 def checkpoint_dir(run):
-    """The folder of the run's committed checkpoint (named by ``CHECKPOINT``), or None.
+    """The folder of the run's committed checkpoint (named by `CHECKPOINT`), or None.
 
     None when nothing was committed yet; a run of the older layout (top-level files, no
-    pointer) gives ``run`` itself when its ``state.json`` is there.
+    pointer) gives `run` itself when its `state.json` is there.
     """
     run = Path(run)
     pointer = run / POINTER
@@ -91,8 +91,8 @@ def checkpoint_dir(run):
 
 
 def save_checkpoint(run, model, optimizer, scheduler, state, rows, best_improved):
-    """Commit a checkpoint of ``run`` (module docstring): model, optimiser, ``state`` (a JSON
-    dict), the metrics ``rows`` and the best weights (the current ones when ``best_improved``,
+    """Commit a checkpoint of `run` (module docstring): model, optimiser, `state` (a JSON
+    dict), the metrics `rows` and the best weights (the current ones when `best_improved`,
     else the previous checkpoint's).
     """
     run = Path(run)
@@ -124,7 +124,7 @@ def save_checkpoint(run, model, optimizer, scheduler, state, rows, best_improved
 
 
 def publish(run):
-    """Copy the committed checkpoint's files to the top of ``run`` (metrics last), each atomically."""
+    """Copy the committed checkpoint's files to the top of `run` (metrics last), each atomically."""
     run = Path(run)
     folder = checkpoint_dir(run)
     if folder is None or folder == run:
@@ -159,7 +159,8 @@ def _optimizer_meta(optimizer):
 
 
 def _read(path, how):
-    """``how(path)``, with a missing, truncated or corrupt file as :class:`CheckpointError`."""
+    """`how(path)`, with a missing, truncated or corrupt file as
+    [`CheckpointError`][smr_stability.errors.CheckpointError]."""
     try:
         return how(path)
     except Exception as exc:  # safetensors, json, csv and OS errors alike
@@ -178,9 +179,10 @@ def _read(path, how):
 
 
 def load_checkpoint(run, model, optimizer, scheduler):
-    """Restore the committed checkpoint of ``run`` (:func:`checkpoint_dir`) into ``model``,
-    ``optimizer``, ``scheduler`` and torch's RNG; return its state dict (``epoch``, ``step``,
-    ``best_val``, ...) and its metrics rows."""
+    """Restore the committed checkpoint of `run`
+    ([`checkpoint_dir`][smr_stability.nn.checkpoint.checkpoint_dir]) into `model`, `optimizer`,
+    `scheduler` and torch's RNG; return its state dict (`epoch`, `step`,
+    `best_val`, ...) and its metrics rows."""
     from safetensors.torch import load_file
 
     folder = checkpoint_dir(run)
@@ -200,7 +202,7 @@ def load_checkpoint(run, model, optimizer, scheduler):
 
 
 def read_metrics(run):
-    """The rows of ``metrics.csv`` of a run directory (one per finished epoch); ``[]`` if none."""
+    """The rows of `metrics.csv` of a run directory (one per finished epoch); `[]` if none."""
     path = Path(run) / "metrics.csv"
     if not path.exists():
         return []
@@ -208,7 +210,7 @@ def read_metrics(run):
 
 
 def read_metrics_file(path):
-    """The rows of a metrics CSV file, typed (``epoch`` and ``step`` int, the rest float)."""
+    """The rows of a metrics CSV file, typed (`epoch` and `step` int, the rest float)."""
     with open(path) as f:
         rows = [
             {k: float(v) if k not in ("epoch", "step") else int(v) for k, v in r.items()} for r in csv.DictReader(f)
@@ -219,7 +221,7 @@ def read_metrics_file(path):
 
 
 def write_metrics(run, rows):
-    """Replace ``metrics.csv`` of a run directory by ``rows`` (a list of dicts with equal keys)."""
+    """Replace `metrics.csv` of a run directory by `rows` (a list of dicts with equal keys)."""
 
     def write(p):
         with open(p, "w", newline="") as f:
@@ -231,15 +233,16 @@ def write_metrics(run, rows):
 
 
 def load_run(out, weights="last"):
-    """The config and the trained :class:`SequenceModel` of a run directory (weights from safetensors).
+    """The config and the trained [`SequenceModel`][smr_stability.nn.model.SequenceModel] of a run
+    directory (weights from safetensors).
 
     Parameters
     ----------
     out : str or Path
         The run directory.
     weights : {'last', 'best'}
-        The last epoch's weights (``model.safetensors``) or those of the epoch with the lowest
-        validation MSE (``best.safetensors``; a run written before best weights were kept has
+        The last epoch's weights (`model.safetensors`) or those of the epoch with the lowest
+        validation MSE (`best.safetensors`; a run written before best weights were kept has
         none, and gets its last ones).
     """
     from safetensors.torch import load_file

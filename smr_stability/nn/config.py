@@ -1,4 +1,4 @@
-"""The typed configuration of a training run, saved as ``config.json`` in its run directory."""
+"""The typed configuration of a training run, saved as `config.json` in its run directory."""
 
 import dataclasses
 from dataclasses import dataclass
@@ -19,38 +19,39 @@ CHOICES = {
     "head": ("mse", "gaussian_nll"),
 }
 
-#: Per task, the deep network and training recipe of :meth:`TrainConfig.recipe`. Pendulum: S5's
+#: Per task, the deep network and training recipe of [`TrainConfig.recipe`][smr_stability.nn.config.TrainConfig.recipe]. Pendulum: S5's
 #: (Smith et al. 2023, appendix F.3; its pendulum run script): 4 blocks of width 30, half-GLU,
 #: post-norm, no dropout, lr 0.012 (SSM 0.003), no weight decay, batch 32, 100 epochs, one
 #: warm-up epoch then cosine to 0; a tanh-MLP decoder; state 16. Sines: the same network, 40
-#: epochs. S5 itself gets the rest of that script from :data:`S5_RECIPE`.
+#: epochs. S5 itself gets the rest of that script from `S5_RECIPE`.
 _DEEP = {"width": 30, "state": 16, "depth": 4, "activation": "glu", "norm": "post", "decoder": "mlp", "dropout": 0.0}
 _S5_OPT = {"lr": 0.012, "ssm_lr": 0.003, "weight_decay": 0.0, "batch_size": 32, "warmup_epochs": 1}
 RECIPES = {
     "pendulum": {**_DEEP, **_S5_OPT, "epochs": 100},
     "sines": {**_DEEP, **_S5_OPT, "epochs": 40},
 }
-#: The S5 layer's own settings in S5's pendulum script, on top of :data:`RECIPES`: ``ssm_size``
-#: 16 with conjugate symmetry is 8 complex modes (``state=8``), initialised as 8 blocks; a
-#: step per state (``dt_global=False``) drawn in [0.01, 0.1]; the ``half_glu2`` activation.
+#: The S5 layer's own settings in S5's pendulum script, on top of `RECIPES`: `ssm_size`
+#: 16 with conjugate symmetry is 8 complex modes (`state=8`), initialised as 8 blocks; a
+#: step per state (`dt_global=False`) drawn in [0.01, 0.1]; the `half_glu2` activation.
 S5_RECIPE = {"state": 8, "blocks": 8, "step_per_state": True, "dt_min": 0.01, "dt_max": 0.1, "activation": "glu2"}
 #: Mega trains its EMA parameters at the model's learning rate (it has no separate SSM rate).
-#: Measured on sines (seed 0): test NMSE 0.0075 with ``ssm_lr = lr``, 0.22 with 0.003, where
+#: Measured on sines (seed 0): test NMSE 0.0075 with `ssm_lr = lr`, 0.22 with 0.003, where
 #: the EMAs keep the short memory (about 4 steps) of their initialisation.
 MEGA_RECIPE = {"ssm_lr": 0.012}
-#: Per layer, the settings that :meth:`TrainConfig.recipe` puts on top of :data:`RECIPES`.
+#: Per layer, the settings that [`TrainConfig.recipe`][smr_stability.nn.config.TrainConfig.recipe] puts on top of `RECIPES`.
 LAYER_RECIPES = {"s5": S5_RECIPE, "mega": MEGA_RECIPE}
 
 
 @dataclass
 class TrainConfig:
-    """Everything a run depends on; saved as ``config.json`` in the run directory.
+    """Everything a run depends on; saved as `config.json` in the run directory.
 
     Values are checked, never coerced: the config's dict is the identity of a cached run
-    (:func:`smr_stability.experiments.sweeps.run_dir`). The field defaults are the small
-    one-block model of the first studies (no nonlinearity, pre-norm, linear decoder, cosine
-    schedule without warm-up); :meth:`recipe` gives the deep S5-style network and its training
-    recipe per task.
+    ([`smr_stability.experiments.sweeps.run_dir`][smr_stability.experiments.sweeps.run_dir]). The
+    field defaults are the small one-block model of the first studies (no nonlinearity, pre-norm,
+    linear decoder, cosine schedule without warm-up);
+    [`recipe`][smr_stability.nn.config.TrainConfig.recipe] gives the deep S5-style network and its
+    training recipe per task.
     """
 
     task: str = "sines"  # a key of smr_stability.nn.tasks.TASKS
@@ -130,7 +131,7 @@ class TrainConfig:
                 raise InputTypeError(f"{name}: expected True or False; found {getattr(self, name)!r}.")
 
     def _check_layer_fields(self):
-        """``blocks`` (S5 only, a divisor of ``state``) and ``[dt_min, dt_max]`` (layers with a learned step)."""
+        """`blocks` (S5 only, a divisor of `state`) and `[dt_min, dt_max]` (layers with a learned step)."""
         if self.blocks is not None:
             if self.layer != "s5":
                 raise ParameterError(
@@ -152,9 +153,9 @@ class TrainConfig:
 
     @classmethod
     def recipe(cls, task, **overrides):
-        """The deep network and training recipe of :data:`RECIPES` for ``task``, with ``overrides``.
+        """The deep network and training recipe of `RECIPES` for `task`, with `overrides`.
 
-        The layer's own settings of :data:`LAYER_RECIPES` (S5's and Mega's) come on top; an
+        The layer's own settings of `LAYER_RECIPES` (S5's and Mega's) come on top; an
         override still wins.
 
         Examples
@@ -175,5 +176,6 @@ class TrainConfig:
         return cls(**check_keys(d, cls))
 
     def to_dict(self):
-        """The config as a plain dict (saved as ``config.json``; :meth:`from_dict` reads it back)."""
+        """The config as a plain dict (saved as `config.json`;
+        [`from_dict`][smr_stability.nn.config.TrainConfig.from_dict] reads it back)."""
         return dataclasses.asdict(self)

@@ -1,14 +1,15 @@
 """Data of the training tasks: splits, the task container, and the on-disk cache.
 
 Shapes: n sequences, L length, P input channels, Q target channels. Every task is a
-:class:`TaskData` of three :class:`Split` s (``train``, ``val``, ``test``), each holding ``u``
-(n, L, P) float32, ``y`` (n, L, Q) float32 and the timestamps ``t`` (n, L) float64, so that a
-continuous-time model (S5) can use the true gaps while a fixed-step model ignores them.
+[`TaskData`][smr_stability.nn.data.TaskData] of three [`Split`][smr_stability.nn.data.Split]s
+(`train`, `val`, `test`), each holding `u` (n, L, P) float32, `y` (n, L, Q) float32 and the
+timestamps `t` (n, L) float64, so that a continuous-time model (S5) can use the true gaps while a
+fixed-step model ignores them.
 
-Caching: the arrays are stored as ``<sha256>.npz`` in ``cache_dir``, else in
-``$SMR_STABILITY_CACHE``, else in ``~/.cache/smr_stability/tasks``; the hash is that of the
+Caching: the arrays are stored as `<sha256>.npz` in `cache_dir`, else in
+`$SMR_STABILITY_CACHE`, else in `~/.cache/smr_stability/tasks`; the hash is that of the
 canonical JSON of the task name, the format version and the config. A file that cannot be
-read or whose stored config differs is regenerated (with a ``UserWarning``).
+read or whose stored config differs is regenerated (with a `UserWarning`).
 """
 
 import dataclasses
@@ -81,7 +82,8 @@ class Split:
         return self.u.shape[0]
 
     def batch_rows(self, batch_size, shuffle=False, seed=None, drop_last=False):
-        """Yield the row indices (int arrays) of the batches of :meth:`batches`, in its order."""
+        """Yield the row indices (int arrays) of the batches of
+        [`batches`][smr_stability.nn.data.Split.batches], in its order."""
         if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
             raise ParameterError(f"batch_size: expected an integer >= 1; found {batch_size!r}.")
         n = len(self)
@@ -91,10 +93,10 @@ class Split:
             yield order[lo : lo + batch_size]
 
     def batches(self, batch_size, shuffle=False, seed=None, drop_last=False):
-        """Yield ``(u, y, t)`` torch tensors of at most ``batch_size`` sequences.
+        """Yield `(u, y, t)` torch tensors of at most `batch_size` sequences.
 
-        ``u`` (B, L, P) and ``y`` (B, L, Q) are float32, ``t`` (B, L) float64. With
-        ``shuffle`` the order is a permutation drawn from ``numpy.random.default_rng(seed)``.
+        `u` (B, L, P) and `y` (B, L, Q) are float32, `t` (B, L) float64. With
+        `shuffle` the order is a permutation drawn from `numpy.random.default_rng(seed)`.
         """
         for idx in self.batch_rows(batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last):
             yield torch.from_numpy(self.u[idx]), torch.from_numpy(self.y[idx]), torch.from_numpy(self.t[idx])
@@ -108,7 +110,7 @@ class TaskData:
     ----------
     config : SinesConfig or PendulumConfig
     train, val, test : Split
-        Each with ``u`` (n, L, P) float32, ``y`` (n, L, Q) float32, ``t`` (n, L) float64.
+        Each with `u` (n, L, P) float32, `y` (n, L, Q) float32, `t` (n, L) float64.
     """
 
     config: object
@@ -120,7 +122,7 @@ class TaskData:
         return getattr(self, _split_name(split))
 
     def batches(self, split, batch_size, shuffle=False, seed=None, drop_last=False):
-        """Yield ``(u, y, t)`` torch tensors of one split; see :meth:`Split.batches`."""
+        """Yield `(u, y, t)` torch tensors of one split; see [`Split.batches`][smr_stability.nn.data.Split.batches]."""
         return self[split].batches(batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
 
 
@@ -138,7 +140,7 @@ class TaskConfig:
 
     @classmethod
     def from_dict(cls, d):
-        """Build from a mapping; unknown keys raise :class:`~smr_stability.errors.ParameterError`."""
+        """Build from a mapping; unknown keys raise [`ParameterError`][smr_stability.errors.ParameterError]."""
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(d) - set(names))
         if unknown:
@@ -156,7 +158,7 @@ class TaskConfig:
 
 
 def cache_root(cache_dir=None):
-    """The cache directory: ``cache_dir``, else ``$SMR_STABILITY_CACHE``, else ``~/.cache/smr_stability/tasks``."""
+    """The cache directory: `cache_dir`, else `$SMR_STABILITY_CACHE`, else `~/.cache/smr_stability/tasks`."""
     if cache_dir is not None:
         return check_path(cache_dir, "cache_dir")
     env = os.environ.get("SMR_STABILITY_CACHE")
@@ -169,10 +171,10 @@ def _key(task, config, extra=None):
 
 
 def cache_path(task, config, cache_dir=None, extra=None):
-    """Path of the cache file of a task: ``<dir>/<sha256 of the canonical JSON>.npz``.
+    """Path of the cache file of a task: `<dir>/<sha256 of the canonical JSON>.npz`.
 
-    ``task`` is ``"sines"``, ``"pendulum"`` or ``"sines_eval"`` (with the schedule name as
-    ``extra``).
+    `task` is `"sines"`, `"pendulum"` or `"sines_eval"` (with the schedule name as
+    `extra`).
     """
     digest = hashlib.sha256(_key(task, config, extra).encode()).hexdigest()
     return cache_root(cache_dir) / f"{digest}.npz"
@@ -190,10 +192,11 @@ def _load(path, key, names):
 
 
 def cached_arrays(task, config, cache_dir, generate, names, extra=None):
-    """Load the arrays ``names`` of a task from the cache, or ``generate()`` them and store them atomically.
+    """Load the arrays `names` of a task from the cache, or `generate()` them and store them atomically.
 
-    ``generate`` returns a dict of arrays; the file is :func:`cache_path` of ``(task, config, extra)``,
-    and a file that cannot be read or whose stored config differs is regenerated with a ``UserWarning``.
+    `generate` returns a dict of arrays; the file is
+    [`cache_path`][smr_stability.nn.data.cache_path] of `(task, config, extra)`, and a file that
+    cannot be read or whose stored config differs is regenerated with a `UserWarning`.
     """
     path, key = cache_path(task, config, cache_dir, extra), _key(task, config, extra)
     if path.exists():
@@ -214,17 +217,18 @@ def cached_arrays(task, config, cache_dir, generate, names, extra=None):
 
 
 def task_data(config, arrays):
-    """The :class:`TaskData` of arrays named ``<split>_<u|y|t>`` (see :func:`partition`)."""
+    """The [`TaskData`][smr_stability.nn.data.TaskData] of arrays named `<split>_<u|y|t>` (see
+    [`partition`][smr_stability.nn.data.partition])."""
     return TaskData(config, *(Split(arrays[f"{s}_u"], arrays[f"{s}_y"], arrays[f"{s}_t"]) for s in SPLITS))
 
 
 def split_array_names():
-    """The names ``<split>_<u|y|t>`` of a task's arrays in the cache, splits in :data:`SPLITS` order."""
+    """The names `<split>_<u|y|t>` of a task's arrays in the cache, splits in `SPLITS` order."""
     return [f"{s}_{a}" for s in SPLITS for a in "uyt"]
 
 
 def partition(config, *arrays):
-    """Split arrays along axis 0 into train/val/test and name them ``<split>_<u|y|t>``."""
+    """Split arrays along axis 0 into train/val/test and name them `<split>_<u|y|t>`."""
     bounds = np.cumsum([0, config.n_train, config.n_val, config.n_test])
     out = {}
     for i, s in enumerate(SPLITS):

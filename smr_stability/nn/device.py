@@ -11,8 +11,8 @@ __all__ = ["resolve_device", "set_threads"]
 def _start_numba_threads():
     """Start numba's thread pool now, keeping torch's thread count.
 
-    Both use the same OpenMP runtime here: starting numba's pool (its first ``set_num_threads``,
-    ``get_num_threads`` or parallel call) sets OpenMP's thread count to numba's, which torch then
+    Both use the same OpenMP runtime here: starting numba's pool (its first `set_num_threads`,
+    `get_num_threads` or parallel call) sets OpenMP's thread count to numba's, which torch then
     reports as its own, so a run set to one torch thread would silently use two. Once the pool
     runs, neither changes the other's count.
     """
@@ -26,13 +26,13 @@ _start_numba_threads()
 
 def set_threads():
     """Run the compiled CPU kernels of the layers on torch's thread count (at most numba's pool),
-    so that ``torch.set_num_threads`` governs them as it does torch's own kernels."""
+    so that `torch.set_num_threads` governs them as it does torch's own kernels."""
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 def resolve_device(device):
-    """A ``torch.device`` from ``'cpu'``, ``'cuda'``, ``'cuda:K'`` or ``'auto'`` (cuda where torch
-    sees a GPU, else cpu); a GPU that is not there raises :class:`ParameterError`."""
+    """A `torch.device` from `'cpu'`, `'cuda'`, `'cuda:K'` or `'auto'` (cuda where torch
+    sees a GPU, else cpu); a GPU that is not there raises [`ParameterError`][smr_stability.errors.ParameterError]."""
     name = str(device)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -16,9 +16,9 @@ __all__ = ["evaluate_run", "split_mse"]
 
 
 def split_mse(model, split, batch_size):
-    """Mean squared error of ``model`` over a :class:`~smr_stability.nn.data.Split`.
+    """Mean squared error of `model` over a [`Split`][smr_stability.nn.data.Split].
 
-    The sum of squared errors over batches of ``batch_size`` sequences (in order, no gradients,
+    The sum of squared errors over batches of `batch_size` sequences (in order, no gradients,
     the model in eval mode and put back in train mode), divided by the number of target entries.
     """
     model.eval()
@@ -34,11 +34,11 @@ def split_mse(model, split, batch_size):
 
 
 def evaluate_run(run, schedules=None, batch_size=64, weights="best", device="cpu"):
-    """MSE of the run's model on its task's test set under each schedule; writes ``evaluation.csv``.
+    """MSE of the run's model on its task's test set under each schedule; writes `evaluation.csv`.
 
-    Sines: the schedules of :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (inputs and targets
+    Sines: the schedules of `SINES_SCHEDULES` (inputs and targets
     at the true times). Pendulum: its test split (irregular by construction). Every row carries
-    the MSE relative to the uniform (or test) MSE next to the absolute value. ``weights``:
+    the MSE relative to the uniform (or test) MSE next to the absolute value. `weights`:
     the epoch with the best validation MSE (default, as S5 and CRU report) or the last one.
     """
     names, batch_size = schedule_names(schedules), check_int(batch_size, "batch_size", 1)

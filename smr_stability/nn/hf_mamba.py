@@ -1,25 +1,26 @@
-"""Mamba layers of a Hugging Face ``transformers`` model as the toolkit's systems.
+"""Mamba layers of a Hugging Face `transformers` model as the toolkit's systems.
 
-What ``transformers.MambaMixer`` computes on an input ``h`` (B, L, D) of one block, channel
-``c = 1..H`` (``H`` = ``intermediate_size``), state ``N`` (``state_size``), step ``k``:
+What `transformers.MambaMixer` computes on an input `h` (B, L, D) of one block, channel
+`c = 1..H` (`H` = `intermediate_size`), state `N` (`state_size`), step `k`:
 
-1. ``[x~, z] = in_proj(h)``: the SSM branch ``x~`` and the gate ``z``, each (B, L, H);
-2. ``u = act(conv1d(x~))``: a depthwise causal convolution then SiLU, the SSM input (B, L, H);
-3. ``[r, B_k, C_k] = x_proj(u_k)`` (no bias), ``dt_{k,c} = softplus(dt_proj(r)_c)`` (with bias);
-4. ``A = -exp(A_log)`` (H, N), real diagonal per channel; the 'selective' discretization
-   (docs/theory.md §1) ``Ab_{k,c} = exp(dt_{k,c} A_c)``, ``Bb_{k,c} = dt_{k,c} B_k`` (B and C
+1. `[x~, z] = in_proj(h)`: the SSM branch `x~` and the gate `z`, each (B, L, H);
+2. `u = act(conv1d(x~))`: a depthwise causal convolution then SiLU, the SSM input (B, L, H);
+3. `[r, B_k, C_k] = x_proj(u_k)` (no bias), `dt_{k,c} = softplus(dt_proj(r)_c)` (with bias);
+4. `A = -exp(A_log)` (H, N), real diagonal per channel; the 'selective' discretization
+   (docs/theory.md §1) `Ab_{k,c} = exp(dt_{k,c} A_c)`, `Bb_{k,c} = dt_{k,c} B_k` (B and C
    shared over channels);
-5. the scan ``s_{k,c} = Ab_{k,c} * s_{k-1,c} + Bb_{k,c} u_{k,c}``, ``s_{-1} = 0``, and
-   ``y_{k,c} = C_k . s_{k,c} + D_c u_{k,c}``: the deep-SSM order of docs/theory.md §0;
-6. ``out_proj(y * silu(z))``.
+5. the scan `s_{k,c} = Ab_{k,c} * s_{k-1,c} + Bb_{k,c} u_{k,c}`, `s_{-1} = 0`, and
+   `y_{k,c} = C_k . s_{k,c} + D_c u_{k,c}`: the deep-SSM order of docs/theory.md §0;
+6. `out_proj(y * silu(z))`.
 
-:func:`trace_mamba` returns steps 2-5 of every block on a given input (a time-varying system per
-channel); :func:`export_mamba` freezes them at an operating point (a time-invariant system per
-channel, as :meth:`S6.export_channels <smr_stability.nn.S6.export_channels>`).
-``transformers`` is imported only inside these functions and is not a dependency of the package.
+[`trace_mamba`][smr_stability.nn.hf_mamba.trace_mamba] returns steps 2-5 of every block on a given
+input (a time-varying system per channel); [`export_mamba`][smr_stability.nn.hf_mamba.export_mamba]
+freezes them at an operating point (a time-invariant system per channel, as
+[`S6.export_channels`][smr_stability.nn.S6.export_channels]). `transformers` is imported only inside
+these functions and is not a dependency of the package.
 
-Precision: transformers' reference (non-CUDA) scan upcasts ``A_log, D``, the ``dt`` bias, ``B_k``
-and ``u`` with ``.float()`` (meant for half-precision models), so even a float64 model runs its
+Precision: transformers' reference (non-CUDA) scan upcasts `A_log, D`, the `dt` bias, `B_k`
+and `u` with `.float()` (meant for half-precision models), so even a float64 model runs its
 state update with float32 roundings. This module computes everything in float64.
 """
 
@@ -55,14 +56,14 @@ def _transformers():
 
 
 def load_mamba(source):
-    """The Mamba backbone (a ``transformers.MambaModel``) of a model or of a local checkpoint.
+    """The Mamba backbone (a `transformers.MambaModel`) of a model or of a local checkpoint.
 
     Parameters
     ----------
     source : MambaModel, MambaForCausalLM, str or path
-        A loaded model (returned as it is, or its ``backbone`` for a causal LM), a local folder
-        written by ``save_pretrained``, or a ``.safetensors`` file with a ``config.json`` beside
-        it. Paths are read with ``from_pretrained(..., local_files_only=True)``: nothing is
+        A loaded model (returned as it is, or its `backbone` for a causal LM), a local folder
+        written by `save_pretrained`, or a `.safetensors` file with a `config.json` beside
+        it. Paths are read with `from_pretrained(..., local_files_only=True)`: nothing is
         downloaded. A causal-LM checkpoint loads as its backbone (the LM head is not needed).
 
     Returns
@@ -74,10 +75,10 @@ def load_mamba(source):
     MissingDependencyError
         If transformers is not installed.
     InputTypeError
-        If ``source`` is not a Mamba model, or the checkpoint's ``model_type`` is not ``'mamba'``.
+        If `source` is not a Mamba model, or the checkpoint's `model_type` is not `'mamba'`.
     CheckpointError
-        If the path does not exist, is not a folder or a ``.safetensors`` file, or has no
-        ``config.json``.
+        If the path does not exist, is not a folder or a `.safetensors` file, or has no
+        `config.json`.
     """
     tf = _transformers()
     if isinstance(source, (str, Path)):
@@ -115,21 +116,21 @@ def _load_checkpoint(tf, path):
 
 
 def _float64(backbone):
-    """``backbone`` itself if it is float64, else a float64 copy (the caller's model is left as it is)."""
+    """`backbone` itself if it is float64, else a float64 copy (the caller's model is left as it is)."""
     if backbone.dtype == torch.float64:
         return backbone
     return copy.deepcopy(backbone).to(torch.float64)
 
 
 def _selection(mixer, u):
-    """``(dt, B, C)`` of a mixer for SSM inputs ``u`` (..., H): shapes (..., H), (..., N), (..., N)."""
+    """`(dt, B, C)` of a mixer for SSM inputs `u` (..., H): shapes (..., H), (..., N), (..., N)."""
     N, R = mixer.ssm_state_size, mixer.time_step_rank
     r, B, C = torch.split(mixer.x_proj(u), [R, N, N], dim=-1)  # (... R), (... N), (... N)
     return nn.functional.softplus(mixer.dt_proj(r)), B, C  # dt: (... H)
 
 
 def _ssm_input(mixer, h):
-    """The SSM input ``u`` and the gate ``z`` of a mixer for its input ``h`` (B, L, D): both (B, L, H)."""
+    """The SSM input `u` and the gate `z` of a mixer for its input `h` (B, L, D): both (B, L, H)."""
     L = h.shape[1]
     x, z = mixer.in_proj(h).chunk(2, dim=-1)  # (B L H) each
     x = mixer.conv1d(x.transpose(1, 2))[..., :L]  # (B H L): padding K-1, the first L outputs are causal
@@ -144,36 +145,37 @@ def _numpy(t):
 
 
 def export_mamba(model, at=None):
-    """Every block's channels frozen at an operating point, as :class:`ExportedChannel` objects.
+    """Every block's channels frozen at an operating point, as
+    [`ExportedChannel`][smr_stability.nn.ExportedChannel] objects.
 
     Parameters
     ----------
     model : MambaModel, MambaForCausalLM, str or path
-        See :func:`load_mamba`.
+        See [`load_mamba`][smr_stability.nn.hf_mamba.load_mamba].
     at : array, shape (H,) or (n_layers, H), optional
-        The SSM input ``u*`` (the conv + SiLU output, step 2 of the module docstring) at which
+        The SSM input `u*` (the conv + SiLU output, step 2 of the module docstring) at which
         the selection is frozen, for every block or per block. Default zeros.
 
     Returns
     -------
     list (one per block) of list (one per channel, H) of ExportedChannel
-        Channel ``c`` of block ``i``: ``SSM(A_c, B*, C*, D_c)`` with ``A_c = -exp(A_log_c)``
-        (diagonal, N), ``dt = dt*_c``, method ``'selective'`` and ``Ab = exp(dt A_c)``,
-        ``Bb = dt B*``, where ``[r*, B*, C*] = x_proj(u*)`` and ``dt* = softplus(dt_proj(r*))``.
-        The same layout as ``SequenceModel.export()``.
+        Channel `c` of block `i`: `SSM(A_c, B*, C*, D_c)` with `A_c = -exp(A_log_c)`
+        (diagonal, N), `dt = dt*_c`, method `'selective'` and `Ab = exp(dt A_c)`,
+        `Bb = dt B*`, where `[r*, B*, C*] = x_proj(u*)` and `dt* = softplus(dt_proj(r*))`.
+        The same layout as `SequenceModel.export()`.
 
     Notes
     -----
-    The default ``u* = 0`` is the linearisation at rest, as :meth:`S6.export_channels
-    <smr_stability.nn.S6.export_channels>`: ``x_proj`` has no bias, so ``B* = C* = 0`` and
-    ``dt* = softplus(dt_proj.bias)``. Because ``dt B_k u_k`` and ``C_k . s_k`` are bilinear, the
-    first-order (Jacobian) model of the channel around ``u = 0, s = 0`` is exactly this one: the
-    state update ``s_k = exp(dt* A) s_{k-1}`` (all of the stability information: spectral radius,
-    Lyapunov functions, gamma*) and the output ``D u``; the state does not feel the input to first
-    order. For input-output measures (error gains) freeze at a typical input instead, e.g. ``at``
-    = the mean over steps of :attr:`MambaTrace.u` on representative data. A zero *block* input
-    gives ``u* = silu(conv1d.bias + sum_j w_j b_x)`` (``b_x`` the SSM half of ``in_proj.bias``,
-    zero by default), not ``u* = 0``.
+    The default `u* = 0` is the linearisation at rest, as
+    [`S6.export_channels`][smr_stability.nn.S6.export_channels]: `x_proj` has no bias, so
+    `B* = C* = 0` and `dt* = softplus(dt_proj.bias)`. Because `dt B_k u_k` and `C_k . s_k` are
+    bilinear, the first-order (Jacobian) model of the channel around `u = 0, s = 0` is exactly this
+    one: the state update `s_k = exp(dt* A) s_{k-1}` (all of the stability information: spectral
+    radius, Lyapunov functions, gamma*) and the output `D u`; the state does not feel the input to
+    first order. For input-output measures (error gains) freeze at a typical input instead, e.g. `at`
+    = the mean over steps of `MambaTrace.u` on representative data. A zero *block* input
+    gives `u* = silu(conv1d.bias + sum_j w_j b_x)` (`b_x` the SSM half of `in_proj.bias`,
+    zero by default), not `u* = 0`.
     """
     backbone = _float64(load_mamba(model))
     blocks = backbone.layers
@@ -208,33 +210,34 @@ def _export_block(i, mixer, u_star):
 class MambaTrace:
     """The time-varying system that one Mamba block runs on a given input (float64 numpy arrays).
 
-    Shapes: B sequences, L steps, H channels (``intermediate_size``), N state.
+    Shapes: B sequences, L steps, H channels (`intermediate_size`), N state.
 
     Attributes
     ----------
     layer : int
         The block's index.
     A : ndarray, shape (H, N)
-        Continuous diagonal state matrices ``-exp(A_log)``.
+        Continuous diagonal state matrices `-exp(A_log)`.
     dt : ndarray, shape (B, L, H)
-        Selected steps ``softplus(dt_proj(r_k))``.
+        Selected steps `softplus(dt_proj(r_k))`.
     Ab : ndarray, shape (B, L, H, N)
-        ``exp(dt_{k,c} A_c)``, the diagonal of the state matrix of channel c at step k.
+        `exp(dt_{k,c} A_c)`, the diagonal of the state matrix of channel c at step k.
     Bb : ndarray, shape (B, L, H, N)
-        ``dt_{k,c} B_k``, the input vector of channel c at step k ('selective', docs/theory.md §1).
+        `dt_{k,c} B_k`, the input vector of channel c at step k ('selective', docs/theory.md §1).
     C : ndarray, shape (B, L, N)
-        ``C_k``, shared over channels.
+        `C_k`, shared over channels.
     D : ndarray, shape (H,)
     u : ndarray, shape (B, L, H)
         The SSM input: the conv + SiLU output that drives the state.
     z : ndarray, shape (B, L, H)
-        The gate; the block's mixer outputs ``out_proj(y * silu(z))``.
+        The gate; the block's mixer outputs `out_proj(y * silu(z))`.
 
     Notes
     -----
-    Channel ``c`` runs ``s_k = Ab_{k,c} * s_{k-1} + Bb_{k,c} u_{k,c}`` from ``s_{-1} = 0`` and
-    outputs ``y_{k,c} = C_k . s_k + D_c u_{k,c}``: the convention of :func:`smr_stability.simulate_tv`
-    with ``P = 1`` input, except that ``C`` varies with ``k``.
+    Channel `c` runs `s_k = Ab_{k,c} * s_{k-1} + Bb_{k,c} u_{k,c}` from `s_{-1} = 0` and
+    outputs `y_{k,c} = C_k . s_k + D_c u_{k,c}`: the convention of
+    [`smr_stability.simulate_tv`][smr_stability.simulation.simulate_tv] with `P = 1` input, except
+    that `C` varies with `k`.
     """
 
     layer: int
@@ -248,10 +251,11 @@ class MambaTrace:
     z: np.ndarray
 
     def simulate(self):
-        """``y`` (B, L, H) before the gate, by :func:`smr_stability.simulate_tv` (states, then ``C_k``).
+        """`y` (B, L, H) before the gate, by
+        [`smr_stability.simulate_tv`][smr_stability.simulation.simulate_tv] (states, then `C_k`).
 
-        The states come from ``simulate_tv`` with ``C = I`` (output = state, shape (B, H, L, N));
-        ``y_{k,c} = C_k . s_{k,c} + D_c u_{k,c}`` then follows at every step.
+        The states come from `simulate_tv` with `C = I` (output = state, shape (B, H, L, N));
+        `y_{k,c} = C_k . s_{k,c} + D_c u_{k,c}` then follows at every step.
         """
         Ab = self.Ab.transpose(0, 2, 1, 3)  # (B H L N)
         Bb = self.Bb.transpose(0, 2, 1, 3)[..., None]  # (B H L N 1)
@@ -267,30 +271,33 @@ def trace_mamba(model, input_ids=None, *, inputs_embeds=None):
     Parameters
     ----------
     model : MambaModel, MambaForCausalLM, str or path
-        See :func:`load_mamba`. A model that is not float64 is copied to float64 first.
+        See [`load_mamba`][smr_stability.nn.hf_mamba.load_mamba]. A model that is not float64 is
+        copied to float64 first.
     input_ids : array of int, shape (L,) or (B, L), optional
-        Token ids in ``[0, vocab_size)``.
+        Token ids in `[0, vocab_size)`.
     inputs_embeds : array of float, shape (L, D) or (B, L, D), optional
-        Embeddings instead of ids (exactly one of the two), ``D = hidden_size``.
+        Embeddings instead of ids (exactly one of the two), `D = hidden_size`.
 
     Returns
     -------
-    list of MambaTrace, one per block
+    list of MambaTrace
+        One per block.
 
     Raises
     ------
     MissingDependencyError, InputTypeError, CheckpointError
-        As :func:`load_mamba`; ``InputTypeError`` also for non-integer ids or non-real embeddings.
+        As [`load_mamba`][smr_stability.nn.hf_mamba.load_mamba]; `InputTypeError` also for
+        non-integer ids or non-real embeddings.
     ParameterError
-        If not exactly one of ``input_ids`` and ``inputs_embeds`` is given, or an id is out of range.
+        If not exactly one of `input_ids` and `inputs_embeds` is given, or an id is out of range.
     ShapeError
         If the input has the wrong shape.
 
     Notes
     -----
     The model runs forward (float64, no cache, no padding mask) with a hook that records the input
-    ``h`` of every block's mixer; each block's ``in_proj``, ``conv1d``, ``act``, ``x_proj``,
-    ``dt_proj``, ``A_log`` and ``D`` then give steps 2-5 of the module docstring. The mixer
+    `h` of every block's mixer; each block's `in_proj`, `conv1d`, `act`, `x_proj`,
+    `dt_proj`, `A_log` and `D` then give steps 2-5 of the module docstring. The mixer
     inputs are those of transformers' own forward, whose scan rounds to float32 (module
     docstring): deeper blocks inherit those roundings, while each block's system is float64.
     """
@@ -323,7 +330,7 @@ def _trace_block(i, mixer, h):
 
 
 def _model_input(backbone, input_ids, inputs_embeds):
-    """``{'input_ids': (B, L) long}`` or ``{'inputs_embeds': (B, L, D) float64}`` on the model's device."""
+    """`{'input_ids': (B, L) long}` or `{'inputs_embeds': (B, L, D) float64}` on the model's device."""
     if (input_ids is None) == (inputs_embeds is None):
         raise ParameterError(
             "expected exactly one of input_ids (token ids) and inputs_embeds (embeddings); found "
@@ -353,7 +360,7 @@ def _model_input(backbone, input_ids, inputs_embeds):
 
 
 def _batched(t, ndim, name, expected):
-    """``t`` with a leading batch axis added when it has ``ndim`` dims; ``ndim + 1`` dims and L >= 1 required."""
+    """`t` with a leading batch axis added when it has `ndim` dims; `ndim + 1` dims and L >= 1 required."""
     if t.ndim == ndim:
         t = t[None]
     if t.ndim != ndim + 1 or t.shape[1] == 0:

@@ -2,18 +2,20 @@
 
 Shapes: B batch, L length, P input channels, H width, Q output channels.
 
-The network is built as S4 and S5 build theirs (Gu et al. 2022; Smith et al. 2023)::
+The network is built as S4 and S5 build theirs (Gu et al. 2022; Smith et al. 2023):
 
-    x = encoder(u)                                              # (B, L, H)
-    for each block:  z = norm(x) if pre-norm else x
-                     z = dropout(act(SSM(z)))                   # SSM optionally gated by SMR
-                     x = x + z;  x = norm(x) if post-norm
-    y = decoder(x)                                              # (B, L, Q)
+```text
+x = encoder(u)                                              # (B, L, H)
+for each block:  z = norm(x) if pre-norm else x
+                 z = dropout(act(SSM(z)))                   # SSM optionally gated by SMR
+                 x = x + z;  x = norm(x) if post-norm
+y = decoder(x)                                              # (B, L, Q)
+```
 
-``act`` is none, GELU, or one of S5's half-GLUs: ``g * sigmoid(W g)`` with ``g = GELU(z)``
-('glu', S5's ``half_glu1``) or ``z * sigmoid(W GELU(z))`` ('glu2', ``half_glu2``); the encoder
+`act` is none, GELU, or one of S5's half-GLUs: `g * sigmoid(W g)` with `g = GELU(z)`
+('glu', S5's `half_glu1`) or `z * sigmoid(W GELU(z))` ('glu2', `half_glu2`); the encoder
 is linear or CRU's CNN on square frames; the decoder is linear or a tanh MLP. With
-``head='gaussian_nll'`` the decoder also gives a log-variance per output.
+`head='gaussian_nll'` the decoder also gives a log-variance per output.
 """
 
 import contextlib
@@ -30,7 +32,7 @@ from .base import check_tensor, check_train_config, param_groups
 
 __all__ = ["LAYERS", "TIMESCALE_LAYERS", "CNNEncoder", "SequenceModel"]
 
-#: Layer names of the command line -> (module, class) in ``smr_stability.nn``.
+#: Layer names of the command line -> (module, class) in `smr_stability.nn`.
 LAYERS = {
     "s4d": ("s4d", "S4D"),
     "s4": ("s4", "S4"),
@@ -40,15 +42,15 @@ LAYERS = {
     "spade": ("spade", "SPADE"),
 }
 
-#: The layers with a learned step, drawn log-uniform in ``[dt_min, dt_max]`` at initialisation.
+#: The layers with a learned step, drawn log-uniform in `[dt_min, dt_max]` at initialisation.
 TIMESCALE_LAYERS = ("s4d", "s4", "s5", "s6")
 
 
 class CNNEncoder(nn.Module):
-    """CRU's image encoder, per frame: (B, L, s*s) -> (B, L, H) for square ``s x s`` frames.
+    """CRU's image encoder, per frame: (B, L, s*s) -> (B, L, H) for square `s x s` frames.
 
     conv 5x5 (12 channels, padding 2), ReLU, max-pool 2; conv 3x3 stride 2 (12 channels,
-    padding 1), ReLU, max-pool 2; flatten; dense to ``H`` (Schirmer et al. 2022, pendulum).
+    padding 1), ReLU, max-pool 2; flatten; dense to `H` (Schirmer et al. 2022, pendulum).
     """
 
     def __init__(self, P, H):
@@ -73,26 +75,26 @@ class CNNEncoder(nn.Module):
         self.dense = nn.Linear(features, H)
 
     def forward(self, u):
-        """``u`` (B, L, P) -> (B, L, H)."""
+        """`u` (B, L, P) -> (B, L, H)."""
         B, L, _ = u.shape
         frames = u.reshape(B * L, 1, self.size, self.size)  # (B*L, 1, s, s)
         return self.dense(self.conv(frames)).reshape(B, L, -1)  # (B, L, H)
 
 
 class SequenceModel(nn.Module):
-    """Encoder, ``depth`` residual SSM blocks, decoder: (B, L, P) -> (B, L, Q) (module docstring).
+    """Encoder, `depth` residual SSM blocks, decoder: (B, L, P) -> (B, L, Q) (module docstring).
 
     Parameters
     ----------
     config : TrainConfig
-        Uses ``layer``, ``width`` (H), ``state`` (N), ``depth``, ``smr``, ``tau``,
-        ``use_timestamps``, ``encoder``, ``decoder``, ``activation``, ``norm``, ``dropout``,
-        ``head``, ``step_per_state`` and ``blocks`` (S5), and ``dt_min``/``dt_max``
-        (:data:`TIMESCALE_LAYERS`).
+        Uses `layer`, `width` (H), `state` (N), `depth`, `smr`, `tau`,
+        `use_timestamps`, `encoder`, `decoder`, `activation`, `norm`, `dropout`,
+        `head`, `step_per_state` and `blocks` (S5), and `dt_min`/`dt_max`
+        (`TIMESCALE_LAYERS`).
     P, Q : int
         Input and output channels.
     time_unit : float
-        With ``use_timestamps``, the gaps are divided by it (the task's grid step), so that a gap
+        With `use_timestamps`, the gaps are divided by it (the task's grid step), so that a gap
         of one grid step is one learned step, as in fixed-step mode; saved with the weights.
     """
 
@@ -141,8 +143,8 @@ class SequenceModel(nn.Module):
         return z
 
     def gaps(self, t, dtype):
-        """The per-step gaps ``(t_k - t_{k-1}) / time_unit`` (B, L) the layers get with
-        ``use_timestamps`` (the first gap repeats the second); ``None`` otherwise."""
+        """The per-step gaps `(t_k - t_{k-1}) / time_unit` (B, L) the layers get with
+        `use_timestamps` (the first gap repeats the second); `None` otherwise."""
         if not self.use_timestamps or t is None:
             return None
         return self._gaps(t, dtype)
@@ -152,8 +154,8 @@ class SequenceModel(nn.Module):
         return (gaps / self.time_unit).to(dtype)
 
     def encode(self, u, t=None):
-        """The encoder on ``u`` (B, L, P) -> (B, L, H); with ``gap_input`` the gaps of ``t``
-        (as in :meth:`gaps`) are appended to ``u`` as channel P first."""
+        """The encoder on `u` (B, L, P) -> (B, L, H); with `gap_input` the gaps of `t`
+        (as in [`gaps`][smr_stability.nn.model.SequenceModel.gaps]) are appended to `u` as channel P first."""
         if not self.gap_input:
             return self.encoder(u)
         if t is None:
@@ -164,16 +166,16 @@ class SequenceModel(nn.Module):
         return self.encoder(torch.cat([u, self._gaps(t, u.dtype)[..., None]], dim=-1))  # (B, L, H)
 
     def block(self, i, x, dt=None, ssm=None):
-        """Block ``i`` on ``x`` (B, L, H); ``ssm`` replaces its SSM layer (a callable), for tests."""
+        """Block `i` on `x` (B, L, H); `ssm` replaces its SSM layer (a callable), for tests."""
         z = self.norms[i](x) if self.prenorm else x
         z = (ssm or self.layers[i])(z, dt)  # (B, L, H)
         x = x + self.drop(self._act(z, i))
         return x if self.prenorm else self.norms[i](x)
 
     def forward(self, u, t=None, return_var=False):
-        """``u`` (B, L, P), timestamps ``t`` (B, L) (used only with ``use_timestamps``).
+        """`u` (B, L, P), timestamps `t` (B, L) (used only with `use_timestamps`).
 
-        Returns the prediction (B, L, Q); with ``return_var`` (``head='gaussian_nll'`` only)
+        Returns the prediction (B, L, Q); with `return_var` (`head='gaussian_nll'` only)
         also its variance (B, L, Q).
         """
         self._check_forward(u, t, return_var)
@@ -190,7 +192,8 @@ class SequenceModel(nn.Module):
         return mean, nn.functional.softplus(out[..., self.Q :]) + 1e-6
 
     def _check_forward(self, u, t, return_var):
-        """Types and shapes of :meth:`forward`'s arguments (the layers check finiteness)."""
+        """Types and shapes of [`forward`][smr_stability.nn.model.SequenceModel.forward]'s arguments
+        (the layers check finiteness)."""
         check_tensor(u, "u")
         if u.ndim != 3 or u.shape[-1] != self.P:
             raise ShapeError(f"u: expected shape (B, L, P) with P = {self.P} inputs; found {tuple(u.shape)}.")
@@ -202,10 +205,10 @@ class SequenceModel(nn.Module):
         check_bool(return_var, "return_var")
 
     def layer_inputs(self, u, block=0, t=None):
-        """What the SSM layer of block ``block`` sees for task inputs ``u`` (n, L, P).
+        """What the SSM layer of block `block` sees for task inputs `u` (n, L, P).
 
         Returns a float64 numpy array (n, L, H), computed without gradients (dropout off); the
-        inputs of the channels that ``self.layers[block].export()`` describes. ``u`` goes to
+        inputs of the channels that `self.layers[block].export()` describes. `u` goes to
         torch as a C-contiguous float32 copy: torch's CPU kernels for a strided input can round
         differently (a fused multiply-add or not), so the same values in another memory layout
         would give inputs one float32 rounding apart, and a zero perturbation a nonzero state
@@ -227,15 +230,15 @@ class SequenceModel(nn.Module):
 
     @contextlib.contextmanager
     def scaled_steps(self, s):
-        """Within the block, every learned step ``exp(log_dt)`` is multiplied by ``s > 0``.
+        """Within the block, every learned step `exp(log_dt)` is multiplied by `s > 0`.
 
-        Test-time step rescaling (S4's zero-shot resampling): a model trained at rate ``dt``
-        run on samples ``s dt`` apart. ``s = 1`` changes nothing; the steps are restored on exit.
+        Test-time step rescaling (S4's zero-shot resampling): a model trained at rate `dt`
+        run on samples `s dt` apart. `s = 1` changes nothing; the steps are restored on exit.
 
         Raises
         ------
         ParameterError
-            ``s`` not a positive number, or (for ``s != 1``) a layer without a learned step.
+            `s` not a positive number, or (for `s != 1`) a layer without a learned step.
         """
         s = float(s)
         if not (s > 0 and math.isfinite(s)):
@@ -257,12 +260,12 @@ class SequenceModel(nn.Module):
                     layer.log_dt.copy_(old)
 
     def export(self):
-        """Every block's channels: a list (one per block) of ``layer.export()``."""
+        """Every block's channels: a list (one per block) of `layer.export()`."""
         return [layer.export() for layer in self.layers]
 
     def param_groups(self, config):
-        """SSM parameters (dt, A) without weight decay and with ``ssm_lr``; the rest with both.
+        """SSM parameters (dt, A) without weight decay and with `ssm_lr`; the rest with both.
 
-        See :func:`smr_stability.nn.base.param_groups`.
+        See [`smr_stability.nn.base.param_groups`][smr_stability.nn.param_groups].
         """
         return param_groups(self, config.weight_decay, config.ssm_lr)

@@ -2,12 +2,12 @@
 
 The recipe is the "pendulum regression" data of CRU (Schirmer et al. 2022), whose generator
 derives from RKN's (Becker et al. 2019), with the validation split that S5 (Smith et al.
-2023) adds: a damped rod released from rest, filmed every ``dt = 0.01`` s for 100 frames of
+2023) adds: a damped rod released from rest, filmed every `dt = 0.01` s for 100 frames of
 24 x 24 pixels (a line drawn on a 128 px canvas, Lanczos-downsampled), each frame blended
 with uniform noise by a per-sequence random walk (the first 5 frames clean), and 50 of the 100
-frames kept at random, sorted times. Inputs: the kept frames flattened (P = ``size**2``);
-targets ``(sin theta, cos theta)`` of the true angle (Q = 2). Data containers and caching:
-:mod:`smr_stability.nn.data`.
+frames kept at random, sorted times. Inputs: the kept frames flattened (P = `size**2`);
+targets `(sin theta, cos theta)` of the true angle (Q = 2). Data containers and caching:
+[`smr_stability.nn.data`][smr_stability.nn.data].
 
 References
 ----------
@@ -35,14 +35,15 @@ __all__ = [
     "render_pendulum",
 ]
 
-#: Gravity (m/s^2) and rod length (m) of the simulated pendulum: ``theta'' = -(3 g / l) sin theta - ...``.
+#: Gravity (m/s^2) and rod length (m) of the simulated pendulum: `theta'' = -(3 g / l) sin theta - ...`.
 GRAVITY = 9.81
 ROD_LENGTH = 1.0
 
 
 @dataclass(frozen=True)
 class PendulumConfig(TaskConfig):
-    """Config of :func:`make_pendulum`; the defaults are CRU's pendulum regression recipe.
+    """Config of [`make_pendulum`][smr_stability.nn.pendulum.make_pendulum]; the defaults are CRU's
+    pendulum regression recipe.
 
     Parameters
     ----------
@@ -50,11 +51,11 @@ class PendulumConfig(TaskConfig):
         Sequences per split (CRU: 2000 train, 1000 test; S5 adds a validation split drawn the
         same way, 2000 sequences in its data script; 1000 here).
     steps : int
-        Frames simulated per sequence, at ``t_k = k dt``, ``k = 0..steps-1`` (CRU: 100).
+        Frames simulated per sequence, at `t_k = k dt`, `k = 0..steps-1` (CRU: 100).
     keep : int
-        Frames kept per sequence, at sorted random indices, ``1 <= keep <= steps`` (CRU: 50).
+        Frames kept per sequence, at sorted random indices, `1 <= keep <= steps` (CRU: 50).
     size : int
-        Frames are ``size x size`` grayscale images (CRU: 24).
+        Frames are `size x size` grayscale images (CRU: 24).
     canvas : int
         Side in pixels of the canvas the rod is drawn on before downsampling (CRU: 128).
     line_length : float
@@ -64,31 +65,32 @@ class PendulumConfig(TaskConfig):
     dt : float
         Time between frames, in seconds (CRU: 0.01).
     sim_dt : float
-        Step of the semi-implicit Euler integrator; ``dt / sim_dt`` must be a whole number
+        Step of the semi-implicit Euler integrator; `dt / sim_dt` must be a whole number
         (CRU: 1e-4, i.e. 100 sub-steps per frame).
     friction : float
-        Linear damping ``f >= 0`` of the angular velocity, per second (CRU: 0.1).
+        Linear damping `f >= 0` of the angular velocity, per second (CRU: 0.1).
     process_noise : float
-        ``sigma >= 0``: after each frame interval the angular velocity receives an independent
-        ``N(0, sigma^2)`` kick (CRU: 0.1); 0 gives the noiseless ODE.
+        `sigma >= 0`: after each frame interval the angular velocity receives an independent
+        `N(0, sigma^2)` kick (CRU: 0.1); 0 gives the noiseless ODE.
     observation_noise : float
         Standard deviation of the Gaussian perturbation of the angle each frame is drawn from
         (CRU: 1e-5 rad, well below a canvas pixel); the targets use the true angle.
     noise : float
-        Strength in ``[0, 1]`` of the image noise: the noise weight of a frame is
-        ``noise (1 - v_k)``; 0 gives clean frames, 1 is CRU.
+        Strength in `[0, 1]` of the image noise: the noise weight of a frame is
+        `noise (1 - v_k)`; 0 gives clean frames, 1 is CRU.
     noise_step : float
-        ``r >= 0``: step range of the random walk of the noise process (CRU: 0.2).
+        `r >= 0`: step range of the random walk of the noise process (CRU: 0.2).
     noise_low, noise_high : (float, float)
-        Ranges of the per-sequence thresholds ``t1 ~ U(noise_low)`` and ``t2 ~ U(noise_high)``,
-        ``0 <= noise_low[0] <= noise_low[1] < noise_high[0] <= noise_high[1] <= 1``
+        Ranges of the per-sequence thresholds `t1 ~ U(noise_low)` and `t2 ~ U(noise_high)`,
+        `0 <= noise_low[0] <= noise_low[1] < noise_high[0] <= noise_high[1] <= 1`
         (CRU: (0, 0.25) and (0.75, 1)).
     clean_frames : int
-        The first ``clean_frames`` frames of every sequence (before subsampling) are left
-        clean, ``0 <= clean_frames <= steps`` (CRU: 5).
+        The first `clean_frames` frames of every sequence (before subsampling) are left
+        clean, `0 <= clean_frames <= steps` (CRU: 5).
     quantize : bool
-        Quantize like CRU's uint8 storage: clean frames become ``floor(255 x) / 255`` and noisy
-        ones ``floor(mix) / 255`` with the mix on the 0..255 scale (see :func:`make_pendulum`).
+        Quantize like CRU's uint8 storage: clean frames become `floor(255 x) / 255` and noisy
+        ones `floor(mix) / 255` with the mix on the 0..255 scale (see
+        [`make_pendulum`][smr_stability.nn.pendulum.make_pendulum]).
     seed : int
     """
 
@@ -164,7 +166,7 @@ class PendulumConfig(TaskConfig):
 
     @property
     def n(self):
-        """Sequences in all splits, ``n_train + n_val + n_test``."""
+        """Sequences in all splits, `n_train + n_val + n_test`."""
         return self.n_train + self.n_val + self.n_test
 
 
@@ -187,27 +189,27 @@ def _check_config(config):
 def pendulum_physics(config):
     """The angle and angular velocity of every sequence of a task on the frame grid.
 
-    A uniform rod of length ``l = ROD_LENGTH`` (moment of inertia ``m l^2 / 3`` about the
-    pivot) under gravity ``g = GRAVITY`` with linear friction ``f``, the angle ``theta``
+    A uniform rod of length `l = ROD_LENGTH` (moment of inertia `m l^2 / 3` about the
+    pivot) under gravity `g = GRAVITY` with linear friction `f`, the angle `theta`
     measured from hanging straight down:
 
-    ``theta'' = -c sin theta - f theta'``,  ``c = 3 g / l``  (29.43 / s^2).
+    `theta'' = -c sin theta - f theta'`,  `c = 3 g / l`  (29.43 / s^2).
 
-    Each sequence is released from rest, ``theta(0) ~ U(-pi, pi)``, ``omega(0) = 0``. A frame
-    interval ``dt`` is ``m = dt / sim_dt`` semi-implicit Euler steps of ``h = sim_dt``,
+    Each sequence is released from rest, `theta(0) ~ U(-pi, pi)`, `omega(0) = 0`. A frame
+    interval `dt` is `m = dt / sim_dt` semi-implicit Euler steps of `h = sim_dt`,
 
-    ``omega <- omega + h (-c sin theta - f omega)``,  ``theta <- theta + h omega``,
+    `omega <- omega + h (-c sin theta - f omega)`,  `theta <- theta + h omega`,
 
-    after which the velocity takes the process-noise kick ``omega <- omega + sigma xi``,
-    ``xi ~ N(0, 1)``, ``sigma = process_noise``; the state then is frame ``k + 1``. This is
-    CRU's regression recipe (there ``dt = 0.01``, ``sim_dt = 1e-4``, ``f = 0.1``, ``sigma =
-    0.1``), written in the hanging-down angle: CRU integrates ``phi = theta + pi`` with
-    ``+c sin phi`` and reports ``phi - pi``, wrapped to ``[-pi, pi)``; the angle here is not
-    wrapped (it stays continuous), which changes neither ``sin``/``cos`` nor the frames.
+    after which the velocity takes the process-noise kick `omega <- omega + sigma xi`,
+    `xi ~ N(0, 1)`, `sigma = process_noise`; the state then is frame `k + 1`. This is
+    CRU's regression recipe (there `dt = 0.01`, `sim_dt = 1e-4`, `f = 0.1`, `sigma =
+    0.1`), written in the hanging-down angle: CRU integrates `phi = theta + pi` with
+    `+c sin phi` and reports `phi - pi`, wrapped to `[-pi, pi)`; the angle here is not
+    wrapped (it stays continuous), which changes neither `sin`/`cos` nor the frames.
 
-    Seeding: ``numpy.random.default_rng([config.seed, 0])`` draws the initial angles first (so
-    they do not depend on ``process_noise``), then one kick per sequence per frame interval.
-    The ``n = n_train + n_val + n_test`` rows are the splits in order train, val, test.
+    Seeding: `numpy.random.default_rng([config.seed, 0])` draws the initial angles first (so
+    they do not depend on `process_noise`), then one kick per sequence per frame interval.
+    The `n = n_train + n_val + n_test` rows are the splits in order train, val, test.
 
     Parameters
     ----------
@@ -216,7 +218,7 @@ def pendulum_physics(config):
     Returns
     -------
     theta, omega : ndarray, shape (n, steps)
-        Read-only float64 angle (rad) and angular velocity (rad/s) at ``t_k = k dt``.
+        Read-only float64 angle (rad) and angular velocity (rad/s) at `t_k = k dt`.
     """
     _check_config(config)
     n, S = config.n, config.steps
@@ -238,16 +240,16 @@ def pendulum_physics(config):
 
 
 def noise_visibility(config):
-    """The visibility ``v_k`` in [0, 1] of every frame (1 clean, 0 pure noise): CRU's noise process.
+    """The visibility `v_k` in [0, 1] of every frame (1 clean, 0 pure noise): CRU's noise process.
 
     Per sequence, a random walk clipped to [0, 1] and a random contrast stretch:
 
-    ``w_0 ~ U(0, 1)``,  ``w_{k+1} = clip(w_k + U(-r, r), 0, 1)``,
-    ``v_k = clip((w_k - t1) / (t2 - t1), 0, 1)``,  ``t1 ~ U(noise_low)``, ``t2 ~ U(noise_high)``,
+    `w_0 ~ U(0, 1)`,  `w_{k+1} = clip(w_k + U(-r, r), 0, 1)`,
+    `v_k = clip((w_k - t1) / (t2 - t1), 0, 1)`,  `t1 ~ U(noise_low)`, `t2 ~ U(noise_high)`,
 
-    with ``r = noise_step``; then ``v_k = 1`` for ``k < clean_frames``. A frame is pure noise
-    where ``w_k <= t1`` and clean where ``w_k >= t2``. CRU: ``r = 0.2``, ``t1 ~ U(0, 0.25)``,
-    ``t2 ~ U(0.75, 1)``, 5 clean frames. Seed: ``numpy.random.default_rng([config.seed, 2])``.
+    with `r = noise_step`; then `v_k = 1` for `k < clean_frames`. A frame is pure noise
+    where `w_k <= t1` and clean where `w_k >= t2`. CRU: `r = 0.2`, `t1 ~ U(0, 0.25)`,
+    `t2 ~ U(0.75, 1)`, 5 clean frames. Seed: `numpy.random.default_rng([config.seed, 2])`.
 
     Parameters
     ----------
@@ -274,7 +276,7 @@ def noise_visibility(config):
 
 
 def _line_ends(theta, canvas, line_length):
-    """Integer end points (column, row) of the drawn rod: ``trunc(canvas // 2 + L (sin, cos) theta)``."""
+    """Integer end points (column, row) of the drawn rod: `trunc(canvas // 2 + L (sin, cos) theta)`."""
     pivot = canvas // 2
     col = np.trunc(np.sin(theta) * line_length + pivot).astype(np.int64)
     row = np.trunc(np.cos(theta) * line_length + pivot).astype(np.int64)
@@ -282,7 +284,7 @@ def _line_ends(theta, canvas, line_length):
 
 
 def _draw(ends, size, canvas, line_width):
-    """Frames of rods from the canvas centre to the integer end points ``ends`` (m, 2), PIL-rendered."""
+    """Frames of rods from the canvas centre to the integer end points `ends` (m, 2), PIL-rendered."""
     from PIL import Image, ImageDraw
 
     pivot = canvas // 2
@@ -296,23 +298,23 @@ def _draw(ends, size, canvas, line_width):
 
 
 def _render_table(theta, size, canvas, line_length, line_width):
-    """``(table, index)`` with ``table[index]`` the frames of ``theta``, each distinct end point drawn once."""
+    """`(table, index)` with `table[index]` the frames of `theta`, each distinct end point drawn once."""
     col, row = _line_ends(theta, canvas, line_length)
     ends, index = np.unique(np.stack([col.ravel(), row.ravel()], axis=-1), axis=0, return_inverse=True)
     return _draw(ends, size, canvas, line_width), index.reshape(np.shape(theta))
 
 
 def render_pendulum(theta, size=24, canvas=128, line_length=55.0, line_width=8):
-    """Clean grayscale frames of the rod at angles ``theta``, drawn as in CRU.
+    """Clean grayscale frames of the rod at angles `theta`, drawn as in CRU.
 
-    On a black ``canvas x canvas`` float image a white (1.0) line of width ``line_width`` is
-    drawn with PIL's ``ImageDraw.line`` from the pivot ``(c, c)``, ``c = canvas // 2``, to the
-    end point ``(trunc(c + L sin theta), trunc(c + L cos theta))`` (column, row; rows grow
-    downwards, so ``theta = 0`` hangs down and ``theta = pi/2`` points right), ``L =
-    line_length``; PIL truncates the coordinates of wide lines to integers, which is done here
+    On a black `canvas x canvas` float image a white (1.0) line of width `line_width` is
+    drawn with PIL's `ImageDraw.line` from the pivot `(c, c)`, `c = canvas // 2`, to the
+    end point `(trunc(c + L sin theta), trunc(c + L cos theta))` (column, row; rows grow
+    downwards, so `theta = 0` hangs down and `theta = pi/2` points right), `L =
+    line_length`; PIL truncates the coordinates of wide lines to integers, which is done here
     explicitly so that the frame depends on the end point only. The canvas is downsampled to
-    ``size x size`` with PIL's Lanczos filter (CRU's ``Image.ANTIALIAS``) and clipped to
-    [0, 1] (the Lanczos kernel rings slightly outside). CRU: canvas 128, ``L = 55``, width 8,
+    `size x size` with PIL's Lanczos filter (CRU's `Image.ANTIALIAS`) and clipped to
+    [0, 1] (the Lanczos kernel rings slightly outside). CRU: canvas 128, `L = 55`, width 8,
     size 24. Each distinct end point is drawn once.
 
     Parameters
@@ -352,42 +354,43 @@ def render_pendulum(theta, size=24, canvas=128, line_length=55.0, line_width=8):
 def make_pendulum(config, cache_dir=None, progress=None):
     """CRU's pendulum regression task, with S5's validation split.
 
-    For the ``n = n_train + n_val + n_test`` sequences (splits in that order) the angles
-    ``theta_k`` of :func:`pendulum_physics` at ``t_k = k dt``, ``k = 0..steps-1``, give the
-    targets ``y_k = (sin theta_k, cos theta_k)``. Per sequence ``keep`` of the ``steps``
-    indices are drawn without replacement and sorted (``default_rng([seed, 1])``); only those
-    frames are kept, with their times ``t_k = k dt``. Kept frame ``k`` is
+    For the `n = n_train + n_val + n_test` sequences (splits in that order) the angles
+    `theta_k` of [`pendulum_physics`][smr_stability.nn.pendulum.pendulum_physics] at `t_k = k dt`,
+    `k = 0..steps-1`, give the targets `y_k = (sin theta_k, cos theta_k)`. Per sequence `keep` of
+    the `steps` indices are drawn without replacement and sorted (`default_rng([seed, 1])`); only those
+    frames are kept, with their times `t_k = k dt`. Kept frame `k` is
 
-    ``x_k = (1 - a_k) q_k + a_k 255 U_k``,  ``a_k = noise (1 - v_k)``,  ``u_k = floor(x_k) / 255``
+    `x_k = (1 - a_k) q_k + a_k 255 U_k`,  `a_k = noise (1 - v_k)`,  `u_k = floor(x_k) / 255`
 
-    with ``q_k = floor(255 c_k)`` the uint8 level of the clean frame ``c_k`` of
-    :func:`render_pendulum` at the angle ``theta_k + observation_noise N(0, 1)``
-    (``default_rng([seed, 4])``), ``U_k`` independent ``U(0, 1)`` per pixel
-    (``default_rng([seed, 3])``) and ``v_k`` the visibility of :func:`noise_visibility`, so the
-    first ``clean_frames`` frames are exactly ``q_k / 255`` and a frame with ``v_k = 0`` is pure
-    noise. Without ``quantize``: ``u_k = (1 - a_k) c_k + a_k U_k``.
+    with `q_k = floor(255 c_k)` the uint8 level of the clean frame `c_k` of
+    [`render_pendulum`][smr_stability.nn.pendulum.render_pendulum] at the angle `theta_k + observation_noise N(0, 1)`
+    (`default_rng([seed, 4])`), `U_k` independent `U(0, 1)` per pixel
+    (`default_rng([seed, 3])`) and `v_k` the visibility of
+    [`noise_visibility`][smr_stability.nn.pendulum.noise_visibility], so the first `clean_frames`
+    frames are exactly `q_k / 255` and a frame with `v_k = 0` is pure noise. Without `quantize`:
+    `u_k = (1 - a_k) c_k + a_k U_k`.
 
     This is CRU's regression data (uint8 frames, later divided by 255) and the subsampling of
     CRU and S5 (50 of 100 frames per sequence), with three differences that leave the
     distribution unchanged: the random numbers come from numpy Generators seeded by
-    ``config.seed`` (CRU: one ``RandomState(42)`` for everything, and one generator per
+    `config.seed` (CRU: one `RandomState(42)` for everything, and one generator per
     sequence for the kept indices), the pixel noise is drawn for the kept frames only, and the
-    times are ``k dt`` in seconds (CRU and S5 feed the index ``k``).
+    times are `k dt` in seconds (CRU and S5 feed the index `k`).
 
     Parameters
     ----------
     config : PendulumConfig
     cache_dir : str or Path, optional
-        See :mod:`smr_stability.nn.data`.
+        See [`smr_stability.nn.data`][smr_stability.nn.data].
     progress : bool or None
-        Show a tqdm bar while composing the frames; ``None`` shows it on a terminal only.
+        Show a tqdm bar while composing the frames; `None` shows it on a terminal only.
 
     Returns
     -------
     TaskData
-        ``u`` (n, keep, size**2): the frames, row-major flattened (``u.reshape(n, keep,
-        size, size)`` gives the images), float32 in [0, 1]; ``y`` (n, keep, 2): ``(sin theta,
-        cos theta)`` at the kept times; ``t`` (n, keep): the kept times ``k dt``.
+        `u` (n, keep, size**2): the frames, row-major flattened (`u.reshape(n, keep,
+        size, size)` gives the images), float32 in [0, 1]; `y` (n, keep, 2): `(sin theta,
+        cos theta)` at the kept times; `t` (n, keep): the kept times `k dt`.
     """
     _check_config(config)
     if progress is not None:

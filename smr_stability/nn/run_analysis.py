@@ -1,11 +1,12 @@
 """Stability analysis of trained models: every channel of every SSM layer of a run.
 
-:func:`analyze` is :func:`smr_stability.stability.analyze` that also reads run directories: each
-block's layer is exported (``layer.export()``: the continuous system of each channel, its
-trained step and the layer's discretization, ``docs/theory.md`` §1) and every channel gets the
-report of ``smr-stability analyze`` (``docs/theory.md`` §3, §4, §6), with its layer and channel.
-A selective layer (S6) is reported at its linearisation: ``dt = softplus(dt_bias)`` and ``B``,
-``C`` at a zero input (:meth:`smr_stability.nn.S6.export_channels`).
+[`analyze`][smr_stability.nn.run_analysis.analyze] is
+[`smr_stability.stability.analyze`][smr_stability.stability.analyze] that also reads run
+directories: each block's layer is exported (`layer.export()`: the continuous system of each
+channel, its trained step and the layer's discretization, `docs/theory.md` §1) and every channel
+gets the report of `smr-stability analyze` (`docs/theory.md` §3, §4, §6), with its layer and
+channel. A selective layer (S6) is reported at its linearisation: `dt = softplus(dt_bias)` and `B`,
+`C` at a zero input ([`smr_stability.nn.S6.export_channels`][smr_stability.nn.S6.export_channels]).
 """
 
 import numbers
@@ -25,7 +26,7 @@ def analyze_run(run, layer=None, sigma=0.5, weights="best"):
     Parameters
     ----------
     run : str or Path
-        A run directory (``smr-stability train --out RUN``).
+        A run directory (`smr-stability train --out RUN`).
     layer : int, optional
         Only this block (0-based); default every block.
     sigma : float
@@ -36,8 +37,8 @@ def analyze_run(run, layer=None, sigma=0.5, weights="best"):
     Returns
     -------
     dict
-        ``{"run", "weights", "channels": [...], "worst": {...}}`` as
-        :func:`smr_stability.stability.analyze`, the rows of every block in order.
+        `{"run", "weights", "channels": [...], "worst": {...}}` as
+        [`smr_stability.stability.analyze`][smr_stability.stability.analyze], the rows of every block in order.
     """
     _, model = load_run(run, weights=weights)
     blocks = range(len(model.layers))
@@ -57,11 +58,12 @@ def analyze_run(run, layer=None, sigma=0.5, weights="best"):
 
 
 def analyze(target, dt=None, method="bilinear", sigma=0.5, *, layer=None):
-    """:func:`smr_stability.stability.analyze` of an SSM, exported channels or a sequence of
-    them, or :func:`analyze_run` of a run directory (a ``str`` or ``Path``).
+    """[`smr_stability.stability.analyze`][smr_stability.stability.analyze] of an SSM, exported
+    channels or a sequence of them, or [`analyze_run`][smr_stability.nn.run_analysis.analyze_run] of
+    a run directory (a `str` or `Path`).
 
-    ``layer``: for a run, the block to analyse (default all); otherwise the layer number written
-    in the rows (default 0). ``dt`` and ``method`` are for continuous systems only.
+    `layer`: for a run, the block to analyse (default all); otherwise the layer number written
+    in the rows (default 0). `dt` and `method` are for continuous systems only.
     """
     if isinstance(target, (str, Path)):
         if dt is not None:

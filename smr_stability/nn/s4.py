@@ -17,13 +17,14 @@ __all__ = ["S4", "legs_dplr"]
 def legs_dplr(N):
     r"""HiPPO-LegS in diagonal-plus-low-rank form, one mode of each conjugate pair.
 
-    HiPPO-LegS (:func:`smr_stability.hippo_legs`) is ``A = S - p p^T`` with ``p_n = sqrt(n + 1/2)``
-    and ``S = -I/2 + (skew-symmetric)`` normal. With ``S = V diag(lambda) V^H`` (V unitary, from
-    :func:`smr_stability.s5_hippo`) the same model in the coordinates ``V^H x`` has
-    ``A = diag(lambda) - (V^H p)(V^H p)^H`` and input ``V^H b``, with ``b_n = sqrt(2n + 1) = sqrt(2) p_n``.
-    The eigenvalues of ``S`` are ``-1/2 +- i w``; since ``S``, ``p`` and ``b`` are real, the ``-w``
-    mode is the complex conjugate of the ``+w`` mode, so the ``N/2`` modes with ``w > 0`` determine
-    the model (:class:`S4` completes them by conjugation).
+    HiPPO-LegS ([`smr_stability.hippo_legs`][smr_stability.systems.hippo_legs]) is `A = S - p p^T`
+    with `p_n = sqrt(n + 1/2)` and `S = -I/2 + (skew-symmetric)` normal. With
+    `S = V diag(lambda) V^H` (V unitary, from
+    [`smr_stability.s5_hippo`][smr_stability.systems.s5_hippo]) the same model in the coordinates
+    `V^H x` has `A = diag(lambda) - (V^H p)(V^H p)^H` and input `V^H b`, with
+    `b_n = sqrt(2n + 1) = sqrt(2) p_n`. The eigenvalues of `S` are `-1/2 +- i w`; since `S`, `p` and
+    `b` are real, the `-w` mode is the complex conjugate of the `+w` mode, so the `N/2` modes with
+    `w > 0` determine the model ([`S4`][smr_stability.nn.S4] completes them by conjugation).
 
     Parameters
     ----------
@@ -33,7 +34,7 @@ def legs_dplr(N):
     Returns
     -------
     Lambda, P, B : ndarray, shape (N/2,), complex
-        The kept eigenvalues (``Im`` increasing), ``V^H p`` and ``V^H b`` on the kept modes.
+        The kept eigenvalues (`Im` increasing), `V^H p` and `V^H b` on the kept modes.
 
     Examples
     --------
@@ -59,65 +60,65 @@ def legs_dplr(N):
 
 
 class S4(ConvolutionLayer):
-    r"""S4: per channel h, ``dx/dt = A_h x + B_h u``, ``y = Re(C_h x) + D_h u`` with ``A_h = Lambda_h - P_h P_h^H``.
+    r"""S4: per channel h, `dx/dt = A_h x + B_h u`, `y = Re(C_h x) + D_h u` with `A_h = Lambda_h - P_h P_h^H`.
 
-    The state matrix is diagonal plus rank one (DPLR), learned: ``Lambda_h`` complex diagonal
-    with ``Re Lambda_h < 0``, ``P_h``, ``B_h`` and ``C_h`` complex, and the step ``dt_h``; ``D_h``
+    The state matrix is diagonal plus rank one (DPLR), learned: `Lambda_h` complex diagonal
+    with `Re Lambda_h < 0`, `P_h`, `B_h` and `C_h` complex, and the step `dt_h`; `D_h`
     real. Everything starts from HiPPO-LegS in its normal-plus-low-rank form
-    (:func:`legs_dplr`), so at initialisation ``A_h`` is unitarily similar to
-    :func:`smr_stability.hippo_legs`. Bilinear discretization (docs/theory.md §1)
+    (`legs_dplr`), so at initialisation `A_h` is unitarily similar to
+    [`smr_stability.hippo_legs`][smr_stability.systems.hippo_legs]. Bilinear discretization (docs/theory.md §1)
 
-    ``Ab_h = (I - dt_h/2 A_h)^{-1} (I + dt_h/2 A_h)``, ``Bb_h = (I - dt_h/2 A_h)^{-1} dt_h B_h``,
+    `Ab_h = (I - dt_h/2 A_h)^{-1} (I + dt_h/2 A_h)`, `Bb_h = (I - dt_h/2 A_h)^{-1} dt_h B_h`,
 
-    kernel ``K_{h,k} = Re(C_h Ab_h^k Bb_h)`` and ``y = K * u + D u`` (causal FFT convolution), equal
-    to the recurrence ``x_k = Ab x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k`` (docs/theory.md §0,
-    :meth:`recurrent`).
+    kernel `K_{h,k} = Re(C_h Ab_h^k Bb_h)` and `y = K * u + D u` (causal FFT convolution), equal
+    to the recurrence `x_k = Ab x_{k-1} + Bb u_k`, `y_k = Re(C x_k) + D u_k` (docs/theory.md §0,
+    [`recurrent`][smr_stability.nn.S4.recurrent]).
 
     Parameters
     ----------
     H : int
-        Channels, each with its own ``(Lambda, P, B, C, D, dt)`` (S4's ``n_ssm = H``).
+        Channels, each with its own `(Lambda, P, B, C, D, dt)` (S4's `n_ssm = H`).
     N : int
-        State size, even: the layer stores ``N/2`` modes, one of each conjugate pair.
+        State size, even: the layer stores `N/2` modes, one of each conjugate pair.
     dt_min, dt_max : float
-        ``log dt_h`` uniform in ``[log dt_min, log dt_max]``.
+        `log dt_h` uniform in `[log dt_min, log dt_max]`.
     smr : bool
-        Gate the input with :class:`SMR` first.
+        Gate the input with [`SMR`][smr_stability.nn.SMR] first.
     tau : int
         SMR kernel length.
 
     Notes
     -----
-    **Conjugate symmetry.** As in S4, the parameters hold ``M = N/2`` modes; the model is the
-    ``N``-state system whose other half is their complex conjugate:
-    ``Lambda = [lam, conj(lam)]``, ``P = [p, conj(p)]``, ``B = [b, conj(b)]``, ``C = [c, conj(c)]``
-    (:meth:`full`). That system is similar to a real one, so ``C x`` is real and
-    ``Re(C x) = 2 Re(c x_half)``. ``Lambda`` is stored as ``log(-Re lam)`` and ``Im lam``.
-    Since ``Re lam < 0``, the Hermitian part ``diag(Re Lambda) - P P^H`` of ``A`` is negative
-    definite, so ``A`` is Hurwitz and ``||Ab||_2 < 1`` for every parameter value and step.
+    **Conjugate symmetry.** As in S4, the parameters hold `M = N/2` modes; the model is the
+    `N`-state system whose other half is their complex conjugate:
+    `Lambda = [lam, conj(lam)]`, `P = [p, conj(p)]`, `B = [b, conj(b)]`, `C = [c, conj(c)]`
+    ([`full`][smr_stability.nn.S4.full]). That system is similar to a real one, so `C x` is real and
+    `Re(C x) = 2 Re(c x_half)`. `Lambda` is stored as `log(-Re lam)` and `Im lam`.
+    Since `Re lam < 0`, the Hermitian part `diag(Re Lambda) - P P^H` of `A` is negative
+    definite, so `A` is Hurwitz and `||Ab||_2 < 1` for every parameter value and step.
 
-    **Kernel** (S4's algorithm). With ``C~ = C (I - Ab^L)`` the truncated generating function is
-    ``sum_{k<L} K_k z^k = C~ (I - z Ab)^{-1} Bb = 2 C~ (a I - b A)^{-1} B`` with
-    ``a = (2/dt)(1 - z)`` and ``b = 1 + z``. ``a I - b A = diag(d) + b P P^H`` with
-    ``d_n = a - b Lambda_n``, and the Woodbury identity gives
+    **Kernel** (S4's algorithm). With `C~ = C (I - Ab^L)` the truncated generating function is
+    `sum_{k<L} K_k z^k = C~ (I - z Ab)^{-1} Bb = 2 C~ (a I - b A)^{-1} B` with
+    `a = (2/dt)(1 - z)` and `b = 1 + z`. `a I - b A = diag(d) + b P P^H` with
+    `d_n = a - b Lambda_n`, and the Woodbury identity gives
 
-    ``2 [r_CB - b r_CP r_PB / (1 + b r_PP)]``, ``r_XY(z) = sum_n X'_n Y_n / d_n(z)``,
+    `2 [r_CB - b r_CP r_PB / (1 + b r_PP)]`, `r_XY(z) = sum_n X'_n Y_n / d_n(z)`,
 
-    with ``X' = C~`` or ``conj(P)``: four Cauchy sums over the ``N`` modes. A conjugate pair
-    ``(lam, conj lam)`` with numerator ``v`` is summed as one fraction,
-    ``(2 Re(v) a - 2 b Re(v conj(lam))) / ((a - b lam)(a - b conj(lam)))``, so the sums run over
-    the ``M`` stored modes. The kernel is real: it is evaluated at ``z_j = exp(-2 pi i j / L)``,
-    ``j = 0..L//2``, and ``K = irfft(.)`` of length L (any L, not only powers of two). Writing
-    S4's bilinear factor ``2/(1+z)`` into ``d`` keeps ``z = -1`` (even L) regular.
+    with `X' = C~` or `conj(P)`: four Cauchy sums over the `N` modes. A conjugate pair
+    `(lam, conj lam)` with numerator `v` is summed as one fraction,
+    `(2 Re(v) a - 2 b Re(v conj(lam))) / ((a - b lam)(a - b conj(lam)))`, so the sums run over
+    the `M` stored modes. The kernel is real: it is evaluated at `z_j = exp(-2 pi i j / L)`,
+    `j = 0..L//2`, and `K = irfft(.)` of length L (any L, not only powers of two). Writing
+    S4's bilinear factor `2/(1+z)` into `d` keeps `z = -1` (even L) regular.
 
-    Unlike S4, which learns ``C~`` for one reference length, the layer learns ``C`` itself, so
-    that the exported system is exact at every L and ``kernel(L)`` is a prefix of
-    ``kernel(L')`` for ``L < L'``. ``C Ab^L`` comes from the dense ``Ab`` by repeated squaring
-    (:meth:`_C_tilde`, in complex128). Cost per channel: O(N^3 log L) for ``C~``, O(N L) for the
+    Unlike S4, which learns `C~` for one reference length, the layer learns `C` itself, so
+    that the exported system is exact at every L and `kernel(L)` is a prefix of
+    `kernel(L')` for `L < L'`. `C Ab^L` comes from the dense `Ab` by repeated squaring
+    (`_C_tilde`, in complex128). Cost per channel: O(N^3 log L) for `C~`, O(N L) for the
     Cauchy sums, O(L log L) for the FFT; then O(B H L log L) for the convolution.
 
-    ``C ~ CN(0, 1)`` on the stored half, ``D ~ N(0, 1)``. A fixed-step convolution: the gaps
-    ``dt`` of :meth:`forward` are ignored, as in :class:`~smr_stability.nn.s4d.S4D`.
+    `C ~ CN(0, 1)` on the stored half, `D ~ N(0, 1)`. A fixed-step convolution: the gaps
+    `dt` of [`forward`][smr_stability.nn.SSMLayer.forward] are ignored, as in [`S4D`][smr_stability.nn.S4D].
 
     References
     ----------
@@ -156,17 +157,17 @@ class S4(ConvolutionLayer):
         return torch.complex(-torch.exp(self.log_lambda_real), self.lambda_imag)  # (H M)
 
     def full(self):
-        """``(Lambda, P, B, C)`` of the ``N``-state system, each (H, N) complex: the stored modes, then their conjugates."""
+        """`(Lambda, P, B, C)` of the `N`-state system, each (H, N) complex: the stored modes, then their conjugates."""
         half = (self._lambda(), *(torch.view_as_complex(x) for x in (self.P, self.B, self.C)))  # 4 x (H M)
         return tuple(torch.cat([x, x.conj()], -1) for x in half)  # 4 x (H N)
 
     def dense_A(self):
-        """``A = diag(Lambda) - P P^H``, shape (H, N, N), complex."""
+        """`A = diag(Lambda) - P P^H`, shape (H, N, N), complex."""
         lam, P, _, _ = self.full()  # (H N)
         return torch.diag_embed(lam) - P[:, :, None] * P.conj()[:, None, :]  # (H N N)
 
     def discrete(self):
-        """Dense bilinear ``(Ab, Bb)`` of the ``N``-state system, shapes (H, N, N) and (H, N), complex."""
+        """Dense bilinear `(Ab, Bb)` of the `N`-state system, shapes (H, N, N) and (H, N), complex."""
         A, B = self.dense_A(), self.full()[2]  # (H N N), (H N)
         dt = torch.exp(self.log_dt).to(A.dtype)[:, None, None]  # (H 1 1)
         I = torch.eye(self.N, dtype=A.dtype, device=A.device)  # (N N)
@@ -175,17 +176,17 @@ class S4(ConvolutionLayer):
 
     # -- the convolution kernel --------------------------------------------------------
     def _C_tilde(self, L):
-        """``C~ = C (I - Ab^L)`` on the stored modes, (H, M) complex.
+        """`C~ = C (I - Ab^L)` on the stored modes, (H, M) complex.
 
-        Computed in the real coordinates ``xi = [Re x; Im x]`` of the stored modes
-        (``x_full = T xi``, ``T = [[I, iI], [I, -iI]]``), where the N-state system is real:
-        ``A_r = [[Re lam, -Im lam], [Im lam, Re lam]] - 2 p p^T`` with ``p = [Re P; Im P]`` and
-        ``C_r = [2 Re C, -2 Im C]``; then ``C Ab^L = C_r Ab_r^L T^{-1}``, whose first half is
-        ``(w_1 - i w_2) / 2`` for ``w = C_r Ab_r^L``. ``C_r Ab_r^L`` by repeated squaring written on
-        the increments: with ``Ab_r^(2^i) = I + E_i``, ``E_{i+1} = 2 E_i + E_i E_i`` and
-        ``v (I + E_i) = v + v E_i``, so the O(dt) part is never rounded against the identity. This
+        Computed in the real coordinates `xi = [Re x; Im x]` of the stored modes
+        (`x_full = T xi`, `T = [[I, iI], [I, -iI]]`), where the N-state system is real:
+        `A_r = [[Re lam, -Im lam], [Im lam, Re lam]] - 2 p p^T` with `p = [Re P; Im P]` and
+        `C_r = [2 Re C, -2 Im C]`; then `C Ab^L = C_r Ab_r^L T^{-1}`, whose first half is
+        `(w_1 - i w_2) / 2` for `w = C_r Ab_r^L`. `C_r Ab_r^L` by repeated squaring written on
+        the increments: with `Ab_r^(2^i) = I + E_i`, `E_{i+1} = 2 E_i + E_i E_i` and
+        `v (I + E_i) = v + v E_i`, so the O(dt) part is never rounded against the identity. This
         O(N^3 log L) part runs in float64 whatever the layer's dtype (a real float64 product costs a
-        quarter of a complex128 one): in complex64 it lost up to 2e-4 of ``C~`` at N = 256, more
+        quarter of a complex128 one): in complex64 it lost up to 2e-4 of `C~` at N = 256, more
         than the Cauchy sums lose.
         """
         f64 = torch.float64
@@ -212,7 +213,7 @@ class S4(ConvolutionLayer):
         return C - torch.complex(w[:, : self.M], -w[:, self.M :]).to(C.dtype) / 2  # (H M)
 
     def kernel(self, L):
-        """``K_{h,k} = Re(C_h Ab_h^k Bb_h)``, shape (H, L), by Cauchy sums and the Woodbury identity."""
+        """`K_{h,k} = Re(C_h Ab_h^k Bb_h)`, shape (H, L), by Cauchy sums and the Woodbury identity."""
         L = int(L)
         lam = self._lambda()  # (H M)
         P, B = torch.view_as_complex(self.P), torch.view_as_complex(self.B)  # (H M)
@@ -234,7 +235,8 @@ class S4(ConvolutionLayer):
 
     # -- references and export -----------------------------------------------------------
     def recurrent(self, u):
-        """Reference loop ``x_k = Ab x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k`` on the dense N-state system (after the gate)."""
+        """Reference loop `x_k = Ab x_{k-1} + Bb u_k`, `y_k = Re(C x_k) + D u_k` on the dense
+        N-state system (after the gate)."""
         if self.gate is not None:
             u = self.gate(u)  # (B L H)
         Ab, Bb = self.discrete()  # (H N N), (H N)
@@ -247,7 +249,7 @@ class S4(ConvolutionLayer):
         return torch.stack(ys, 1)  # (B L H)
 
     def export_channels(self):
-        """Per channel the dense complex ``SSM(Lambda - P P^H, B, C, D)`` of N states, its step and 'bilinear'."""
+        """Per channel the dense complex `SSM(Lambda - P P^H, B, C, D)` of N states, its step and 'bilinear'."""
         lam, P, B, C = (x.detach().cpu().numpy().astype(np.complex128) for x in self.full())  # (H N)
         D = self.D.detach().cpu().numpy().astype(np.float64)  # (H)
         dt = np.exp(self.log_dt.detach().cpu().numpy().astype(np.float64))  # (H)

@@ -16,44 +16,45 @@ _INITS = {"lin": s4d_lin, "inv": s4d_inv, "real": s4d_real}
 
 
 def log_uniform_dt(H, dt_min, dt_max):
-    """``log dt`` drawn uniformly in ``[log dt_min, log dt_max]``, shape (H,) (S4's init)."""
+    """`log dt` drawn uniformly in `[log dt_min, log dt_max]`, shape (H,) (S4's init)."""
     dt_min, dt_max = check_dt_range(dt_min, dt_max)
     return torch.rand(H) * (np.log(dt_max) - np.log(dt_min)) + np.log(dt_min)  # (H)
 
 
 class S4D(ConvolutionLayer):
-    r"""S4D: per channel h, ``dx/dt = diag(lambda_h) x + B_h u``, ``y = Re(C_h x) + D_h u``.
+    r"""S4D: per channel h, `dx/dt = diag(lambda_h) x + B_h u`, `y = Re(C_h x) + D_h u`.
 
-    With step ``dt_h`` and ``mu = phi(dt_h lambda)`` (zoh: ``exp(dt lambda)``, ``Bb = (mu - 1)/lambda B``;
-    bilinear: ``(1 + dt lambda/2)/(1 - dt lambda/2)``, ``Bb = dt/(1 - dt lambda/2) B``) the layer
-    computes the kernel ``K_{h,k} = Re(sum_n C_{hn} Bb_{hn} mu_{hn}^k)`` (a Vandermonde product,
-    ``mu^k = exp(k log mu)``) and ``y = K * u + D u``, equal to the recurrence
-    ``x_k = diag(mu) x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k`` (:meth:`recurrent`).
+    With step `dt_h` and `mu = phi(dt_h lambda)` (zoh: `exp(dt lambda)`, `Bb = (mu - 1)/lambda B`;
+    bilinear: `(1 + dt lambda/2)/(1 - dt lambda/2)`, `Bb = dt/(1 - dt lambda/2) B`) the layer
+    computes the kernel `K_{h,k} = Re(sum_n C_{hn} Bb_{hn} mu_{hn}^k)` (a Vandermonde product,
+    `mu^k = exp(k log mu)`) and `y = K * u + D u`, equal to the recurrence
+    `x_k = diag(mu) x_{k-1} + Bb u_k`, `y_k = Re(C x_k) + D u_k` ([`recurrent`][smr_stability.nn.S4D.recurrent]).
 
     Parameters
     ----------
     H : int
         Channels.
     N : int
-        Complex modes per channel (all N kept, ``y = Re(C x)``, no factor 2).
+        Complex modes per channel (all N kept, `y = Re(C x)`, no factor 2).
     init : {'lin', 'inv', 'real'}
-        Eigenvalues of :func:`smr_stability.s4d_lin`, :func:`~smr_stability.s4d_inv` or
-        :func:`~smr_stability.s4d_real`, the same for every channel.
+        Eigenvalues of [`smr_stability.s4d_lin`][smr_stability.systems.s4d_lin],
+        [`s4d_inv`][smr_stability.systems.s4d_inv] or [`s4d_real`][smr_stability.systems.s4d_real],
+        the same for every channel.
     method : {'zoh', 'bilinear'}
         Discretization.
     dt_min, dt_max : float
-        ``log dt_h`` uniform in ``[log dt_min, log dt_max]``.
+        `log dt_h` uniform in `[log dt_min, log dt_max]`.
     learn_B : bool
-        Learn ``B`` (complex, initialised to 1); otherwise ``B = 1`` is a fixed buffer.
+        Learn `B` (complex, initialised to 1); otherwise `B = 1` is a fixed buffer.
     smr : bool
-        Gate the input with :class:`SMR` first.
+        Gate the input with [`SMR`][smr_stability.nn.SMR] first.
     tau : int
         SMR kernel length.
 
     Notes
     -----
-    ``A`` is stored as ``log(-Re lambda)`` and ``Im lambda``, so ``Re lambda < 0`` (stable) for
-    every parameter value. ``C ~ CN(0, 1)`` per channel (as the core's constructors), ``D ~ N(0, 1)``.
+    `A` is stored as `log(-Re lambda)` and `Im lambda`, so `Re lambda < 0` (stable) for
+    every parameter value. `C ~ CN(0, 1)` per channel (as the core's constructors), `D ~ N(0, 1)`.
     Cost O(H N L) for the kernel and O(B H L log L) for the convolution.
 
     References
@@ -108,7 +109,7 @@ class S4D(ConvolutionLayer):
         return torch.complex(-torch.exp(self.log_A_real), self.A_imag)  # (H N)
 
     def discrete(self):
-        """``(log mu, Bb)``, each of shape (H, N), complex; ``mu = exp(log mu)`` is ``Ab``."""
+        """`(log mu, Bb)`, each of shape (H, N), complex; `mu = exp(log mu)` is `Ab`."""
         lam = self._lambda()  # (H N)
         dt = torch.exp(self.log_dt)[:, None]  # (H 1)
         z = dt * lam  # (H N)
@@ -119,7 +120,7 @@ class S4D(ConvolutionLayer):
         return torch.log((1.0 + z / 2) / den), dt / den * B
 
     def kernel(self, L):
-        """``K_{h,k} = Re(sum_n C_hn Bb_hn mu_hn^k)``, shape (H, L)."""
+        """`K_{h,k} = Re(sum_n C_hn Bb_hn mu_hn^k)`, shape (H, L)."""
         log_mu, Bb = self.discrete()  # (H N)
         k = torch.arange(L, dtype=self.log_dt.dtype, device=log_mu.device)  # (L)
         V = torch.exp(log_mu[..., None] * k)  # (H N L)
@@ -127,7 +128,7 @@ class S4D(ConvolutionLayer):
         return torch.einsum("hn,hnl->hl", CB, V).real  # (H L)
 
     def recurrent(self, u):
-        """Reference loop ``x_k = mu x_{k-1} + Bb u_k``, ``y_k = Re(C x_k) + D u_k`` (after the gate)."""
+        """Reference loop `x_k = mu x_{k-1} + Bb u_k`, `y_k = Re(C x_k) + D u_k` (after the gate)."""
         if self.gate is not None:
             u = self.gate(u)  # (B L H)
         log_mu, Bb = self.discrete()  # (H N)
@@ -140,7 +141,7 @@ class S4D(ConvolutionLayer):
         return torch.stack(ys, 1)  # (B L H)
 
     def export_channels(self):
-        """Per channel the diagonal ``SSM(lambda_h, B_h, C_h, D_h)`` (real for S4D-Real), its step and method."""
+        """Per channel the diagonal `SSM(lambda_h, B_h, C_h, D_h)` (real for S4D-Real), its step and method."""
         lam = self._lambda().detach().cpu().numpy().astype(np.complex128)  # (H N)
         B = torch.view_as_complex(self.B).detach().cpu().numpy().astype(np.complex128)  # (H N)
         C = self._C().detach().cpu().numpy().astype(np.complex128)  # (H N)

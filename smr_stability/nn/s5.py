@@ -1,4 +1,4 @@
-"""S5: one MIMO diagonal SSM over all H channels, zoh, fixed or per-step ``dt`` (docs/theory.md §0-§2)."""
+"""S5: one MIMO diagonal SSM over all H channels, zoh, fixed or per-step `dt` (docs/theory.md §0-§2)."""
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ __all__ = ["S5"]
 
 
 class S5(SSMLayer):
-    """S5 layer: ``x_k = Ab_k x_{k-1} + Bb_k u_k``, ``y_k = Re(C x_k) + D u_k`` with ``u_k`` in R^H.
+    """S5 layer: `x_k = Ab_k x_{k-1} + Bb_k u_k`, `y_k = Re(C x_k) + D u_k` with `u_k` in R^H.
 
     Parameters
     ----------
@@ -24,35 +24,37 @@ class S5(SSMLayer):
     N : int
         State size (complex diagonal).
     P : int
-        Inputs of the MIMO system; must equal ``H`` (kept so the signature names it).
+        Inputs of the MIMO system; must equal `H` (kept so the signature names it).
     smr : bool
-        Gate the input with :class:`SMR` (length ``tau``) first.
+        Gate the input with [`SMR`][smr_stability.nn.SMR] (length `tau`) first.
     tau : int
     dt_min, dt_max : float
-        The learned step ``exp(log_dt)`` starts log-uniform in ``[dt_min, dt_max]``.
+        The learned step `exp(log_dt)` starts log-uniform in `[dt_min, dt_max]`.
     step_per_state : bool
-        One learned step per state (S5's ``dt_global=False``, each mode its own time scale)
+        One learned step per state (S5's `dt_global=False`, each mode its own time scale)
         instead of one for the layer.
     blocks : int, optional
-        S5's block initialisation with conjugate symmetry (``s5_hippo(..., blocks=blocks)``):
-        ``N`` complex modes standing for ``2 N`` real states, as S5's ``ssm_size = 2 N`` with
-        ``conj_sym``. By default the eigenvalues of one HiPPO-LegS of size ``N``.
+        S5's block initialisation with conjugate symmetry (`s5_hippo(..., blocks=blocks)`):
+        `N` complex modes standing for `2 N` real states, as S5's `ssm_size = 2 N` with
+        `conj_sym`. By default the eigenvalues of one HiPPO-LegS of size `N`.
 
     Notes
     -----
-    ``A = diag(lambda)`` with ``lambda = -exp(A_re_log) + i A_im``, initialised from
-    :func:`smr_stability.s5_hippo` (eigenvalues of HiPPO-LegS's normal part, ``Re = -1/2``); ``B``
-    (N, H) and ``C`` (H, N) complex from the same call (real and imaginary parts stored as real
-    parameters, so ``.double()`` casts them), ``D`` (H,) standard normal. The initial seed is
-    drawn from torch's generator. zoh: ``Ab = exp(dt lambda)``, ``Bb = dt phi1(dt lambda) B``.
+    `A = diag(lambda)` with `lambda = -exp(A_re_log) + i A_im`, initialised from
+    [`smr_stability.s5_hippo`][smr_stability.systems.s5_hippo] (eigenvalues of HiPPO-LegS's normal
+    part, `Re = -1/2`); `B` (N, H) and `C` (H, N) complex from the same call (real and imaginary
+    parts stored as real parameters, so `.double()` casts them), `D` (H,) standard normal. The
+    initial seed is drawn from torch's generator. zoh: `Ab = exp(dt lambda)`,
+    `Bb = dt phi1(dt lambda) B`.
 
-    * ``dt=None``: one step ``exp(log_dt)``; convolution mode, the state kernel ``Ab^k`` applied to
-      ``Bb u`` by a causal FFT convolution, then ``C``. Cost O(B L log L N + B L H N).
-    * ``dt`` of shape (B, L): the true gaps; step ``k`` uses ``dt_k * exp(log_dt)`` (the learned
-      step scales the gaps), discretized per step and run by :func:`zoh_gap_scan` (on the CPU
+    * `dt=None`: one step `exp(log_dt)`; convolution mode, the state kernel `Ab^k` applied to
+      `Bb u` by a causal FFT convolution, then `C`. Cost O(B L log L N + B L H N).
+    * `dt` of shape (B, L): the true gaps; step `k` uses `dt_k * exp(log_dt)` (the learned
+      step scales the gaps), discretized per step and run by [`zoh_gap_scan`][smr_stability.nn.zoh_gap_scan] (on the CPU
       one compiled kernel each way that discretizes as it scans).
 
-    ``A_re_log, A_im, log_dt`` are the SSM parameters (no weight decay in :meth:`param_groups`).
+    `A_re_log, A_im, log_dt` are the SSM parameters (no weight decay in
+    [`param_groups`][smr_stability.nn.SSMLayer.param_groups]).
     """
 
     ssm_parameter_names = ("A_re_log", "A_im", "log_dt")
@@ -90,7 +92,7 @@ class S5(SSMLayer):
         return torch.complex(self.B_re, self.B_im), torch.complex(self.C_re, self.C_im)  # (N, H), (H, N)
 
     def ssm(self, u, dt=None):
-        """``u`` (B, L, H) -> ``y`` (B, L, H); ``dt`` (B, L) per-step gaps or None (fixed step)."""
+        """`u` (B, L, H) -> `y` (B, L, H); `dt` (B, L) per-step gaps or None (fixed step)."""
         if u.ndim != 3 or u.shape[-1] != self.H:
             raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
         lam = self._lambda()  # (N,)
@@ -115,11 +117,11 @@ class S5(SSMLayer):
         return y + u * self.D
 
     def export_channels(self):
-        """One entry: the MIMO ``SSM(lambda, B, C, diag(D))``, the step ``exp(log_dt)`` and 'zoh'.
+        """One entry: the MIMO `SSM(lambda, B, C, diag(D))`, the step `exp(log_dt)` and 'zoh'.
 
-        With a step per state, the steps are folded into the system, ``SSM(step * lambda,
-        step * B, C, diag(D))`` with ``dt = 1``: zoh of that system at ``dt = 1`` is the layer's
-        ``Ab = exp(step lambda)``, ``Bb = step phi1(step lambda) B``, and one unit of time is
+        With a step per state, the steps are folded into the system, `SSM(step * lambda,
+        step * B, C, diag(D))` with `dt = 1`: zoh of that system at `dt = 1` is the layer's
+        `Ab = exp(step lambda)`, `Bb = step phi1(step lambda) B`, and one unit of time is
         one grid step.
         """
         with torch.no_grad():

@@ -14,7 +14,7 @@ __all__ = ["S6"]
 
 
 class S6(SSMLayer):
-    """Selective SSM: per channel ``h``, ``x_k = exp(dt_k A) x_{k-1} + dt_k B_k u_k``, ``y_k = C_k . x_k + D u_k``.
+    """Selective SSM: per channel `h`, `x_k = exp(dt_k A) x_{k-1} + dt_k B_k u_k`, `y_k = C_k . x_k + D u_k`.
 
     Parameters
     ----------
@@ -23,23 +23,24 @@ class S6(SSMLayer):
     N : int
         State size per channel (real diagonal).
     smr : bool
-        Gate the input with :class:`SMR` (length ``tau``) first.
+        Gate the input with [`SMR`][smr_stability.nn.SMR] (length `tau`) first.
     tau : int
     dt_min, dt_max : float
-        ``softplus(dt_bias)`` starts log-uniform in ``[dt_min, dt_max]`` (as Mamba).
+        `softplus(dt_bias)` starts log-uniform in `[dt_min, dt_max]` (as Mamba).
 
     Notes
     -----
-    ``A_h = -exp(A_log_h)``, initialised as S4D-Real (``-(n+1)``, :func:`smr_stability.s4d_real`).
-    Selection (Mamba, without the conv/gating block): ``dt_{k,h} = softplus(W_dt u_k + dt_bias)_h``,
-    ``B_k = W_B u_k + b_B`` and ``C_k = W_C u_k + b_C`` in R^N, shared over channels. The
-    discretization is 'selective' (``Ab = exp(dt A)``, ``Bb = dt B``); the time-varying
-    recurrence runs by :func:`selective_scan`, cost O(B L H N). Optional gaps ``dt`` (B, L)
-    multiply the selected steps. ``D`` starts at 1. ``A_log, dt_bias`` are the SSM parameters.
+    `A_h = -exp(A_log_h)`, initialised as S4D-Real (`-(n+1)`,
+    [`smr_stability.s4d_real`][smr_stability.systems.s4d_real]). Selection (Mamba, without the
+    conv/gating block): `dt_{k,h} = softplus(W_dt u_k + dt_bias)_h`, `B_k = W_B u_k + b_B` and
+    `C_k = W_C u_k + b_C` in R^N, shared over channels. The discretization is 'selective'
+    (`Ab = exp(dt A)`, `Bb = dt B`); the time-varying recurrence runs by
+    [`selective_scan`][smr_stability.nn.selective_scan], cost O(B L H N). Optional gaps `dt` (B, L)
+    multiply the selected steps. `D` starts at 1. `A_log, dt_bias` are the SSM parameters.
 
-    :meth:`export_channels` returns the linearisation at ``u = 0``: the LTI system with
-    ``dt = softplus(dt_bias_h)``, ``B = b_B``, ``C = b_C`` that the layer runs on a zero input.
-    The trained layer is input-dependent, so the exported system describes it only near ``u = 0``.
+    [`export_channels`][smr_stability.nn.S6.export_channels] returns the linearisation at `u = 0`: the LTI system with
+    `dt = softplus(dt_bias_h)`, `B = b_B`, `C = b_C` that the layer runs on a zero input.
+    The trained layer is input-dependent, so the exported system describes it only near `u = 0`.
     """
 
     ssm_parameter_names = ("A_log", "dt_bias")
@@ -59,12 +60,12 @@ class S6(SSMLayer):
         self.C_proj = nn.Linear(self.H, self.N)
 
     def selection(self, u):
-        """``(dt, B, C)`` for ``u`` (B, L, H): shapes (B, L, H), (B, L, N), (B, L, N)."""
+        """`(dt, B, C)` for `u` (B, L, H): shapes (B, L, H), (B, L, N), (B, L, N)."""
         dt = nn.functional.softplus(self.dt_proj(u) + self.dt_bias)  # (B L H)
         return dt, self.B_proj(u), self.C_proj(u)
 
     def ssm(self, u, dt=None):
-        """``u`` (B, L, H) -> ``y`` (B, L, H); optional gaps ``dt`` (B, L) scale the selected steps."""
+        """`u` (B, L, H) -> `y` (B, L, H); optional gaps `dt` (B, L) scale the selected steps."""
         if u.ndim != 3 or u.shape[-1] != self.H:
             raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
         delta, Bk, Ck = self.selection(u)
@@ -77,7 +78,7 @@ class S6(SSMLayer):
         return y + u * self.D
 
     def export_channels(self):
-        """Per channel ``(SSM(A_h, b_B, b_C, D_h), softplus(dt_bias_h), 'selective')``: the linearisation at u = 0."""
+        """Per channel `(SSM(A_h, b_B, b_C, D_h), softplus(dt_bias_h), 'selective')`: the linearisation at u = 0."""
         with torch.no_grad():
             A = (-torch.exp(self.A_log)).cpu().numpy().astype(np.float64)  # (H, N)
             dt = nn.functional.softplus(self.dt_bias).cpu().numpy().astype(np.float64)  # (H,)

@@ -1,17 +1,17 @@
 """Scans for diagonal linear recurrences (docs/theory.md §1, variable step), and the selective scan.
 
-``x_k = a_k * x_{k-1} + b_k`` with ``x_{-1} = 0``. On the CPU it runs as a compiled sequential
+`x_k = a_k * x_{k-1} + b_k` with `x_{-1} = 0`. On the CPU it runs as a compiled sequential
 loop (numba, in parallel over the batch, with torch's thread count): one pass over the data
-forward and one backward. On other devices it runs as the chunked scan: the sequence is cut into ``C`` chunks of
-``T ~ sqrt(L)`` steps. Every chunk is scanned from a zero state, all chunks at once (``T``
+forward and one backward. On other devices it runs as the chunked scan: the sequence is cut into `C` chunks of
+`T ~ sqrt(L)` steps. Every chunk is scanned from a zero state, all chunks at once (`T`
 vectorised steps); the states entering the chunks follow from their last local states and the
-chunks' products of ``a`` (``C`` small sequential steps); adding ``prod(a) * carry`` to each local
-state gives ``x``. That is ``O(sqrt L)`` vectorised steps and ``O(L N)`` work, with no division
-by products of ``a`` (which underflow), so it is as accurate as the plain loop.
+chunks' products of `a` (`C` small sequential steps); adding `prod(a) * carry` to each local
+state gives `x`. That is `O(sqrt L)` vectorised steps and `O(L N)` work, with no division
+by products of `a` (which underflow), so it is as accurate as the plain loop.
 
-The gradient is the adjoint recurrence ``g_k = dx_k + conj(a_{k+1}) g_{k+1}``, the same scan
-run backwards in time; then ``db_k = g_k`` and ``da_k = g_k conj(x_{k-1})`` (torch's convention
-for complex gradients). Only ``a`` and ``x`` are kept for the backward pass.
+The gradient is the adjoint recurrence `g_k = dx_k + conj(a_{k+1}) g_{k+1}`, the same scan
+run backwards in time; then `db_k = g_k` and `da_k = g_k conj(x_{k-1})` (torch's convention
+for complex gradients). Only `a` and `x` are kept for the backward pass.
 """
 
 import functools
@@ -58,7 +58,7 @@ def _chunk_length(L):
 
 
 def _scan_forward(a, b):
-    """The recurrence along dim -2 for contiguous ``a``, ``b`` of one shape and dtype (no autograd)."""
+    """The recurrence along dim -2 for contiguous `a`, `b` of one shape and dtype (no autograd)."""
     L, N = a.shape[-2], a.shape[-1]
     T = _chunk_length(L)
     pad = (-L) % T
@@ -127,7 +127,7 @@ _COMPILED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex
 
 
 def _use_compiled(method, *tensors):
-    """Whether ``method`` runs the compiled CPU kernels on ``tensors``: 'compiled' always (or an
+    """Whether `method` runs the compiled CPU kernels on `tensors`: 'compiled' always (or an
     error where it cannot), 'auto' where every tensor is on the CPU in a dtype the kernels take
     (float32/64, complex64/128), 'chunked' never."""
     if method not in METHODS:
@@ -146,28 +146,29 @@ def _use_compiled(method, *tensors):
 
 
 def linear_scan(a, b, method="auto"):
-    """``x_k = a_k * x_{k-1} + b_k`` (``x_{-1} = 0``) along dim -2.
+    """`x_k = a_k * x_{k-1} + b_k` (`x_{-1} = 0`) along dim -2.
 
     Parameters
     ----------
     a : tensor, shape (..., L, N), real or complex
-        Diagonal (elementwise) transition per step, e.g. ``Ab_k``.
+        Diagonal (elementwise) transition per step, e.g. `Ab_k`.
     b : tensor, shape (..., L, N), real or complex
-        Input term per step, e.g. ``Bb_k u_k``. ``a`` and ``b`` broadcast.
+        Input term per step, e.g. `Bb_k u_k`. `a` and `b` broadcast.
     method : {'auto', 'compiled', 'chunked'}
         'compiled': the sequential loop, compiled (CPU only); 'chunked': the chunked scan of the
         module docstring (any device); 'auto' (default): compiled on the CPU, chunked elsewhere.
 
     Returns
     -------
-    x : tensor, shape (..., L, N), dtype promoted from ``a`` and ``b``
+    x : tensor, shape (..., L, N)
+        Its dtype is promoted from those of `a` and `b`.
 
     Notes
     -----
-    Both methods do ``O(L N)`` work with no division by products of ``a`` (which underflow), so
+    Both methods do `O(L N)` work with no division by products of `a` (which underflow), so
     they are as accurate as the plain loop. Differentiable once: the backward pass is the
-    adjoint scan ``g_k = dx_k + conj(a_{k+1}) g_{k+1}`` (no double backward). The sequential
-    :func:`linear_scan_reference` is the oracle both are tested against.
+    adjoint scan `g_k = dx_k + conj(a_{k+1}) g_{k+1}` (no double backward). The sequential
+    [`linear_scan_reference`][smr_stability.nn.linear_scan_reference] is the oracle both are tested against.
 
     Examples
     --------
@@ -184,9 +185,9 @@ def linear_scan(a, b, method="auto"):
 
 
 def linear_scan_reference(a, b):
-    """The plain Python loop ``x = a[k] * x + b[k]``: the oracle for :func:`linear_scan`.
+    """The plain Python loop `x = a[k] * x + b[k]`: the oracle for [`linear_scan`][smr_stability.nn.linear_scan].
 
-    Same parameters and result as :func:`linear_scan`; O(L) sequential steps.
+    Same parameters and result as [`linear_scan`][smr_stability.nn.linear_scan]; O(L) sequential steps.
     """
     a, b = _check(a, b)
     if a.shape[-2] == 0:
@@ -244,9 +245,9 @@ def _check_selective(delta, A, Bk, Ck, u):
 
 
 def selective_scan(delta, A, Bk, Ck, u, method="auto"):
-    """Mamba's selective scan: per batch and channel ``h``, with ``Ab_k = exp(delta_k A_h)``,
+    """Mamba's selective scan: per batch and channel `h`, with `Ab_k = exp(delta_k A_h)`,
 
-    ``x_k = Ab_k x_{k-1} + delta_k B_k u_k`` (``x_{-1} = 0``) and ``y_k = C_k . x_k``.
+    `x_k = Ab_k x_{k-1} + delta_k B_k u_k` (`x_{-1} = 0`) and `y_k = C_k . x_k`.
 
     Parameters
     ----------
@@ -260,18 +261,20 @@ def selective_scan(delta, A, Bk, Ck, u, method="auto"):
         Input.
     method : {'auto', 'compiled', 'chunked'}
         'compiled': one fused kernel forward and one backward (CPU only) that stores only
-        ``Ab`` and the states, two (B, L, H, N) tensors; 'chunked': ``Ab``, ``delta B u`` built
-        by torch and run through :func:`linear_scan` (any device); 'auto': compiled on the CPU.
+        `Ab` and the states, two (B, L, H, N) tensors; 'chunked': `Ab`, `delta B u` built
+        by torch and run through [`linear_scan`][smr_stability.nn.linear_scan] (any device); 'auto':
+        compiled on the CPU.
 
     Returns
     -------
     y : tensor, shape (B, L, H), real
-        Without the skip term ``D u``.
+        Without the skip term `D u`.
 
     Notes
     -----
-    The compiled backward pass runs the adjoint ``g_k = dy_k C_k + Ab_{k+1} g_{k+1}`` and
-    accumulates in float64. Differentiable once. The oracle is :func:`selective_scan_reference`.
+    The compiled backward pass runs the adjoint `g_k = dy_k C_k + Ab_{k+1} g_{k+1}` and
+    accumulates in float64. Differentiable once. The oracle is
+    [`selective_scan_reference`][smr_stability.nn.selective_scan_reference].
     """
     delta, A, Bk, Ck, u = _check_selective(delta, A, Bk, Ck, u)
     if not _use_compiled(method, delta, A, Bk, Ck, u):
@@ -290,13 +293,14 @@ def _selective_torch(delta, A, Bk, Ck, u, scan):
 
 
 def selective_scan_reference(delta, A, Bk, Ck, u):
-    """The selective scan of :func:`selective_scan` as torch ops and a plain loop over time: its oracle."""
+    """The selective scan of [`selective_scan`][smr_stability.nn.selective_scan] as torch ops and a
+    plain loop over time: its oracle."""
     delta, A, Bk, Ck, u = _check_selective(delta, A, Bk, Ck, u)
     return _selective_torch(delta, A, Bk, Ck, u, linear_scan_reference)
 
 
 def phi1(z):
-    """``(exp(z) - 1) / z`` for a complex tensor, accurate for small ``|z|`` (as the core's zoh)."""
+    """`(exp(z) - 1) / z` for a complex tensor, accurate for small `|z|` (as the core's zoh)."""
     small = z.abs() < 1e-5
     zs = torch.where(small, torch.ones_like(z), z)  # no 0/0 in either branch (or its gradient)
     x, y = zs.real, zs.imag
@@ -339,7 +343,7 @@ class _ZohGapScan(torch.autograd.Function):
 def zoh_gap_scan(lam, step, gaps, Bu, method="auto"):
     """The zoh recurrence of a diagonal system over per-step gaps, discretized as it scans:
 
-    ``d_k = gaps_k step``, ``x_k = exp(d_k lam) x_{k-1} + d_k phi1(d_k lam) Bu_k`` (``x_{-1} = 0``).
+    `d_k = gaps_k step`, `x_k = exp(d_k lam) x_{k-1} + d_k phi1(d_k lam) Bu_k` (`x_{-1} = 0`).
 
     Parameters
     ----------
@@ -350,15 +354,16 @@ def zoh_gap_scan(lam, step, gaps, Bu, method="auto"):
     gaps : tensor, shape (B, L), real
         Gaps between the samples.
     Bu : tensor, shape (B, L, N), complex
-        ``B u_k`` (before the discretization).
+        `B u_k` (before the discretization).
     method : {'auto', 'compiled', 'chunked'}
         'compiled' (CPU only): one kernel forward and one backward, which compute the zoh
         coefficients in complex128 as they scan and keep only the states; 'chunked': torch ops
-        and :func:`linear_scan` (any device); 'auto': compiled on the CPU.
+        and [`linear_scan`][smr_stability.nn.linear_scan] (any device); 'auto': compiled on the CPU.
 
     Returns
     -------
-    x : tensor, shape (B, L, N), the dtype of ``Bu``
+    x : tensor, shape (B, L, N)
+        The dtype of `Bu`.
     """
     for name, x in zip(("lam", "step", "gaps", "Bu"), (lam, step, gaps, Bu)):
         check_tensor(x, name)

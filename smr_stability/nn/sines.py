@@ -1,8 +1,9 @@
 """The sines task: integrate a continuous-time sum of sines seen through its samples.
 
-``u_k = u(t_k)``, a random sum of sines (P = 1); target ``y_k = int_0^{t_k} u(s) ds`` (Q = 1),
-in closed form. :func:`sines_eval_set` gives the test signals on the perturbed schedules of
-:data:`SINES_SCHEDULES`. Data containers and caching: :mod:`smr_stability.nn.data`.
+`u_k = u(t_k)`, a random sum of sines (P = 1); target `y_k = int_0^{t_k} u(s) ds` (Q = 1),
+in closed form. [`sines_eval_set`][smr_stability.nn.sines.sines_eval_set] gives the test signals on
+the perturbed schedules of `SINES_SCHEDULES`. Data containers and caching:
+[`smr_stability.nn.data`][smr_stability.nn.data].
 """
 
 from dataclasses import dataclass
@@ -25,13 +26,13 @@ __all__ = [
     "sines_values",
 ]
 
-#: Names of the perturbed test schedules of :func:`sines_eval_set`.
+#: Names of the perturbed test schedules of [`sines_eval_set`][smr_stability.nn.sines.sines_eval_set].
 SINES_SCHEDULES = ("uniform", "jitter0.2", "jitter0.4", "rate1.25", "irregular", "drops0.1")
 
 
 @dataclass(frozen=True)
 class SinesConfig(TaskConfig):
-    """Config of :func:`make_sines`.
+    """Config of [`make_sines`][smr_stability.nn.sines.make_sines].
 
     Parameters
     ----------
@@ -40,11 +41,11 @@ class SinesConfig(TaskConfig):
     L : int
         Samples per sequence.
     dt : float
-        Training step: the training grid is ``t_k = k dt``, ``k = 0..L-1``.
+        Training step: the training grid is `t_k = k dt`, `k = 0..L-1`.
     n_terms : int
         Sines per signal.
     freq : (float, float)
-        Frequency range ``(lo, hi)`` in cycles per unit time, ``0 < lo <= hi``.
+        Frequency range `(lo, hi)` in cycles per unit time, `0 < lo <= hi`.
     seed : int
     """
 
@@ -76,9 +77,9 @@ class SinesConfig(TaskConfig):
 
 
 def sines_signal(config):
-    """The :class:`~smr_stability.signals.SumOfSines` of all sequences of a sines task.
+    """The [`SumOfSines`][smr_stability.signals.SumOfSines] of all sequences of a sines task.
 
-    ``B = n_train + n_val + n_test`` signals drawn with ``seed=config.seed``; the splits take
+    `B = n_train + n_val + n_test` signals drawn with `seed=config.seed`; the splits take
     consecutive blocks in the order train, val, test.
     """
     n = config.n_train + config.n_val + config.n_test
@@ -86,12 +87,12 @@ def sines_signal(config):
 
 
 def sines_values(signal, rows, t):
-    """``u(t)`` and ``int_0^t u`` of the signals ``rows`` of a :class:`~smr_stability.signals.SumOfSines`.
+    """`u(t)` and `int_0^t u` of the signals `rows` of a [`SumOfSines`][smr_stability.signals.SumOfSines].
 
     Parameters
     ----------
     signal : SumOfSines
-        With ``P = 1``.
+        With `P = 1`.
     rows : array of int, shape (n,)
     t : array, shape (n, L)
         Per-row times.
@@ -99,9 +100,9 @@ def sines_values(signal, rows, t):
     Returns
     -------
     u, y : ndarray, shape (n, L, 1)
-        ``u(t) = sum_i a_i sin(2 pi f_i t + phi_i)`` and its integral from 0,
-        ``sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t + phi_i))``; C-contiguous
-        whatever the memory layout of ``t``.
+        `u(t) = sum_i a_i sin(2 pi f_i t + phi_i)` and its integral from 0,
+        `sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t + phi_i))`; C-contiguous
+        whatever the memory layout of `t`.
     """
     t = np.ascontiguousarray(t, dtype=np.float64)  # (n, L): u and y come out C-contiguous
     a = signal.amplitude[rows, 0][:, None, :]  # (n 1 I)
@@ -116,10 +117,10 @@ def sines_values(signal, rows, t):
 def make_sines(config, cache_dir=None):
     """Sines regression: integrate a continuous-time signal seen through its samples.
 
-    ``u_k = u(t_k)`` with ``u(t) = sum_i a_i sin(2 pi f_i t + phi_i)`` (one channel, the
-    parameters of :func:`sines_signal`) on the grid ``t_k = k dt``, and target
+    `u_k = u(t_k)` with `u(t) = sum_i a_i sin(2 pi f_i t + phi_i)` (one channel, the
+    parameters of [`sines_signal`][smr_stability.nn.sines.sines_signal]) on the grid `t_k = k dt`, and target
 
-    ``y_k = int_0^{t_k} u(s) ds = sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t_k + phi_i))``
+    `y_k = int_0^{t_k} u(s) ds = sum_i a_i / (2 pi f_i) (cos phi_i - cos(2 pi f_i t_k + phi_i))`
 
     computed in closed form.
 
@@ -132,18 +133,18 @@ def make_sines(config, cache_dir=None):
     Returns
     -------
     TaskData
-        ``u`` (n, L, 1), ``y`` (n, L, 1), ``t`` (n, L) with ``t[:, k] = k dt``.
+        `u` (n, L, 1), `y` (n, L, 1), `t` (n, L) with `t[:, k] = k dt`.
 
     Notes
     -----
     The target is the integral of the continuous-time signal, so it depends on *when* the
-    samples were taken, not only on their values: a model that learned ``y_k ~ dt sum u_j``
-    on the grid keeps adding ``dt`` per sample when the samples arrive at other times
-    (:func:`sines_eval_set`), and errs by the integral over the true gaps. A model that
-    reads the timestamps (S5 with the true ``t_k - t_{k-1}``) can follow. The integral,
-    unlike a delayed copy ``u(t_k + d)``, is also exactly what a diagonal SSM with a zero
+    samples were taken, not only on their values: a model that learned `y_k ~ dt sum u_j`
+    on the grid keeps adding `dt` per sample when the samples arrive at other times
+    ([`sines_eval_set`][smr_stability.nn.sines.sines_eval_set]), and errs by the integral over the
+    true gaps. A model that reads the timestamps (S5 with the true `t_k - t_{k-1}`) can follow. The
+    integral, unlike a delayed copy `u(t_k + d)`, is also exactly what a diagonal SSM with a zero
     eigenvalue computes, so the task probes the discretization at the heart of the paper.
-    The integral stays bounded by ``sum_i a_i / (pi f_i)`` (about 2.4 for the default
+    The integral stays bounded by `sum_i a_i / (pi f_i)` (about 2.4 for the default
     frequencies).
 
     Examples
@@ -168,14 +169,14 @@ def make_sines(config, cache_dir=None):
 
 
 def sines_schedule(config, schedule_name):
-    """The :class:`~smr_stability.sampling.Schedule` of one perturbed test set.
+    """The [`Schedule`][smr_stability.sampling.Schedule] of one perturbed test set.
 
-    One draw per test sequence (``draws = n_test``), seeded by ``[config.seed, i]`` with ``i``
-    the position of ``schedule_name`` in :data:`SINES_SCHEDULES`:
+    One draw per test sequence (`draws = n_test`), seeded by `[config.seed, i]` with `i`
+    the position of `schedule_name` in `SINES_SCHEDULES`:
 
-    ``uniform``: the grid; ``jitter0.2``/``jitter0.4``: uniform jitter of 0.2/0.4 ``dt``;
-    ``rate1.25``: ``t_k = 1.25 k dt``; ``irregular``: exponential gaps of mean ``dt``;
-    ``drops0.1``: 10% of the samples replaced by zeros (times stay on the grid).
+    `uniform`: the grid; `jitter0.2`/`jitter0.4`: uniform jitter of 0.2/0.4 `dt`;
+    `rate1.25`: `t_k = 1.25 k dt`; `irregular`: exponential gaps of mean `dt`;
+    `drops0.1`: 10% of the samples replaced by zeros (times stay on the grid).
     """
     if schedule_name not in SINES_SCHEDULES:
         raise MethodError(
@@ -195,7 +196,7 @@ def sines_schedule(config, schedule_name):
 
 
 def schedule_names(schedules):
-    """The list of names in ``schedules`` (default all of :data:`SINES_SCHEDULES`), checked."""
+    """The list of names in `schedules` (default all of `SINES_SCHEDULES`), checked."""
     if schedules is None:
         return list(SINES_SCHEDULES)
     if isinstance(schedules, str) or not all(isinstance(n, str) for n in schedules):
@@ -219,15 +220,15 @@ def sines_eval_set(config, schedule_name, cache_dir=None):
     ----------
     config : SinesConfig
     schedule_name : str
-        One of :data:`SINES_SCHEDULES` (see :func:`sines_schedule`).
+        One of `SINES_SCHEDULES` (see [`sines_schedule`][smr_stability.nn.sines.sines_schedule]).
     cache_dir : str or Path, optional
 
     Returns
     -------
     Split
-        ``u`` (n_test, L, 1): the test signals at the schedule's true times (zeros at the
-        dropped samples of ``drops0.1``); ``y`` (n_test, L, 1): ``int_0^{t_k} u`` at the
-        true times; ``t`` (n_test, L): the true times. ``uniform`` reproduces the test split.
+        `u` (n_test, L, 1): the test signals at the schedule's true times (zeros at the
+        dropped samples of `drops0.1`); `y` (n_test, L, 1): `int_0^{t_k} u` at the
+        true times; `t` (n_test, L): the true times. `uniform` reproduces the test split.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""The SMR gate as a torch layer (docs/theory.md §5); the numpy reference is ``smr_stability.smr_gate``."""
+"""The SMR gate as a torch layer (docs/theory.md §5); the numpy reference is `smr_stability.smr_gate`."""
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ __all__ = ["SMR"]
 
 
 class _Gate(torch.autograd.Function):
-    """``y = sigmoid(b + sum_j m_j u_{k-j}) * u`` by the compiled kernels of ``smr_stability._gate``."""
+    """`y = sigmoid(b + sum_j m_j u_{k-j}) * u` by the compiled kernels of `smr_stability._gate`."""
 
     @staticmethod
     def forward(ctx, u, m, b):
@@ -39,24 +39,24 @@ class _Gate(torch.autograd.Function):
 
 
 class SMR(nn.Module):
-    """``u~_{k,h} = sigmoid(sum_j m_{h,j} u_{k-j,h} + b_h) * u_{k,h}``: causal, depthwise, length tau.
+    """`u~_{k,h} = sigmoid(sum_j m_{h,j} u_{k-j,h} + b_h) * u_{k,h}`: causal, depthwise, length tau.
 
     Parameters
     ----------
     H : int
         Channels.
     tau : int
-        Kernel length (>= 1); ``m[h, j]`` weights ``u_{k-j}``.
+        Kernel length (>= 1); `m[h, j]` weights `u_{k-j}`.
     init_bias : float
-        Initial ``b`` (default 2.0, a gate near ``sigmoid(2) = 0.88``, so training starts close
-        to the identity). ``m`` starts at ``N(0, 0.1^2 / tau)``, seeded by torch's generator.
+        Initial `b` (default 2.0, a gate near `sigmoid(2) = 0.88`, so training starts close
+        to the identity). `m` starts at `N(0, 0.1^2 / tau)`, seeded by torch's generator.
 
     Notes
     -----
-    On the CPU, :meth:`forward` runs one compiled kernel forward and one backward (numba, in
+    On the CPU, [`forward`][smr_stability.nn.SMR.forward] runs one compiled kernel forward and one backward (numba, in
     parallel over the batch, torch's thread count; sums over batch and time in float64); it
-    stores only the gate. Elsewhere, and in :meth:`gate`, it is a grouped ``conv1d`` on the input
-    left-padded with ``tau - 1`` zeros. Either way ``g_k`` depends on ``u_0..u_k`` only, and the
+    stores only the gate. Elsewhere, and in [`gate`][smr_stability.nn.SMR.gate], it is a grouped `conv1d` on the input
+    left-padded with `tau - 1` zeros. Either way `g_k` depends on `u_0..u_k` only, and the
     cost is O(tau L H).
     """
 
@@ -68,7 +68,7 @@ class SMR(nn.Module):
         self.b = nn.Parameter(torch.full((self.H,), init_bias))  # (H,)
 
     def gate(self, u):
-        """The gate ``g`` for ``u`` of shape (B, L, H); same shape."""
+        """The gate `g` for `u` of shape (B, L, H); same shape."""
         x = u.transpose(1, 2)  # (B, H, L)
         x = nn.functional.pad(x, (self.tau - 1, 0))  # (B, H, L + tau - 1), causal zero padding
         w = self.m.flip(-1).unsqueeze(1)  # (H, 1, tau): conv1d correlates, so flip to weight u_{k-j} by m[:, j]
@@ -76,7 +76,7 @@ class SMR(nn.Module):
         return torch.sigmoid(z + self.b.to(x.dtype)[:, None]).transpose(1, 2)  # (B, L, H)
 
     def forward(self, u):
-        """Gate ``u`` of shape (B, L, H): ``g(u) * u``, same shape."""
+        """Gate `u` of shape (B, L, H): `g(u) * u`, same shape."""
         if u.ndim != 3 or u.shape[-1] != self.H:
             raise ShapeError(f"u must have shape (B, L, H) with H = {self.H}; found {tuple(u.shape)}.")
         if u.device.type != "cpu" or u.dtype not in (torch.float32, torch.float64) or u.shape[1] == 0:
@@ -84,5 +84,5 @@ class SMR(nn.Module):
         return _Gate.apply(u.contiguous(), self.m.to(u.dtype), self.b.to(u.dtype))
 
     def export(self):
-        """``(m, b)`` as numpy arrays, shapes (H, tau) and (H,), for ``smr_stability.smr_gate``."""
+        """`(m, b)` as numpy arrays, shapes (H, tau) and (H,), for `smr_stability.smr_gate`."""
         return self.m.detach().cpu().numpy().astype(np.float64), self.b.detach().cpu().numpy().astype(np.float64)

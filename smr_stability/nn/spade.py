@@ -15,14 +15,14 @@ __all__ = ["SPADE", "LocalAttention"]
 class LocalAttention(nn.Module):
     r"""Causal sliding-window multi-head attention.
 
-    Position k attends to positions ``j`` with ``k - window < j <= k``:
-    ``a_k = softmax_j(q_k . k_j / sqrt(d)) v_j`` per head (``d = H / heads``), then an output
+    Position k attends to positions `j` with `k - window < j <= k`:
+    `a_k = softmax_j(q_k . k_j / sqrt(d)) v_j` per head (`d = H / heads`), then an output
     projection.
 
     Parameters
     ----------
     H : int
-        Channels (divisible by ``heads``).
+        Channels (divisible by `heads`).
     window : int
         Positions attended to, the current one included (>= 1).
     heads : int
@@ -30,9 +30,9 @@ class LocalAttention(nn.Module):
 
     Notes
     -----
-    Blocked: the sequence is cut into blocks of ``window`` positions, and each block of queries
-    scores only its own block and the one before it (``2 window`` keys), masked to the causal
-    band. That is O(B L window H) time and O(B heads L window) memory. :meth:`forward_masked`
+    Blocked: the sequence is cut into blocks of `window` positions, and each block of queries
+    scores only its own block and the one before it (`2 window` keys), masked to the causal
+    band. That is O(B L window H) time and O(B heads L window) memory. `forward_masked`
     is the banded mask on the full (L, L) score matrix, O(L^2): the reference it is tested against.
     """
 
@@ -62,7 +62,7 @@ class LocalAttention(nn.Module):
         return self.out(a.transpose(1, 2).reshape(Bsz, L, heads * d))  # (B L H)
 
     def forward(self, u):
-        """``u`` (B, L, H) -> (B, L, H), blocked (see Notes)."""
+        """`u` (B, L, H) -> (B, L, H), blocked (see Notes)."""
         q, k, v = self._qkv(u)  # (B heads L d)
         L, d, w = q.shape[2], q.shape[3], self.window
         nb = -(-L // w)  # blocks
@@ -83,7 +83,7 @@ class LocalAttention(nn.Module):
         return self._output(a.flatten(2, 3)[:, :, :L])  # (B L H)
 
     def forward_masked(self, u):
-        """As :meth:`forward` with the banded mask on the full (L, L) scores: O(L^2), the reference."""
+        """As `forward` with the banded mask on the full (L, L) scores: O(L^2), the reference."""
         q, k, v = self._qkv(u)  # (B heads L d)
         L, d = q.shape[2], q.shape[3]
         scores = q @ k.transpose(-1, -2) / np.sqrt(d)  # (B heads L L)
@@ -95,11 +95,11 @@ class LocalAttention(nn.Module):
 
 
 class SPADE(SSMLayer):
-    r"""SPADE: ``y = W [S4(u), LocalAttention(u)] + b``, a global S4 and a local attention.
+    r"""SPADE: `y = W [S4(u), LocalAttention(u)] + b`, a global S4 and a local attention.
 
-    The S4 part (:class:`S4`, a learned diagonal-plus-low-rank state matrix initialised from
+    The S4 part ([`S4`][smr_stability.nn.S4], a learned diagonal-plus-low-rank state matrix initialised from
     HiPPO-LegS, bilinear) models long-range structure, the causal windowed attention
-    (:class:`LocalAttention`) local structure; a linear layer (2H -> H) mixes the two. The
+    (`LocalAttention`) local structure; a linear layer (2H -> H) mixes the two. The
     optional SMR gate acts on the input of both. The export is the S4 part's channels.
 
     Parameters
@@ -113,7 +113,7 @@ class SPADE(SSMLayer):
     heads : int
         Attention heads (dividing H).
     smr : bool
-        Gate the input with :class:`SMR` first.
+        Gate the input with [`SMR`][smr_stability.nn.SMR] first.
     tau : int
         SMR kernel length.
 
@@ -142,15 +142,16 @@ class SPADE(SSMLayer):
         return self.mix(torch.cat([y_ssm, self.attention(u)], -1))  # (B L H)
 
     def ssm(self, u, dt=None):
-        """``u`` (B, L, H) (already gated) -> (B, L, H); ``dt`` is unused."""
+        """`u` (B, L, H) (already gated) -> (B, L, H); `dt` is unused."""
         return self._combine(self.s4.ssm(u), u)
 
     def recurrent(self, u):
-        """As :meth:`forward` with the S4 part run by its recurrence (for tests)."""
+        """As [`forward`][smr_stability.nn.SSMLayer.forward] with the S4 part run by its recurrence (for tests)."""
         if self.gate is not None:
             u = self.gate(u)  # (B L H)
         return self._combine(self.s4.recurrent(u), u)
 
     def export_channels(self):
-        """The channels of the inner S4 layer (the SSM half of SPADE), as :meth:`S4.export_channels`."""
+        """The channels of the inner S4 layer (the SSM half of SPADE), as
+        [`S4.export_channels`][smr_stability.nn.S4.export_channels]."""
         return self.s4.export_channels()

@@ -1,77 +1,77 @@
 """Import S4/S4D weights in the layout of the state-spaces code as the toolkit's systems.
 
 The reader turns a state dict written by the reference implementation of S4 and S4D
-(repository ``state-spaces/s4``, https://github.com/state-spaces/s4) into one
-:class:`~smr_stability.nn.base.ExportedChannel` per channel: the continuous
-:class:`~smr_stability.SSM`, the step ``dt`` and the discretization the layer uses, so that
-``ssm_kernel(*discretize(system.A, system.B, dt, method), system.C, L)`` reproduces that
+(repository `state-spaces/s4`, https://github.com/state-spaces/s4) into one
+[`ExportedChannel`][smr_stability.nn.ExportedChannel] per channel: the continuous
+[`SSM`][smr_stability.ssm.SSM], the step `dt` and the discretization the layer uses, so that
+`ssm_kernel(*discretize(system.A, system.B, dt, method), system.C, L)` reproduces that
 layer's convolution kernel (docs/theory.md §0-1). It is written from the layouts below, read
 from their source; no code of that repository is used or imported, and files are never
-unpickled (``.pt``/``.pth``/``.ckpt``/... are refused; ``.safetensors`` is read).
+unpickled (`.pt`/`.pth`/`.ckpt`/... are refused; `.safetensors` is read).
 
-Layouts (``kernel.*`` keys under the prefix of the module that holds ``D`` and ``kernel``;
-``N`` below is the number of *stored* modes, half the state size ``d_state``):
+Layouts (`kernel.*` keys under the prefix of the module that holds `D` and `kernel`;
+`N` below is the number of *stored* modes, half the state size `d_state`):
 
-``s4d_minimal`` -- ``state-spaces/s4``, ``models/s4/s4d.py``, classes ``S4D`` and ``S4DKernel``
-    Keys ``D`` (H,), ``kernel.log_dt`` (H,), ``kernel.log_A_real`` (H, N), ``kernel.A_imag``
-    (H, N), ``kernel.C`` (H, N, 2) (``torch.view_as_real`` of a complex C). The layer computes
-    ``dt = exp(log_dt)``, ``A = -exp(log_A_real) + i A_imag`` and the kernel
-    ``K_l = 2 Re(sum_n C_n (exp(dt A_n) - 1)/A_n exp(dt A_n l))``: zero-order hold with ``B = 1``
+`s4d_minimal` -- `state-spaces/s4`, `models/s4/s4d.py`, classes `S4D` and `S4DKernel`
+    Keys `D` (H,), `kernel.log_dt` (H,), `kernel.log_A_real` (H, N), `kernel.A_imag`
+    (H, N), `kernel.C` (H, N, 2) (`torch.view_as_real` of a complex C). The layer computes
+    `dt = exp(log_dt)`, `A = -exp(log_A_real) + i A_imag` and the kernel
+    `K_l = 2 Re(sum_n C_n (exp(dt A_n) - 1)/A_n exp(dt A_n l))`: zero-order hold with `B = 1`
     on one mode of each conjugate pair, hence the factor 2.
 
-``diag`` -- ``state-spaces/s4``, ``models/s4/s4.py``, class ``SSMKernelDiag`` inside ``FFTConv``
-    (itself ``layer`` inside ``S4Block``: keys ``layer.D``, ``layer.kernel.*``). Keys ``D``
-    (channels, H), ``kernel.inv_dt`` (H, 1), or (H, N) when ``dt_tie=False``,
-    ``kernel.A_real`` (S, N), ``kernel.A_imag`` (S, N), ``kernel.B`` (1, S, N, 2),
-    ``kernel.C`` (channels, H, N, 2), with ``S = n_ssm`` dividing H (channel h uses copy
-    ``h % S``, einops ``'t n -> (v t) n'``). The layer computes
-    ``A = -f(A_real) - i g(A_imag)`` with ``f = real_transform``, ``g = imag_transform``
-    (``param_transform``: 'none' x, 'exp' exp(x), 'relu' relu(x) + 1e-4, 'sigmoid', 'softplus'
-    with torch's threshold 20), ``dt = dt_transform(inv_dt)`` (after ``sinh`` when
-    ``dt_fast``), and ``K_l = 2 Re(sum_n C_n B_n Bb'_n mu_n^l)`` with ``disc`` 'zoh'
-    (``mu = exp(dt A)``, ``Bb' = (mu - 1)/A``) or 'bilinear' (``mu = (1 + dt A/2)/(1 - dt A/2)``,
-    ``Bb' = dt/(1 - dt A/2)``). Both versions of that file are read: with ``is_real=True``
-    (no ``kernel.A_imag``; ``B`` (1, S, N) and ``C`` (channels, H, N) real) and with
-    ``force_real=True`` (``A`` replaced by its real part, an option not stored in the state dict).
-    ``bandlimit`` (also not stored) zeroes ``C_n`` where ``dt |Im A_n| / (2 pi) >= bandlimit/2``.
-    ``disc='dss'`` is refused: it rescales C by ``1/(exp(dt A L) - 1)``, so it is no fixed
+`diag` -- `state-spaces/s4`, `models/s4/s4.py`, class `SSMKernelDiag` inside `FFTConv`
+    (itself `layer` inside `S4Block`: keys `layer.D`, `layer.kernel.*`). Keys `D`
+    (channels, H), `kernel.inv_dt` (H, 1), or (H, N) when `dt_tie=False`,
+    `kernel.A_real` (S, N), `kernel.A_imag` (S, N), `kernel.B` (1, S, N, 2),
+    `kernel.C` (channels, H, N, 2), with `S = n_ssm` dividing H (channel h uses copy
+    `h % S`, einops `'t n -> (v t) n'`). The layer computes
+    `A = -f(A_real) - i g(A_imag)` with `f = real_transform`, `g = imag_transform`
+    (`param_transform`: 'none' x, 'exp' exp(x), 'relu' relu(x) + 1e-4, 'sigmoid', 'softplus'
+    with torch's threshold 20), `dt = dt_transform(inv_dt)` (after `sinh` when
+    `dt_fast`), and `K_l = 2 Re(sum_n C_n B_n Bb'_n mu_n^l)` with `disc` 'zoh'
+    (`mu = exp(dt A)`, `Bb' = (mu - 1)/A`) or 'bilinear' (`mu = (1 + dt A/2)/(1 - dt A/2)`,
+    `Bb' = dt/(1 - dt A/2)`). Both versions of that file are read: with `is_real=True`
+    (no `kernel.A_imag`; `B` (1, S, N) and `C` (channels, H, N) real) and with
+    `force_real=True` (`A` replaced by its real part, an option not stored in the state dict).
+    `bandlimit` (also not stored) zeroes `C_n` where `dt |Im A_n| / (2 pi) >= bandlimit/2`.
+    `disc='dss'` is refused: it rescales C by `1/(exp(dt A L) - 1)`, so it is no fixed
     system independent of the length L.
 
-``dplr`` -- ``state-spaces/s4``, ``models/s4/s4.py``, class ``SSMKernelDPLR`` (the original S4)
-    As ``diag``, plus ``kernel.P`` (R, S, N, 2) (rank R) and the buffer ``kernel.l_kernel``
-    (0-d). The state matrix is ``diag(Lambda) - sum_r P_r P_r^H`` on the ``2N`` modes
-    completed by conjugation (``Lambda = [A, conj A]``, ``P_r = [P_r, conj P_r]``), discretized
-    with the bilinear rule whatever ``disc`` says (the Cauchy/Woodbury kernel is bilinear). When
-    ``l_kernel = L0 > 0`` the stored ``C`` is ``C~ = C (I - Ab^L0)`` (``_setup_C``); the reader
-    solves for the true ``C``, so the kernel is right at every length. ``bandlimit`` is refused
-    for this variant (state-spaces applies it to ``C~`` in the convolution but not in its
+`dplr` -- `state-spaces/s4`, `models/s4/s4.py`, class `SSMKernelDPLR` (the original S4)
+    As `diag`, plus `kernel.P` (R, S, N, 2) (rank R) and the buffer `kernel.l_kernel`
+    (0-d). The state matrix is `diag(Lambda) - sum_r P_r P_r^H` on the `2N` modes
+    completed by conjugation (`Lambda = [A, conj A]`, `P_r = [P_r, conj P_r]`), discretized
+    with the bilinear rule whatever `disc` says (the Cauchy/Woodbury kernel is bilinear). When
+    `l_kernel = L0 > 0` the stored `C` is `C~ = C (I - Ab^L0)` (`_setup_C`); the reader
+    solves for the true `C`, so the kernel is right at every length. `bandlimit` is refused
+    for this variant (state-spaces applies it to `C~` in the convolution but not in its
     recurrent step, so the two modes are different systems).
 
-Refused with a named error: the older layouts of that repository (``log_dt`` with
-``inv_A_real``/``w``, ``src/models/sequence/ss/``), ``bidirectional=True`` (kernel channels
-twice those of ``D``: a non-causal kernel), and untied steps (``inv_dt`` of shape (H, N)) unless
-``untied_dt='steps'``: then each mode has its own step ``dt_n``, which is exactly the system
-``(diag(dt) A, dt B)`` run with step 1, returned as such (time measured in steps).
+Refused with a named error: the older layouts of that repository (`log_dt` with
+`inv_A_real`/`w`, `src/models/sequence/ss/`), `bidirectional=True` (kernel channels
+twice those of `D`: a non-causal kernel), and untied steps (`inv_dt` of shape (H, N)) unless
+`untied_dt='steps'`: then each mode has its own step `dt_n`, which is exactly the system
+`(diag(dt) A, dt B)` run with step 1, returned as such (time measured in steps).
 
-What comes back (per channel h, an ``ExportedChannel(system, dt, method, Ab, Bb)``):
+What comes back (per channel h, an `ExportedChannel(system, dt, method, Ab, Bb)`):
 
-- ``conjugates='half'`` (the default for the diagonal variants): the N stored modes,
-  ``A = diag(a)``, ``B = b`` (``1`` for ``s4d_minimal``), ``C = 2 c``. Since
-  ``2 Re(c x) = Re(2c x)``, the toolkit's output ``y = Re(C x)`` is state-spaces' output
-  exactly, and ``Re(ssm_kernel(...))`` is their kernel (``causal_conv`` uses the real part).
-  This keeps the O(N) diagonal path; ``system.realify()`` gives an equivalent real system.
-- ``conjugates='full'``: the ``2N`` modes ``[a, conj a]``, ``[b, conj b]``, ``[c, conj c]``;
-  ``ssm_kernel`` is then real up to rounding and equals their kernel. The DPLR variant is
+- `conjugates='half'` (the default for the diagonal variants): the N stored modes,
+  `A = diag(a)`, `B = b` (`1` for `s4d_minimal`), `C = 2 c`. Since
+  `2 Re(c x) = Re(2c x)`, the toolkit's output `y = Re(C x)` is state-spaces' output
+  exactly, and `Re(ssm_kernel(...))` is their kernel (`causal_conv` uses the real part).
+  This keeps the O(N) diagonal path; `system.realify()` gives an equivalent real system.
+- `conjugates='full'`: the `2N` modes `[a, conj a]`, `[b, conj b]`, `[c, conj c]`;
+  `ssm_kernel` is then real up to rounding and equals their kernel. The DPLR variant is
   always full (its low-rank term couples each mode with its conjugate): a dense complex A of
-  size 2N, as :meth:`smr_stability.nn.s4.S4.export_channels`.
-- A real ``is_real`` kernel gives a real system of N states with ``C = 2c``.
-- ``C`` has one row per kernel channel (``channels``: e.g. 2 with ``activation='glu'`` in
-  ``FFTConv``) and ``D`` is ``D[:, h]``: a single-input system with ``channels`` outputs.
+  size 2N, as [`smr_stability.nn.s4.S4.export_channels`][smr_stability.nn.S4.export_channels].
+- A real `is_real` kernel gives a real system of N states with `C = 2c`.
+- `C` has one row per kernel channel (`channels`: e.g. 2 with `activation='glu'` in
+  `FFTConv`) and `D` is `D[:, h]`: a single-input system with `channels` outputs.
 
-Options that the state dict does not record (``disc``, the transforms, ``dt_fast``,
-``force_real``, ``bandlimit``) must be passed as the layer was built. ``dt_transform`` and,
-for ``diag``, ``disc`` have no default: state-spaces' ``SSMKernel`` defaults to
-``dt_transform='exp'`` while its configs (``configs/model/layer/s4.yaml``) set ``'softplus'``,
+Options that the state dict does not record (`disc`, the transforms, `dt_fast`,
+`force_real`, `bandlimit`) must be passed as the layer was built. `dt_transform` and,
+for `diag`, `disc` have no default: state-spaces' `SSMKernel` defaults to
+`dt_transform='exp'` while its configs (`configs/model/layer/s4.yaml`) set `'softplus'`,
 and the two give steps a few per cent apart, so guessing would silently import another model.
 """
 
@@ -92,9 +92,9 @@ __all__ = ["DISCS", "TRANSFORMS", "VARIANTS", "find_s4_prefixes", "import_s4_mod
 
 #: Layouts read (see the module docstring).
 VARIANTS = ("s4d_minimal", "diag", "dplr")
-#: ``param_transform`` names of ``models/s4/s4.py``.
+#: `param_transform` names of `models/s4/s4.py`.
 TRANSFORMS = ("none", "exp", "relu", "sigmoid", "softplus")
-#: Discretizations of ``SSMKernelDiag`` that are fixed systems.
+#: Discretizations of `SSMKernelDiag` that are fixed systems.
 DISCS = ("zoh", "bilinear")
 
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle", ".tar", ".zip")
@@ -106,7 +106,7 @@ _OLD_MARKERS = ("kernel.inv_A_real", "kernel.w", "kernel.log_dt")  # older layou
 
 
 def _load(source):
-    """A mapping ``key -> tensor or array`` from a state dict or a ``.safetensors`` path."""
+    """A mapping `key -> tensor or array` from a state dict or a `.safetensors` path."""
     if isinstance(source, Mapping):
         return source
     if isinstance(source, (str, os.PathLike)):
@@ -138,7 +138,7 @@ def _load(source):
 
 
 def _numpy(value, key):
-    """``value`` (torch tensor, numpy array or number) as a numpy array, float64 unless integer."""
+    """`value` (torch tensor, numpy array or number) as a numpy array, float64 unless integer."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
         value = value.detach().cpu()
         if value.is_complex():
@@ -169,7 +169,7 @@ def _numpy(value, key):
 
 
 class _Reader:
-    """The keys of one layer (``prefix``) of a state dict, read as float64 numpy arrays."""
+    """The keys of one layer (`prefix`) of a state dict, read as float64 numpy arrays."""
 
     def __init__(self, sd, prefix):
         self.sd, self.prefix = sd, prefix
@@ -198,7 +198,7 @@ _SOURCE = {
 
 
 def _found(sd, prefix, limit=25):
-    """A sentence listing the keys found under ``prefix`` (and the S4 prefixes in ``sd``)."""
+    """A sentence listing the keys found under `prefix` (and the S4 prefixes in `sd`)."""
     keys = [k for k in sd if k.startswith(prefix)]
     shown = ", ".join(repr(k) for k in keys[:limit]) + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
     msg = f"Keys found under prefix {prefix!r}: {shown or 'none'}."
@@ -211,7 +211,7 @@ def _found(sd, prefix, limit=25):
 
 
 def _check_shape(arr, expected, key):
-    """``expected``: a tuple of ints (checked) and None or str (any size; a str names the dimension)."""
+    """`expected`: a tuple of ints (checked) and None or str (any size; a str names the dimension)."""
     if arr.ndim != len(expected) or any(isinstance(e, int) and e != s for e, s in zip(expected, arr.shape)):
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
         raise ShapeError(f"{key}: expected shape {want}; found {arr.shape}.")
@@ -221,19 +221,19 @@ def _check_shape(arr, expected, key):
 
 
 def find_s4_prefixes(state_dict):
-    """The prefixes of the S4/S4D modules (``FFTConv`` or ``S4D``) in a state dict, in key order.
+    """The prefixes of the S4/S4D modules (`FFTConv` or `S4D`) in a state dict, in key order.
 
     Parameters
     ----------
     state_dict : mapping or str or os.PathLike
-        A state dict, or the path of a ``.safetensors`` file.
+        A state dict, or the path of a `.safetensors` file.
 
     Returns
     -------
     list of str
-        Each prefix ``p`` holds ``p + 'kernel.inv_dt'`` (``models/s4/s4.py``) or
-        ``p + 'kernel.log_A_real'`` (``models/s4/s4d.py``); pass it to
-        :func:`import_s4_state_dict`.
+        Each prefix `p` holds `p + 'kernel.inv_dt'` (`models/s4/s4.py`) or
+        `p + 'kernel.log_A_real'` (`models/s4/s4d.py`); pass it to
+        [`import_s4_state_dict`][smr_stability.nn.statespaces.import_s4_state_dict].
 
     Examples
     --------
@@ -297,7 +297,7 @@ def _detect(reader, variant):
 
 
 def _transform(x, name, option):
-    """state-spaces' ``param_transform`` in float64 (``models/s4/s4.py``)."""
+    """state-spaces' `param_transform` in float64 (`models/s4/s4.py`)."""
     if name == "none":
         return x
     if name == "exp":
@@ -327,7 +327,7 @@ def _check_choice(value, choices, option, why=""):
 
 
 def _read_minimal(r, options):
-    """``models/s4/s4d.py``: per channel (a, b, c, D, dt); c of shape (1, N)."""
+    """`models/s4/s4d.py`: per channel (a, b, c, D, dt); c of shape (1, N)."""
     given = [k for k, v in options.items() if v is not None and v is not False]
     if given:
         raise ParameterError(
@@ -353,7 +353,8 @@ def _read_minimal(r, options):
 
 
 def _read_s4(r, variant, options):
-    """``models/s4/s4.py`` (SSMKernelDiag / SSMKernelDPLR): per channel arrays, see :func:`import_s4_state_dict`."""
+    """`models/s4/s4.py` (SSMKernelDiag / SSMKernelDPLR): per channel arrays, see
+    [`import_s4_state_dict`][smr_stability.nn.statespaces.import_s4_state_dict]."""
     disc = options["disc"]
     if variant == "dplr":
         if disc not in (None, "bilinear"):
@@ -477,10 +478,10 @@ def _l_kernel(r):
 
 
 def _power_minus_identity(A, dt, L):
-    """``Ab^L - I`` for the bilinear ``Ab`` of ``A`` (dense), accurate when ``Ab`` is close to ``I``.
+    """`Ab^L - I` for the bilinear `Ab` of `A` (dense), accurate when `Ab` is close to `I`.
 
-    With ``E = Ab - I = (I - dt/2 A)^{-1} dt A``, repeated squaring on the increments:
-    ``(I + G)(I + E) - I = G + E + G E``, so the O(dt) part is never rounded against the identity.
+    With `E = Ab - I = (I - dt/2 A)^{-1} dt A`, repeated squaring on the increments:
+    `(I + G)(I + E) - I = G + E + G E`, so the O(dt) part is never rounded against the identity.
     """
     n = A.shape[0]
     I = np.eye(n)
@@ -496,7 +497,7 @@ def _power_minus_identity(A, dt, L):
 
 
 def _true_C(A, dt, Ct, L0, key):
-    """``C`` from ``C~ = C (I - Ab^L0)`` (``Ct`` of shape (Q, n))."""
+    """`C` from `C~ = C (I - Ab^L0)` (`Ct` of shape (Q, n))."""
     M = -_power_minus_identity(A, dt, L0)  # I - Ab^L0
     cond = np.linalg.cond(M)
     if not np.isfinite(cond) or cond > 1e14:
@@ -528,43 +529,43 @@ def import_s4_state_dict(
     Parameters
     ----------
     state_dict : mapping or str or os.PathLike
-        ``name -> torch.Tensor or numpy array``, or the path of a ``.safetensors`` file. Pickle
-        files (``.pt``, ``.pth``, ``.ckpt``, ...) are refused.
+        `name -> torch.Tensor or numpy array`, or the path of a `.safetensors` file. Pickle
+        files (`.pt`, `.pth`, `.ckpt`, ...) are refused.
     prefix : str
-        The prefix of the module that holds ``D`` and ``kernel`` (an ``FFTConv`` or the minimal
-        ``S4D``), e.g. ``'layers.0.layer.'``; the prefix of an ``S4Block`` (``'layers.0.'``) is
-        completed with ``'layer.'``. :func:`find_s4_prefixes` lists them.
+        The prefix of the module that holds `D` and `kernel` (an `FFTConv` or the minimal
+        `S4D`), e.g. `'layers.0.layer.'`; the prefix of an `S4Block` (`'layers.0.'`) is
+        completed with `'layer.'`. [`find_s4_prefixes`][smr_stability.nn.statespaces.find_s4_prefixes] lists them.
     variant : {'auto', 's4d_minimal', 'diag', 'dplr'}
         The layout (module docstring); 'auto' reads it from the keys.
     disc : {'zoh', 'bilinear'}
-        ``SSMKernelDiag``'s discretization; required for 'diag' (not stored), None or
+        `SSMKernelDiag`'s discretization; required for 'diag' (not stored), None or
         'bilinear' for 'dplr', None for 's4d_minimal'.
     dt_transform : {'none', 'exp', 'relu', 'sigmoid', 'softplus'}
-        How ``inv_dt`` gives ``dt``; required for 'diag' and 'dplr' (not stored).
+        How `inv_dt` gives `dt`; required for 'diag' and 'dplr' (not stored).
     real_transform, imag_transform : str, optional
-        How ``A_real`` and ``A_imag`` give ``-Re A`` and ``-Im A``; default state-spaces'
+        How `A_real` and `A_imag` give `-Re A` and `-Im A`; default state-spaces'
         'exp' and 'none'.
     dt_fast : bool
-        ``inv_dt`` is stored under ``asinh`` (state-spaces' ``dt_fast=True``).
+        `inv_dt` is stored under `asinh` (state-spaces' `dt_fast=True`).
     force_real : bool
-        The layer used only ``Re A`` (state-spaces' ``force_real=True``).
+        The layer used only `Re A` (state-spaces' `force_real=True`).
     bandlimit : float, optional
-        state-spaces' ``bandlimit`` ('diag' only): modes with ``dt |Im A| / 2 pi >= bandlimit / 2``
-        get ``C = 0``.
+        state-spaces' `bandlimit` ('diag' only): modes with `dt |Im A| / 2 pi >= bandlimit / 2`
+        get `C = 0`.
     conjugates : {'half', 'full'}, optional
-        The stored modes with ``C = 2c`` ('half', the default of the diagonal variants) or the
+        The stored modes with `C = 2c` ('half', the default of the diagonal variants) or the
         modes completed by their conjugates ('full', always so for 'dplr').
     untied_dt : {'refuse', 'steps'}
-        For a step per mode (``dt_tie=False``): refuse, or return ``(diag(dt) A, dt B)`` with
+        For a step per mode (`dt_tie=False`): refuse, or return `(diag(dt) A, dt B)` with
         step 1 (time in steps).
 
     Returns
     -------
     list of ExportedChannel
-        One per channel h: ``system`` (an :class:`~smr_stability.SSM`, one input, one output per
-        kernel channel, ``D[:, h]``), ``dt``, ``method`` ('zoh' or 'bilinear'), and ``Ab, Bb =
-        discretize(system.A, system.B, dt, method)``; ``smr`` is None. ``Re(ssm_kernel(Ab, Bb,
-        system.C, L))[:, q, 0]`` is state-spaces' kernel ``K[q, h, :L]``.
+        One per channel h: `system` (an [`SSM`][smr_stability.ssm.SSM], one input, one output per
+        kernel channel, `D[:, h]`), `dt`, `method` ('zoh' or 'bilinear'), and `Ab, Bb =
+        discretize(system.A, system.B, dt, method)`; `smr` is None. `Re(ssm_kernel(Ab, Bb,
+        system.C, L))[:, q, 0]` is state-spaces' kernel `K[q, h, :L]`.
 
     Raises
     ------
@@ -577,9 +578,9 @@ def import_s4_state_dict(
         NaN or infinity in a parameter.
     ParameterError
         An option that is missing, unknown, or does not apply; an unsupported layout
-        (older versions, bidirectional, ``disc='dss'``, untied steps without ``untied_dt='steps'``).
+        (older versions, bidirectional, `disc='dss'`, untied steps without `untied_dt='steps'`).
     SingularSystemError
-        DPLR: ``I - Ab^l_kernel`` is singular, so ``C`` cannot be recovered from ``C~``.
+        DPLR: `I - Ab^l_kernel` is singular, so `C` cannot be recovered from `C~`.
 
     Notes
     -----
@@ -647,7 +648,7 @@ def import_s4_state_dict(
 
 
 def _diag_system(a, b, c, step, untied, full):
-    """``(A, B, C)`` of one diagonal channel: a (N), b (N), c (Q, N)."""
+    """`(A, B, C)` of one diagonal channel: a (N), b (N), c (Q, N)."""
     if untied:  # exp(dt_n a_n) and (exp(dt_n a_n) - 1)/a_n b_n = phi(dt_n a_n) dt_n b_n: step 1
         a, b = step * a, step * b
     if full:
@@ -656,7 +657,7 @@ def _diag_system(a, b, c, step, untied, full):
 
 
 def _dplr_system(a, b, c, P, step, untied, L0, key):
-    """Dense ``(A, B, C)`` of one DPLR channel on the 2N conjugate-completed modes."""
+    """Dense `(A, B, C)` of one DPLR channel on the 2N conjugate-completed modes."""
     lam = np.concatenate([a, np.conj(a)])  # (2N)
     Pf = np.concatenate([P, np.conj(P)], -1)  # (R 2N)
     A = np.diag(lam) - Pf.T @ Pf.conj()  # diag(Lambda) - sum_r P_r P_r^H
@@ -671,26 +672,30 @@ def _dplr_system(a, b, c, P, step, untied, L0, key):
 
 
 def import_s4_model(state_dict, **options):
-    """:func:`import_s4_state_dict` for every S4/S4D layer of a state dict.
+    """[`import_s4_state_dict`][smr_stability.nn.statespaces.import_s4_state_dict] for every S4/S4D
+    layer of a state dict.
 
     Parameters
     ----------
     state_dict : mapping or str or os.PathLike
-        A state dict or the path of a ``.safetensors`` file.
+        A state dict or the path of a `.safetensors` file.
     **options
-        Passed to :func:`import_s4_state_dict` for every layer (``disc``, ``dt_transform``, ...);
-        those of ``models/s4/s4.py`` alone are not passed to the layers of ``models/s4/s4d.py``,
-        which have none (only ``conjugates`` and ``untied_dt`` reach them).
+        Passed to [`import_s4_state_dict`][smr_stability.nn.statespaces.import_s4_state_dict] for
+        every layer (`disc`, `dt_transform`, ...); those of `models/s4/s4.py` alone are not passed
+        to the layers of `models/s4/s4d.py`, which have none (only `conjugates` and `untied_dt`
+        reach them).
 
     Returns
     -------
     dict
-        ``{prefix: list of ExportedChannel}`` in key order (:func:`find_s4_prefixes`).
+        `{prefix: list of ExportedChannel}` in key order
+        ([`find_s4_prefixes`][smr_stability.nn.statespaces.find_s4_prefixes]).
 
     Raises
     ------
     InputTypeError
-        If the state dict holds no S4/S4D layer; otherwise as :func:`import_s4_state_dict`.
+        If the state dict holds no S4/S4D layer; otherwise as
+        [`import_s4_state_dict`][smr_stability.nn.statespaces.import_s4_state_dict].
     """
     sd = _load(state_dict)
     prefixes = find_s4_prefixes(sd)

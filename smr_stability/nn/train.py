@@ -1,8 +1,8 @@
 """One short training loop: AdamW + cosine schedule, clipping, resume, and a clean stop on
 non-finite values.
 
-The run directory and its checkpoints are :mod:`smr_stability.nn.checkpoint`; the model is
-:mod:`smr_stability.nn.model`; the config is :class:`~smr_stability.nn.config.TrainConfig`.
+The run directory and its checkpoints are [`smr_stability.nn.checkpoint`][smr_stability.nn.checkpoint]; the model is
+[`smr_stability.nn.model`][smr_stability.nn.model]; the config is [`TrainConfig`][smr_stability.nn.config.TrainConfig].
 A checkpoint is written after every epoch, so the last good one survives an interruption or a
 non-finite stop.
 """
@@ -31,7 +31,7 @@ __all__ = ["Trainer", "epoch_batches", "make_trainer", "train", "train_step"]
 
 
 def _scheduler(config, optimizer, steps_per_epoch):
-    """Cosine to 0 over all steps; with ``warmup_epochs``, a linear warm-up from 0 first."""
+    """Cosine to 0 over all steps; with `warmup_epochs`, a linear warm-up from 0 first."""
     total = config.epochs * steps_per_epoch
     if not config.warmup_epochs:
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
@@ -61,11 +61,11 @@ def _check_finite(value, what, step):
 
 
 def epoch_batches(data, config, epoch, signal=None):
-    """The training batches ``(u, y, t)`` of one epoch, shuffled by the run's seed and the epoch.
+    """The training batches `(u, y, t)` of one epoch, shuffled by the run's seed and the epoch.
 
-    With ``config.augment`` each batch is resampled on drawn schedules
-    (:mod:`smr_stability.nn.augment`) of the task's continuous signal ``signal``
-    (:func:`~smr_stability.nn.sines.sines_signal`), seeded by the run's seed and the epoch, so a
+    With `config.augment` each batch is resampled on drawn schedules
+    (`smr_stability.nn.augment`) of the task's continuous signal `signal`
+    ([`sines_signal`][smr_stability.nn.sines.sines_signal]), seeded by the run's seed and the epoch, so a
     resumed run sees the same batches.
     """
     seed = config.seed * 100_003 + epoch
@@ -80,7 +80,7 @@ def epoch_batches(data, config, epoch, signal=None):
 class Trainer:
     """What one training run works on: its task data, model, optimiser, schedule and device.
 
-    ``signal`` is the task's continuous signal when ``config.augment`` (the batches are
+    `signal` is the task's continuous signal when `config.augment` (the batches are
     resampled from it), else None.
     """
 
@@ -94,9 +94,9 @@ class Trainer:
 
 
 def make_trainer(config, device="cpu"):
-    """The :class:`Trainer` of ``config``: its task loaded, a fresh model, AdamW with the
+    """The [`Trainer`][smr_stability.nn.train.Trainer] of `config`: its task loaded, a fresh model, AdamW with the
     config's parameter groups and the warm-up + cosine schedule. Seed torch first for
-    reproducible weights (:func:`train` does)."""
+    reproducible weights ([`train`][smr_stability.nn.train.train] does)."""
     config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     data = load_task(config)
     u0, y0, _ = next(iter(data.batches("train", 1, shuffle=False, seed=0)))
@@ -110,11 +110,11 @@ def make_trainer(config, device="cpu"):
 
 
 def train_step(tr, batch, step):
-    """One optimiser step of ``tr`` (:class:`Trainer`) on ``batch = (u, y, t)``: forward, loss,
+    """One optimiser step of `tr` ([`Trainer`][smr_stability.nn.train.Trainer]) on `batch = (u, y, t)`: forward, loss,
     backward, gradient clipping, AdamW and the schedule. Returns the loss (a float).
 
-    Raises :class:`~smr_stability.errors.NonFiniteTrainingError` on a non-finite loss, gradient
-    or parameter (``step`` numbers the message), before the weights change where it can.
+    Raises [`NonFiniteTrainingError`][smr_stability.errors.NonFiniteTrainingError] on a non-finite loss, gradient
+    or parameter (`step` numbers the message), before the weights change where it can.
     """
     u, y, t = (x.to(tr.device) for x in batch)
     loss = _loss(tr.model, tr.config, u, y, t)
@@ -133,12 +133,12 @@ def train_step(tr, batch, step):
 
 
 def train(config, out, *, progress=True, device="cpu"):
-    """Train (or resume) a run in directory ``out``; returns the metrics rows.
+    """Train (or resume) a run in directory `out`; returns the metrics rows.
 
     An existing run directory with the same config resumes from its last checkpoint; a
     different config is refused. Deterministic on CPU for a given seed. After every epoch the
     checkpoint is written, and the weights of the epoch with the lowest validation MSE so far
-    go to ``best.safetensors`` (the test is taken there: ``load_run(run, weights='best')``).
+    go to `best.safetensors` (the test is taken there: `load_run(run, weights='best')`).
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ def train(config, out, *, progress=True, device="cpu"):
     out : str or Path
     progress : bool
     device : str
-        ``'cpu'`` (default), ``'cuda'``, ``'cuda:K'`` or ``'auto'``; the checkpoints are the same
+        `'cpu'` (default), `'cuda'`, `'cuda:K'` or `'auto'`; the checkpoints are the same
         files whatever the device, so a run may resume on another one.
     """
     from tqdm import tqdm

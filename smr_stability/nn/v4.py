@@ -3,14 +3,14 @@
 The channels of every block of a trained sines model see the test signals on the training grid
 (nominal) and on each perturbed schedule (the inputs of each SSM layer, computed by the model
 itself through the blocks before it). For every channel, draw and step, with the gate
-(``smr='on'``, the learned ``(m, b)``) and without (``'off'``), it measures
-(:func:`smr_stability.theorem1.channel_measures`):
+(`smr='on'`, the learned `(m, b)`) and without (`'off'`), it measures
+([`smr_stability.theorem1.channel_measures`][smr_stability.theorem1.channel_measures]):
 
-- whether Theorem 1's hypothesis ``||w_k|| <= gamma* ||e_{k-1}||`` holds (control-convention
-  indexing, ``sigma`` given, ``Q = I``), as a fraction of steps ``k >= 1``;
-- ``max_k L_e(k)`` with ``L_e = e^H P e``, ``Ab^H P Ab - P = -I``;
-- the final relative error ``||e_L|| / ||x_L||`` of the layer state;
-- Proposition 1's ISS radius ``G_inf max_k ||w_k||`` next to the observed ``max_k ||e_k||``.
+- whether Theorem 1's hypothesis `||w_k|| <= gamma* ||e_{k-1}||` holds (control-convention
+  indexing, `sigma` given, `Q = I`), as a fraction of steps `k >= 1`;
+- `max_k L_e(k)` with `L_e = e^H P e`, `Ab^H P Ab - P = -I`;
+- the final relative error `||e_L|| / ||x_L||` of the layer state;
+- Proposition 1's ISS radius `G_inf max_k ||w_k||` next to the observed `max_k ||e_k||`.
 
 These are measurements: the report states what it finds, whichever way it goes.
 """
@@ -29,19 +29,19 @@ from .tasks import load_task
 
 __all__ = ["V4_KEYS", "V4Report", "verify_checkpoint"]
 
-#: The measured columns of a V4 row, after ``block``, ``schedule`` and ``smr``.
+#: The measured columns of a V4 row, after `block`, `schedule` and `smr`.
 V4_KEYS = ("hypothesis_fraction", "max_L_e", "final_rel_error", "observed_sup", "iss_bound")
 
 
 @dataclass
 class V4Report:
-    """What :func:`verify_checkpoint` measured on a trained run.
+    """What [`verify_checkpoint`][smr_stability.nn.v4.verify_checkpoint] measured on a trained run.
 
-    ``rows``: one dict per (block, schedule, gate) with ``block``, ``schedule``, ``smr``
-    (``'on'`` or ``'off'``) and the keys of :data:`V4_KEYS`. ``hypothesis_fraction`` is over the
-    block's channels, draws and steps ``k >= 1``; ``max_L_e``, ``observed_sup`` and ``iss_bound`` are maxima over
-    channels (the ball holds per channel, so ``observed_sup <= iss_bound``); ``final_rel_error``
-    is the mean over channels and draws. ``run`` and ``sigma`` say what was measured.
+    `rows`: one dict per (block, schedule, gate) with `block`, `schedule`, `smr`
+    (`'on'` or `'off'`) and the keys of `V4_KEYS`. `hypothesis_fraction` is over the
+    block's channels, draws and steps `k >= 1`; `max_L_e`, `observed_sup` and `iss_bound` are maxima over
+    channels (the ball holds per channel, so `observed_sup <= iss_bound`); `final_rel_error`
+    is the mean over channels and draws. `run` and `sigma` say what was measured.
     """
 
     run: str
@@ -63,7 +63,7 @@ class V4Report:
         return "\n".join(lines)
 
     def to_json(self, path):
-        """Write the report as JSON: ``{"run", "sigma", "rows"}``."""
+        """Write the report as JSON: `{"run", "sigma", "rows"}`."""
         with open(path, "w") as f:
             json.dump(asdict(self), f, indent=1)
 
@@ -71,7 +71,7 @@ class V4Report:
         """Hypothesis fraction and final relative error per schedule of one block, gate on and off.
 
         Draws on two Axes, or on a new Figure detached from pyplot (headless-safe); in Jupyter,
-        show it with ``report.plot()[0].figure`` as a cell's last expression. Returns the Axes.
+        show it with `report.plot()[0].figure` as a cell's last expression. Returns the Axes.
         """
         from ..plotting import new_figure
 
@@ -104,13 +104,13 @@ def verify_checkpoint(run, schedules=None, sigma=0.5, weights="last"):
     Parameters
     ----------
     run : str or Path
-        A run directory of :func:`smr_stability.nn.train.train` on the sines task.
+        A run directory of [`smr_stability.nn.train.train`][smr_stability.nn.train.train] on the sines task.
     schedules : list of str, optional
-        Names from :data:`~smr_stability.nn.sines.SINES_SCHEDULES` (``uniform`` is skipped: it
+        Names from `SINES_SCHEDULES` (`uniform` is skipped: it
         is the nominal grid); default all.
     sigma : float in (0, 1)
     weights : {'last', 'best'}
-        The run's weights to verify (:func:`~smr_stability.nn.checkpoint.load_run`).
+        The run's weights to verify ([`load_run`][smr_stability.nn.checkpoint.load_run]).
 
     Returns
     -------
