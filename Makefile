@@ -34,6 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Needs node on PATH: KaTeX renders the formulas at build time (fetched once into ~/.cache).
 docs: $(STAMP)
 	$(BIN)/python docs/build_site.py --site site
 
@@ -43,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_lyapunov.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_methods.py
+	$(BIN)/python benchmarks/bench_sweeps.py
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_table.py
 

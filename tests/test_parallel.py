@@ -208,3 +208,15 @@ def test_bad_scheduler_addresses_are_named_errors(address):
 
 def test_the_dask_cli_is_there():
     assert shutil.which(_dask()[0]) or Path(_dask()[0]).exists()
+
+
+def test_the_sweeps_benchmark_smoke_run_prints_its_ratios():
+    """CI smoke-runs benchmarks/bench_sweeps.py on tiny sizes; it prints both ratios."""
+    out = subprocess.run(
+        [sys.executable, str(HERE.parent / "benchmarks" / "bench_sweeps.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    assert "dask / pool per cell, started:" in out and "speed-up with 2 workers:" in out
