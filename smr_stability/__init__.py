@@ -7,6 +7,7 @@ The public surface, one screen long. Conventions: docs/theory.md §0 (`docs/`); 
 from . import errors as errors
 from . import sampling as sampling
 from . import signals as signals
+from . import teaching as teaching
 from ._version import __version__ as __version__
 from .bounds import GammaStar as GammaStar
 from .bounds import KreissResult as KreissResult
@@ -105,6 +106,7 @@ __all__ = [
     "ssm_kernel",
     "stability_report",
     "symbolic",
+    "teaching",
     "transient_bound",
     "verify_theorem1",
 ]
