@@ -12,6 +12,13 @@ def quick_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def notebook_cache(tmp_path_factory):
+    """The cache of the notebooks' runs, shared by the site build (tests/test_docs_site.py) and the
+    notebooks run with their solutions (tests/test_notebooks.py): their models train once."""
+    return tmp_path_factory.mktemp("notebook_cache")
+
+
+@pytest.fixture(scope="session")
 def quick_figures(tmp_path_factory, quick_cache):
     """Every figure of the gallery with ``quick=True``, built into one folder."""
     from smr_stability.experiments.gallery import make_figures

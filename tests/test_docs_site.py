@@ -250,7 +250,7 @@ def dead_links(site):
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory):
+def built_site(tmp_path_factory, notebook_cache):
     """`python docs/build_site.py` once for this module: the site folder and the build's output."""
     tmp = tmp_path_factory.mktemp("docs_site")
     site = tmp / "site"
@@ -259,7 +259,7 @@ def built_site(tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, "docs/build_site.py", "--site", str(site), "--timeout", str(NOTEBOOK_BUDGET_S)],
         cwd=ROOT,
-        env=_env(tmp),
+        env=_env(tmp) | {"SMR_STABILITY_CACHE": str(notebook_cache)},
         capture_output=True,
         text=True,
         timeout=1500,

@@ -53,11 +53,12 @@ def program(path, with_solutions=True):
     return "\n\n".join(parts) + "\n"
 
 
-def run_program(path, tmp_path, with_solutions=True, timeout=900):
-    """Run :func:`program` in a fresh interpreter from the repository root; return the process."""
+def run_program(path, tmp_path, with_solutions=True, timeout=900, cache=None):
+    """Run :func:`program` in a fresh interpreter from the repository root; return the process.
+    ``cache``: the task cache (default a fresh one under ``tmp_path``)."""
     script = tmp_path / f"{path.stem}_with_solutions.py"
     script.write_text(program(path, with_solutions))
-    env = dict(os.environ, MPLBACKEND="Agg", SMR_STABILITY_CACHE=str(tmp_path / "cache"))
+    env = dict(os.environ, MPLBACKEND="Agg", SMR_STABILITY_CACHE=str(cache or tmp_path / "cache"))
     env.pop("SMR_STABILITY_RUNS", None)
     return subprocess.run(
         [sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -147,8 +148,9 @@ def test_program_splices_solutions_in_place(tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_its_solutions(path, tmp_path):
-    """Every code cell and every folded solution, in order; no cache path in what it prints."""
-    proc = run_program(path, tmp_path)
+def test_notebook_runs_with_its_solutions(path, tmp_path, notebook_cache):
+    """Every code cell and every folded solution, in order; no cache path in what it prints. The
+    cache is the site build's, so the models the notebooks train are trained once per session."""
+    proc = run_program(path, tmp_path, cache=notebook_cache)
     assert proc.returncode == 0, f"{path.name} with its solutions failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    assert str(tmp_path / "cache") not in proc.stdout, f"{path.name} prints the cache path"
+    assert str(notebook_cache) not in proc.stdout, f"{path.name} prints the cache path"

@@ -180,10 +180,11 @@ def test_an_interrupted_client_resumes_with_the_missing_cells_only(local, tmp_pa
     with pytest.raises(KeyboardInterrupt):
         run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", client=local, progress=False)
     monkeypatch.setattr(sweeps, "_write_atomic", write)
-    for _ in range(200):  # the queued cells were cancelled; let the running ones finish
-        if not any(local.processing().values()):
-            break
-        time.sleep(0.05)
+    # the queued cells are cancelled (asynchronously); let the ones already running finish
+    seen = -1
+    while seen != len(_computed(log)) or any(local.processing().values()):
+        seen = len(_computed(log))
+        time.sleep(0.5)
     first = len(_computed(log))
     found = run_cells("resume", _cells.logged_cell, cells, cache_dir=tmp_path / "c", client=local, progress=False)
     again = _computed(log)[first:]
