@@ -35,8 +35,10 @@ __all__ = ["SCHEDULER_ENV", "THREAD_ENV", "check_address", "check_client", "run_
 
 #: The environment variable naming an existing Dask scheduler (`tcp://HOST:PORT`).
 SCHEDULER_ENV = "SMR_STABILITY_SCHEDULER"
-#: Thread counts of the numeric libraries on a worker: one each (set before they are imported).
-THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+#: Thread counts of BLAS and OpenMP on a local worker: one each (read when they load). numba is
+#: not set here: it refuses a ``NUMBA_NUM_THREADS`` that differs from the one its pool started
+#: with when it compiles later, so its count is lowered at run time (:func:`single_thread`).
+THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 #: Tasks in flight per worker thread.
 _WINDOW = 16
 
