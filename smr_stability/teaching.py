@@ -407,66 +407,69 @@ def check_discretize(fn, method="zoh", *, diagonal=False, seed=0, rtol=RTOL, ver
     return _finish(check, run, verbose)
 
 
+def _raise_first(check, err, where, candidates):
+    """Raise [`CheckFailed`][smr_stability.teaching.CheckFailed] for the first
+    `(mistake, test, text)` of `candidates` whose `test()` is true (tests run lazily, in order)."""
+    for mistake, test, text in candidates:
+        if test():
+            raise CheckFailed(check, mistake, f"{text}\n  on {where}.", err)
+
+
 def _diagnose_discretize(check, method, A, B, dt, Ab, Bb, ref_Ab, ref_Bb, eA, eB, rtol, where, diagonal):
     others = {m: discretize(A, B, dt, method=m) for m in _DISCRETIZE_METHODS if m != method}
     label = {"selective": "selective (S6) / forward Euler", "euler": "forward Euler", "backward_diff": "backward Euler"}
+    rule = _formula(method)
     if eA > rtol:
-        if not diagonal and _close(Ab, ref_Ab.T):
-            raise CheckFailed(
-                check,
+        inverse = np.linalg.inv(ref_Ab) if not diagonal else 1.0 / ref_Ab
+        candidates = [
+            (
                 "transposed",
-                f"Ab is the transpose of the library's: your formula used A^T (for instance expm(dt * A.T), "
-                f"or a solve with a transposed matrix). The state equation is dx/dt = A x + B u, so "
-                f"{_formula(method)}\n  on {where}.",
-                eA,
-            )
-        if _close(Ab, np.linalg.inv(ref_Ab) if not diagonal else 1.0 / ref_Ab):
-            raise CheckFailed(
-                check,
+                lambda: not diagonal and _close(Ab, ref_Ab.T),
+                "Ab is the transpose of the library's: your formula used A^T (for instance expm(dt * A.T), "
+                f"or a solve with a transposed matrix). The state equation is dx/dt = A x + B u, so {rule}",
+            ),
+            (
                 "inverted",
-                f"Ab is the inverse of the library's: the two factors are swapped (or dt has the wrong "
-                f"sign). {_formula(method)}\n  on {where}.",
-                eA,
-            )
-        for m, (oA, _) in others.items():
-            if _close(Ab, oA) and not _close(oA, ref_Ab):
-                raise CheckFailed(
-                    check,
-                    "wrong_rule",
-                    f"Ab is the {label.get(m, m)} rule's, not {method}'s. {_formula(method)}\n  on {where}.",
-                    eA,
-                )
+                lambda: _close(Ab, inverse),
+                f"Ab is the inverse of the library's: the two factors are swapped (or dt has the wrong sign). {rule}",
+            ),
+        ]
+        candidates += [
+            (
+                "wrong_rule",
+                lambda oA=oA: _close(Ab, oA) and not _close(oA, ref_Ab),
+                f"Ab is the {label.get(m, m)} rule's, not {method}'s. {rule}",
+            )  # fmt: skip
+            for m, (oA, _) in others.items()
+        ]
+        _raise_first(check, eA, where, candidates)
     if eB > rtol:
-        if _close(Bb * dt, ref_Bb):
-            raise CheckFailed(
-                check,
+        candidates = [
+            (
                 "missing_dt",
-                f"Bb is the library's divided by dt = {dt:.4g}: the factor dt is missing from Bb. "
-                f"{_formula(method)}\n  on {where}.",
-                eB,
-            )
-        if _close(Bb, ref_Bb * dt):
-            raise CheckFailed(
-                check,
+                lambda: _close(Bb * dt, ref_Bb),
+                f"Bb is the library's divided by dt = {dt:.4g}: the factor dt is missing from Bb. {rule}",
+            ),
+            (
                 "extra_dt",
-                f"Bb is the library's times dt = {dt:.4g}: one factor dt too many. {_formula(method)}\n  on {where}.",
-                eB,
-            )
-        if not diagonal and _close(Bb, discretize(A.T, B, dt, method=method)[1]):
-            raise CheckFailed(
-                check,
+                lambda: _close(Bb, ref_Bb * dt),
+                f"Bb is the library's times dt = {dt:.4g}: one factor dt too many. {rule}",
+            ),
+            (
                 "transposed",
-                f"Bb is the one computed with A^T: your formula transposed A. {_formula(method)}\n  on {where}.",
-                eB,
-            )
-        for m, (_, oB) in others.items():
-            if _close(Bb, oB) and not _close(oB, ref_Bb):
-                raise CheckFailed(
-                    check,
-                    "wrong_rule",
-                    f"Bb is the {label.get(m, m)} rule's, not {method}'s. {_formula(method)}\n  on {where}.",
-                    eB,
-                )
+                lambda: not diagonal and _close(Bb, discretize(A.T, B, dt, method=method)[1]),
+                f"Bb is the one computed with A^T: your formula transposed A. {rule}",
+            ),
+        ]
+        candidates += [
+            (
+                "wrong_rule",
+                lambda oB=oB: _close(Bb, oB) and not _close(oB, ref_Bb),
+                f"Bb is the {label.get(m, m)} rule's, not {method}'s. {rule}",
+            )  # fmt: skip
+            for m, (_, oB) in others.items()
+        ]
+        _raise_first(check, eB, where, candidates)
     what, err, got, ref = ("Ab", eA, Ab, ref_Ab) if eA > rtol else ("Bb", eB, Bb, ref_Bb)
     _mismatch(check, what, err, rtol, where, got, ref)
 
@@ -551,49 +554,41 @@ def check_kernel(fn, *, diagonal=False, seed=0, rtol=RTOL, verbose=True):
 
 def _diagnose_kernel(check, Ab, Bb, C, L, K, ref, err, rtol, where, diagonal):
     shift = _shift(K, ref)
-    if shift == "late":
-        raise CheckFailed(
-            check,
+    dense = not diagonal
+    candidates = [
+        (
             "one_step_shift",
+            lambda: shift == "late",
             "K_k equals the library's K_(k-1) (and K_0 = 0): one step late. That is the control-text "
             "order x_(k+1) = Ab x_k + Bb u_k; in the deep-SSM order x_k = Ab x_(k-1) + Bb u_k the input "
-            f"enters at once, so K_0 = C Bb (docs/theory.md §0).\n  on {where}.",
-            err,
-        )
-    if shift == "early":
-        raise CheckFailed(
-            check,
+            "enters at once, so K_0 = C Bb (docs/theory.md §0).",
+        ),
+        (
             "one_step_shift",
+            lambda: shift == "early",
             "K_k equals the library's K_(k+1) = C Ab^(k+1) Bb: one step early. The powers start at "
-            f"Ab^0 = I, so K_0 = C Bb.\n  on {where}.",
-            err,
-        )
-    if not diagonal:
-        if _close(K, ssm_kernel(Ab.T, Bb, C, L)):
-            raise CheckFailed(
-                check,
-                "transposed",
-                f"K equals the kernel of Ab^T: your powers used the transpose of Ab. K_k = C Ab^k Bb.\n  on {where}.",
-                err,
-            )
-        if K.shape[1] == K.shape[2] and _close(K, np.swapaxes(ref, 1, 2)):
-            raise CheckFailed(
-                check,
-                "transposed",
-                "each K_k is the transpose of C Ab^k Bb: B and C are swapped (or transposed). "
-                f"K_k = C Ab^k Bb has shape (Q, P).\n  on {where}.",
-                err,
-            )
-        elementwise = np.stack([C @ (Ab**k) @ Bb for k in range(L)])
-        if _close(K, elementwise):
-            raise CheckFailed(
-                check,
-                "elementwise_power",
-                "K_k equals C (Ab**k) Bb with Ab**k the entrywise power: for a matrix, ** raises each "
-                "entry to the power k. Use np.linalg.matrix_power(Ab, k), or better the running product "
-                f"X <- Ab @ X starting from X = Bb.\n  on {where}.",
-                err,
-            )
+            "Ab^0 = I, so K_0 = C Bb.",
+        ),
+        (
+            "transposed",
+            lambda: dense and _close(K, ssm_kernel(Ab.T, Bb, C, L)),
+            "K equals the kernel of Ab^T: your powers used the transpose of Ab. K_k = C Ab^k Bb.",
+        ),
+        (
+            "transposed",
+            lambda: dense and K.shape[1] == K.shape[2] and _close(K, np.swapaxes(ref, 1, 2)),
+            "each K_k is the transpose of C Ab^k Bb: B and C are swapped (or transposed). "
+            "K_k = C Ab^k Bb has shape (Q, P).",
+        ),
+        (
+            "elementwise_power",
+            lambda: dense and _close(K, np.stack([C @ (Ab**k) @ Bb for k in range(L)])),
+            "K_k equals C (Ab**k) Bb with Ab**k the entrywise power: for a matrix, ** raises each "
+            "entry to the power k. Use np.linalg.matrix_power(Ab, k), or better the running product "
+            "X <- Ab @ X starting from X = Bb.",
+        ),
+    ]
+    _raise_first(check, err, where, candidates)
     _mismatch(check, "K", err, rtol, where, K, ref)
 
 
@@ -823,50 +818,43 @@ def check_error_gain(fn, *, seed=0, rtol=RTOL, verbose=True):
 def _diagnose_gain(check, Ab, Bb, got, ref, err, rtol, where):
     N = Ab.shape[0]
     first = float(np.linalg.norm(Bb, 2))
-    if _close(got, ref - first):
-        raise CheckFailed(
-            check,
+    rho = float(np.max(np.abs(np.linalg.eigvals(Ab))))
+    terms = int(np.ceil(np.log(1e-13) / np.log(rho))) if 0 < rho < 1 else "many"
+    candidates = [
+        (
             "one_step_shift",
+            lambda: _close(got, ref - first),
             f"your sum equals G_inf - ||Bb|| = {ref - first:.6g}: it starts at j = 1 and misses the j = 0 "
             "term ||Ab^0 Bb|| = ||Bb||. The sampling error of step k enters e_k at once "
-            f"(e_k = Ab e_(k-1) + Bb w_k), through Ab^0 = I.\n  on {where}.",
-            err,
-        )
-    if Bb.shape[1] > 1 and _close(got, _sum_of_norms(Ab, Bb, np.linalg.norm)):
-        raise CheckFailed(
-            check,
+            "(e_k = Ab e_(k-1) + Bb w_k), through Ab^0 = I.",
+        ),
+        (
             "frobenius_norm",
+            lambda: Bb.shape[1] > 1 and _close(got, _sum_of_norms(Ab, Bb, np.linalg.norm)),
             "your sum uses the Frobenius norm: np.linalg.norm(X) of a matrix is the Frobenius norm. "
-            f"Proposition 1 uses the spectral norm, np.linalg.norm(X, 2).\n  on {where}.",
-            err,
-        )
-    if _close(got, np.linalg.norm(np.linalg.solve(np.eye(N) - Ab, Bb), 2)):
-        raise CheckFailed(
-            check,
+            "Proposition 1 uses the spectral norm, np.linalg.norm(X, 2).",
+        ),
+        (
             "norm_of_sum",
+            lambda: _close(got, np.linalg.norm(np.linalg.solve(np.eye(N) - Ab, Bb), 2)),
             "your value is the norm of the sum, ||sum_j Ab^j Bb|| = ||(I - Ab)^{-1} Bb||, not the sum "
             "of the norms: G_inf = sum_j ||Ab^j Bb||. The terms must not cancel, since Proposition 1 "
-            f"bounds errors whose directions can line up with each term.\n  on {where}.",
-            err,
-        )
-    if _close(got, error_gain(Ab.T, Bb, rtol=1e-13)):
-        raise CheckFailed(
-            check,
+            "bounds errors whose directions can line up with each term.",
+        ),
+        (
             "transposed",
-            f"your value is G_inf of Ab^T: the powers must be Ab^j applied to Bb, Ab @ X.\n  on {where}.",
-            err,
-        )
-    if got < ref:
-        rho = float(np.max(np.abs(np.linalg.eigvals(Ab))))
-        terms = int(np.ceil(np.log(1e-13) / np.log(rho)))
-        raise CheckFailed(
-            check,
+            lambda: _close(got, error_gain(Ab.T, Bb, rtol=1e-13)),
+            "your value is G_inf of Ab^T: the powers must be Ab^j applied to Bb, Ab @ X.",
+        ),
+        (
             "truncated",
+            lambda: got < ref,
             f"your sum is {err:.1e} below G_inf = {ref:.12g}: it stops too early. Keep adding terms "
             f"until they no longer change the sum: with rho(Ab) = {rho:.3g} the terms shrink about like "
-            f"rho^j, so about {terms} terms.\n  on {where}.",
-            err,
-        )
+            f"rho^j, so about {terms} terms.",
+        ),
+    ]
+    _raise_first(check, err, where, candidates)
     _mismatch(check, "G_inf", err, rtol, where, np.asarray(got), np.asarray(ref))
 
 
