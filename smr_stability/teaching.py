@@ -890,41 +890,47 @@ def _check_gate(check, fn, seed, rtol, convert=None):
 
 def _diagnose_gate(check, fn, u, m, b, got, ref, g, err, rtol, where, convert):
     H, tau = m.shape
-    if _close(got, g):
-        raise CheckFailed(
-            check,
-            "returns_gate",
-            f"your function returns the gate g, not the gated input g * u.\n  on {where}.",
-            err,
-        )
-    lagged = smr_gate(u, np.concatenate([np.zeros((H, 1)), m], axis=1), b)
-    if _shift(got, ref) is not None or _close(got, lagged):
-        raise CheckFailed(
-            check,
-            "one_step_shift",
-            "your output is the library's shifted by one step (or the gate's window lags by one step): "
-            "m[h, 0] weights the current sample u_k and m[h, j] the sample j steps back, "
-            f"g_k = sigmoid(sum_j m[h, j] u_(k-j) + b), output g_k u_k.\n  on {where}.",
-            err,
-        )
+    lagged = np.concatenate([np.zeros((H, 1)), m], axis=1)  # the window one step late
+    _raise_first(
+        check,
+        err,
+        where,
+        [
+            (
+                "returns_gate",
+                lambda: _close(got, g),
+                "your function returns the gate g, not the gated input g * u.",
+            ),
+            (
+                "one_step_shift",
+                lambda: _shift(got, ref) is not None or _close(got, smr_gate(u, lagged, b)),
+                "your output is the library's shifted by one step (or the gate's window lags by one step): "
+                "m[h, 0] weights the current sample u_k and m[h, j] the sample j steps back, "
+                "g_k = sigmoid(sum_j m[h, j] u_(k-j) + b), output g_k u_k.",
+            ),
+        ],
+    )
     k0, steps = _future_dependence(check, fn, (u, m, b), 0, where, convert)
     if steps:
         _non_causal(check, k0, steps, "gate")
-    if tau > 1 and _close(got, smr_gate(u, m[:, ::-1], b)):
-        raise CheckFailed(
-            check,
-            "reversed_kernel",
-            "your gate uses the kernel reversed: m[h, 0] must weight the current sample u_k and "
-            f"m[h, tau-1] the oldest one, u_(k-tau+1).\n  on {where}.",
-            err,
-        )
-    if H == tau and _close(got, smr_gate(u, m.T, b)):
-        raise CheckFailed(
-            check,
-            "transposed",
-            f"your gate reads m as (tau, H): m has shape (H, tau), m[h, j] is channel h at lag j.\n  on {where}.",
-            err,
-        )
+    _raise_first(
+        check,
+        err,
+        where,
+        [
+            (
+                "reversed_kernel",
+                lambda: tau > 1 and _close(got, smr_gate(u, m[:, ::-1], b)),
+                "your gate uses the kernel reversed: m[h, 0] must weight the current sample u_k and "
+                "m[h, tau-1] the oldest one, u_(k-tau+1).",
+            ),
+            (
+                "transposed",
+                lambda: H == tau and _close(got, smr_gate(u, m.T, b)),
+                "your gate reads m as (tau, H): m has shape (H, tau), m[h, j] is channel h at lag j.",
+            ),
+        ],
+    )
     _mismatch(check, "the gated input", err, rtol, where, got, ref)
 
 
