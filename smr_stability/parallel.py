@@ -31,7 +31,16 @@ import sys
 from ._validation import check_int
 from .errors import InputTypeError, ParameterError
 
-__all__ = ["SCHEDULER_ENV", "THREAD_ENV", "check_address", "check_client", "run_tasks", "session", "single_thread"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "THREAD_ENV",
+    "check_address",
+    "check_client",
+    "in_process",
+    "run_tasks",
+    "session",
+    "single_thread",
+]
 
 #: The environment variable naming an existing Dask scheduler (`tcp://HOST:PORT`).
 SCHEDULER_ENV = "SMR_STABILITY_SCHEDULER"
@@ -205,14 +214,24 @@ def session(client=None):
         s._stack.close()
 
 
-def _serial(fn, tasks):
+def _serial(fn, tasks, prepare):
     for i, args in enumerate(tasks):
+        args = prepare(args)
         with single_thread():
             result = fn(*args)
         yield i, result
 
 
-def run_tasks(fn, tasks, *, client=None, workers=None):
+def in_process(client=None, workers=None):
+    """True when [`run_tasks`][smr_stability.parallel.run_tasks] would run its tasks here, in
+    order: one worker asked for (`workers`, default the cores) and no cluster named (`client`,
+    a session, the environment)."""
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    named = client is not None or _SESSION.get() is not None or os.environ.get(SCHEDULER_ENV)
+    return workers == 1 and not named
+
+
+def run_tasks(fn, tasks, *, client=None, workers=None, prepare=None):
     """Run `fn(*args)` for every `args` of `tasks`; yield `(index, result)` as each completes.
 
     Parameters
@@ -226,7 +245,10 @@ def run_tasks(fn, tasks, *, client=None, workers=None):
         or a new `LocalCluster`.
     workers : int, optional
         Workers of a new `LocalCluster` (default: the cores). `1` with no cluster named runs
-        the tasks in this process, in order.
+        the tasks in this process, in order ([`in_process`][smr_stability.parallel.in_process]).
+    prepare : callable, optional
+        `prepare(args)` gives the arguments actually sent, called as each task is submitted
+        (not before), so that what it loads is held for the tasks in flight only.
 
     Yields
     ------
@@ -236,44 +258,39 @@ def run_tasks(fn, tasks, *, client=None, workers=None):
     tasks = list(tasks)
     check_client(client)
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers")
-    named = client is not None or _SESSION.get() is not None or os.environ.get(SCHEDULER_ENV)
+    prepare = prepare or (lambda args: args)
     if not tasks:
         return
-    if workers == 1 and not named:
-        yield from _serial(fn, tasks)
+    if in_process(client, workers):
+        yield from _serial(fn, tasks, prepare)
         return
     with _client(client, workers) as c:
-        yield from _windowed(c, fn, tasks)
+        yield from _windowed(c, fn, tasks, prepare)
 
 
-def _windowed(client, fn, tasks):
+def _windowed(client, fn, tasks, prepare):
     """Submit `tasks` a window at a time; yield results as they complete, releasing each."""
     from distributed import as_completed
 
     window = _WINDOW * max(1, sum(client.nthreads().values()))
-    index = {}
+    live = {}  # future key -> (task index, future), for the tasks in flight
 
     def submit(k):
-        fut = client.submit(_call, fn, tasks[k], pure=False)
-        index[fut.key] = k
+        fut = client.submit(_call, fn, prepare(tasks[k]), pure=False)
+        live[fut.key] = (k, fut)
         return fut
 
     submitted = min(window, len(tasks))
-    first = [submit(k) for k in range(submitted)]
-    live = {f.key: f for f in first}
-    pending = as_completed(first, loop=client.loop)
+    pending = as_completed([submit(k) for k in range(submitted)], loop=client.loop)
     try:
         for fut in pending:
-            i = index.pop(fut.key)
-            live.pop(fut.key, None)
+            i, _ = live.pop(fut.key)
             result = fut.result()
             fut.release()
             if submitted < len(tasks):
-                new = submit(submitted)
-                live[new.key] = new
-                pending.add(new)
+                pending.add(submit(submitted))
                 submitted += 1
             yield i, result
     finally:  # an interrupted client leaves no queued task behind (running ones finish)
         if live:
-            client.cancel(list(live.values()))
+            client.cancel([fut for _, fut in live.values()])

@@ -36,9 +36,13 @@ def _dask(*args):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """An external cluster on 127.0.0.1: `dask scheduler` and two `dask worker` processes (no
-    nanny, so that a killed worker stays dead); yields (address, worker processes)."""
+    nanny, so that a killed worker stays dead), with a cache of their own; yields (address, worker
+    processes, the workers' cache)."""
     tmp = tmp_path_factory.mktemp("cluster")
-    env = dict(os.environ, PYTHONPATH=str(HERE), **THREAD_ENV)
+    # the workers' own cache: no filesystem is shared with the client
+    env = dict(os.environ, PYTHONPATH=str(HERE), SMR_STABILITY_CACHE=str(tmp / "worker_cache"), **THREAD_ENV)
+    for var in (sweeps.RUNS_ENV, sweeps.CELLS_ENV):
+        env.pop(var, None)
     sched_file = tmp / "scheduler.json"
     procs = [
         subprocess.Popen(
@@ -66,7 +70,7 @@ def cluster(tmp_path_factory):
 
         with Client(address, set_as_default=False, timeout="30s") as c:
             c.wait_for_workers(2, timeout=60)
-        yield address, workers
+        yield address, workers, tmp / "worker_cache"
     finally:
         for p in procs[::-1]:
             p.terminate()
@@ -98,7 +102,7 @@ def _computed(log):
 
 
 def test_a_sweep_is_the_same_serially_on_a_local_and_on_an_external_cluster(cluster, tmp_path):
-    address, _ = cluster
+    address, *_ = cluster
     runs = {}
     for how, kwargs in {"serial": {"workers": 1}, "local": {"workers": 2}, "external": {"client": address}}.items():
         log = tmp_path / f"{how}.log"
@@ -114,7 +118,7 @@ def _report(**kwargs):
 
 
 def test_verify_theorem1_is_the_same_serially_on_a_local_and_on_an_external_cluster(cluster, tmp_path):
-    address, _ = cluster
+    address, *_ = cluster
     small = {"n_systems": 160, "n_continuous": 4, "seed": 3}
     serial = _report(**small)
     assert _report(workers=2, **small) == serial
@@ -127,6 +131,27 @@ def test_verify_theorem1_is_the_same_serially_on_a_local_and_on_an_external_clus
     assert external == json.loads(json.dumps(_report(quick=True)))
 
 
+def test_runs_travel_between_client_and_workers_without_a_shared_filesystem(cluster, tmp_path, monkeypatch):
+    """A run trained on a worker comes back to the client's cache; a measure of it on a worker
+    whose cache lacks it gets the run's files with the cell, and equals the in-process measure."""
+    from smr_stability.experiments.studies import reference_config, sines_measures, train_cell
+    from smr_stability.nn.config import TrainConfig
+
+    address, _, worker_cache = cluster
+    monkeypatch.setenv("SMR_STABILITY_CACHE", str(tmp_path / "client"))
+    config = reference_config(quick=True, seed=7)
+    run = sweeps.run_dir(TrainConfig.from_dict(config))
+    assert not run.exists()
+    run_cells("train", train_cell, [{"config": config}], client=address, progress=False)
+    assert sweeps._finished(run, TrainConfig.from_dict(config))  # installed by the client
+    shutil.rmtree(worker_cache / "runs")  # the workers no longer have it
+    cell = {"config": config, "schedules": [["jitter", 0.4]]}
+    remote = run_cells("m", sines_measures, [cell], client=address, progress=False, cache_dir=tmp_path / "a")
+    local = run_cells("m", sines_measures, [cell], workers=1, progress=False, cache_dir=tmp_path / "b")
+    assert remote == local
+    assert sweeps._finished(worker_cache / "runs" / run.name, TrainConfig.from_dict(config))  # shipped there
+
+
 def test_verify_theorem1_chunks_depend_on_the_number_of_systems_only():
     from smr_stability.theorem1 import CHUNK_SYSTEMS, chunk_sizes
 
@@ -136,7 +161,7 @@ def test_verify_theorem1_chunks_depend_on_the_number_of_systems_only():
 
 
 def test_a_killed_worker_costs_only_its_cell(cluster, tmp_path, monkeypatch):
-    address, workers = cluster
+    address, workers, _ = cluster
     log = tmp_path / "fault.log"
     cells = _cells_of(log, 16, pause=0.4)
     writes = {}

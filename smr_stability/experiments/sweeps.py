@@ -93,12 +93,14 @@ def _read(path, cell):
     return stored["result"] if stored.get("cell") == cell else None
 
 
-def _run_files(cell, cache_dir):
-    """The files of the finished run a cell names (its `"config"`), or None."""
+def _run_files(cell):
+    """The files of the finished run a cell names (its `"config"`), or None. Runs are looked up
+    where the cell functions look for them (`find_run` and `cached_run` of the default cache),
+    whatever the `cache_dir` of the sweep's results."""
     config = _cell_config(cell)
     if config is None:
         return None
-    run = find_run(config, cache_dir)
+    run = find_run(config)
     if not _finished(run, config):
         return None
     return {name: (run / name).read_bytes() for name in STORED_FILES if (run / name).is_file()}
@@ -112,25 +114,24 @@ def _cell_config(cell):
     return TrainConfig.from_dict(cell["config"])
 
 
-def _install_run(config, files, cache_dir=None):
+def _install_run(config, files):
     """Write a run's files into [`run_dir`][smr_stability.experiments.sweeps.run_dir] of this
-    machine's cache (unless it has the run)."""
-    target = run_dir(config, cache_dir)
-    if _finished(find_run(config, cache_dir), config):
-        return find_run(config, cache_dir)
+    machine's default cache (unless it has the run already)."""
+    if _finished(find_run(config), config):
+        return
     for name, data in files.items():
-        _write_atomic(target / name, data)
-    return target
+        _write_atomic(run_dir(config) / name, data)
 
 
-def _cell_task(fn, cell, files):
-    """What a worker runs for one cell: install the run it names (`files`), compute, and send
-    back the run's files when it trained the run here (`files` was None)."""
-    config = _cell_config(cell)
+def _cell_task(fn, cell, files, ship):
+    """What a worker runs for one cell. With `ship` (a cluster, perhaps on other machines): install
+    the run the cell names from `files`, and send the run's files back when it was trained here
+    (`files` None). In this process (`ship` false) the cache is the client's: nothing travels."""
+    config = _cell_config(cell) if ship else None
     if files:
         _install_run(config, files)
     result = json.loads(json.dumps(fn(**cell)))  # a JSON value, as it will be stored
-    back = _run_files(cell, None) if config is not None and not files else None
+    back = _run_files(cell) if config is not None and not files else None
     return result, back
 
 
@@ -191,7 +192,7 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, c
     """
     from tqdm import tqdm
 
-    from ..parallel import run_tasks
+    from ..parallel import in_process, run_tasks
 
     cells = _check_cells(name, fn, cells)
     if workers is not None:
@@ -205,12 +206,19 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, c
             results[i] = _read(s, cells[i])
     todo = [i for i, r in enumerate(results) if r is None]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="cell", disable=not progress)
-    tasks = [(fn, cells[i], _run_files(cells[i], cache_dir)) for i in todo]
+    ship = not in_process(client, workers)
+
+    def with_run_files(task):  # at submission: the files of the run the cell names travel with it
+        return task[:2] + (_run_files(task[1]), True)
+
+    tasks = [(fn, cells[i], None, ship) for i in todo]
     with bar:
-        for k, (result, files) in run_tasks(_cell_task, tasks, client=client, workers=workers):
+        for k, (result, files) in run_tasks(
+            _cell_task, tasks, client=client, workers=workers, prepare=with_run_files if ship else None
+        ):
             i = todo[k]
             if files:
-                _deliver_run(_cell_config(cells[i]), files, cache_dir)
+                _deliver_run(_cell_config(cells[i]), files)
             _write_atomic(paths[i], json.dumps({"cell": cells[i], "result": result}))
             results[i] = result
             bar.update()
@@ -220,9 +228,9 @@ def run_cells(name, fn, cells, *, cache_dir=None, workers=None, progress=True, c
     return results
 
 
-def _deliver_run(config, files, cache_dir):
+def _deliver_run(config, files):
     """A run trained on a worker, back on the client: into the cache, and into the store of runs."""
-    _install_run(config, files, cache_dir)
+    _install_run(config, files)
     store, _ = _store()
     if store is not None and not _finished(stored_run_dir(config, store), config):
         for name, data in files.items():
