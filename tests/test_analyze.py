@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 from safetensors.torch import save_file
 
@@ -38,6 +39,12 @@ def test_rows_equal_stability_report_and_worst_equals_a_brute_force_search():
     for row, sys, dt in zip(out["channels"], SYSTEMS, (0.1, 0.05, 0.2)):
         ref = smr.stability_report(sys, dt=dt, method="zoh", sigma=0.3)
         assert {k: row[k] for k in ref} == ref
+        # independent references: scipy's expm for zoh, its discrete Lyapunov solver for P
+        Ab = scipy.linalg.expm(dt * sys.A_dense)
+        P = scipy.linalg.solve_discrete_lyapunov(Ab.conj().T, np.eye(sys.N))  # Ab^H P Ab - P = -I
+        assert row["spectral_radius"] == pytest.approx(np.abs(np.linalg.eigvals(Ab)).max(), rel=1e-12)
+        assert row["kappa_P"] == pytest.approx(np.linalg.cond(P), rel=1e-8)
+        assert row["transient_bound"] == pytest.approx(np.sqrt(np.linalg.cond(P)), rel=1e-8)
     for key in REPORT_KEYS:
         w = _brute_worst(out["channels"], key)
         assert out["worst"][key] == {"layer": 0, "channel": w["channel"], "value": w[key]}
@@ -134,9 +141,9 @@ def test_cli_bad_analyze_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_
         (lambda: analyze_systems(SYSTEMS, dt=None), errors.ParameterError),
         (lambda: analyze_systems([], dt=0.1), errors.ShapeError),
         (lambda: analyze_systems(SYSTEMS, dt=[0.1, 0.2]), errors.ShapeError),
-        (lambda: analyze_systems(SYSTEMS, dt=0.1, method="nope"), errors.ParameterError),
+        (lambda: analyze_systems(SYSTEMS, dt=0.1, method="nope"), errors.MethodError),
         (lambda: analyze_systems(SYSTEMS, dt=0.1, sigma=1.5), errors.ParameterError),
-        (lambda: analyze_systems(SYSTEMS, dt=0.1, layer=-1), errors.InputTypeError),
+        (lambda: analyze_systems(SYSTEMS, dt=0.1, layer=-1), errors.ParameterError),
         (lambda: analyze_systems("not a system", dt=0.1), errors.InputTypeError),
     ],
 )

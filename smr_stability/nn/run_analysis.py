@@ -9,10 +9,10 @@ channel. A selective layer (S6) is reported at its linearisation: `dt = softplus
 `C` at a zero input ([`smr_stability.nn.S6.export_channels`][smr_stability.nn.S6.export_channels]).
 """
 
-import numbers
 from pathlib import Path
 
-from ..errors import InputTypeError, ParameterError
+from .._validation import check_int
+from ..errors import ParameterError
 from ..stability import analyze as analyze_systems
 from ..stability import worst_channels
 from .checkpoint import load_run
@@ -40,17 +40,15 @@ def analyze_run(run, layer=None, sigma=0.5, weights="best"):
         `{"run", "weights", "channels": [...], "worst": {...}}` as
         [`smr_stability.stability.analyze`][smr_stability.stability.analyze], the rows of every block in order.
     """
-    _, model = load_run(run, weights=weights)
-    blocks = range(len(model.layers))
     if layer is not None:
-        if not isinstance(layer, numbers.Integral) or isinstance(layer, bool):
-            raise InputTypeError(f"layer: expected an integer block number; found {layer!r}.")
-        if not 0 <= layer < len(model.layers):
-            raise ParameterError(
-                f"layer: expected a block number in 0..{len(model.layers) - 1} (the run has {len(model.layers)}); "
-                f"found {layer}."
-            )
-        blocks = [int(layer)]
+        layer = check_int(layer, "layer", 0)
+    _, model = load_run(run, weights=weights)
+    if layer is not None and layer >= len(model.layers):
+        raise ParameterError(
+            f"layer: expected a block number in 0..{len(model.layers) - 1} (the run has {len(model.layers)}); "
+            f"found {layer}."
+        )
+    blocks = range(len(model.layers)) if layer is None else [layer]
     rows = []
     for b in blocks:
         rows += analyze_systems(model.layers[b].export(), sigma=sigma, layer=b)["channels"]
